@@ -1,0 +1,138 @@
+#include "dist_tensor.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace slab {
+namespace {
+
+Shape local_shape_of(const Shape& global, std::int64_t rows) {
+  Shape local = global;
+  local[0] = static_cast<std::size_t>(rows);
+  return local;
+}
+
+std::size_t row_length_of(const Shape& shape) { return element_count(Shape(shape.begin() + 1, shape.end())); }
+
+// Owns a committed contiguous datatype of `length` doubles.
+class RowType {
+ public:
+  explicit RowType(std::size_t length) {
+    SLAB_MPI(MPI_Type_contiguous(static_cast<int>(length), MPI_DOUBLE, &type_));
+    SLAB_MPI(MPI_Type_commit(&type_));
+  }
+  ~RowType() { MPI_Type_free(&type_); }
+  RowType(const RowType&) = delete;
+  RowType& operator=(const RowType&) = delete;
+  [[nodiscard]] MPI_Datatype get() const noexcept { return type_; }
+
+ private:
+  MPI_Datatype type_ = MPI_DATATYPE_NULL;
+};
+
+bool fits_collective(const RowPartition& p, std::size_t row_length, std::int64_t max_message) {
+  constexpr auto int_max = std::numeric_limits<int>::max();
+  if (row_length == 0 || row_length > static_cast<std::size_t>(int_max)) return false;
+  for (int r = 0; r < p.ranks(); ++r) {
+    if (p.count_of(r) > int_max || p.first_of(r) > int_max) return false;
+    if (p.count_of(r) * static_cast<std::int64_t>(row_length) > max_message) return false;
+  }
+  return true;
+}
+
+// Sends or receives `count` doubles in messages of at most max_message.
+void send_chunked(const mpi::Comm& comm, const double* data, std::int64_t count, int dest, std::int64_t max_message) {
+  for (std::int64_t done = 0; done < count; done += max_message) {
+    const auto n = static_cast<int>(std::min(max_message, count - done));
+    SLAB_MPI(MPI_Send(data + done, n, MPI_DOUBLE, dest, 0, comm.get()));
+  }
+}
+
+void recv_chunked(const mpi::Comm& comm, double* data, std::int64_t count, int source, std::int64_t max_message) {
+  for (std::int64_t done = 0; done < count; done += max_message) {
+    const auto n = static_cast<int>(std::min(max_message, count - done));
+    SLAB_MPI(MPI_Recv(data + done, n, MPI_DOUBLE, source, 0, comm.get(), MPI_STATUS_IGNORE));
+  }
+}
+
+}  // namespace
+
+void gather_rows(const mpi::Comm& comm, const RowPartition& p, std::size_t row_length, const double* local,
+                 double* root_out, int root, std::int64_t max_message) {
+  const auto len = static_cast<std::int64_t>(row_length);
+  if (fits_collective(p, row_length, max_message)) {
+    const RowType row(row_length);
+    std::vector<int> counts(p.ranks()), displs(p.ranks());
+    for (int r = 0; r < p.ranks(); ++r) {
+      counts[r] = static_cast<int>(p.count_of(r));
+      displs[r] = static_cast<int>(p.first_of(r));
+    }
+    SLAB_MPI(MPI_Gatherv(local, counts[comm.rank()], row.get(), root_out, counts.data(), displs.data(), row.get(), root,
+                         comm.get()));
+    return;
+  }
+  if (comm.rank() != root) {
+    send_chunked(comm, local, p.count() * len, root, max_message);
+    return;
+  }
+  for (int r = 0; r < p.ranks(); ++r) {
+    double* dest = root_out + p.first_of(r) * len;
+    if (r == root)
+      std::copy_n(local, p.count() * len, dest);
+    else
+      recv_chunked(comm, dest, p.count_of(r) * len, r, max_message);
+  }
+}
+
+void scatter_rows(const mpi::Comm& comm, const RowPartition& p, std::size_t row_length, const double* root_in,
+                  double* local, int root, std::int64_t max_message) {
+  const auto len = static_cast<std::int64_t>(row_length);
+  if (fits_collective(p, row_length, max_message)) {
+    const RowType row(row_length);
+    std::vector<int> counts(p.ranks()), displs(p.ranks());
+    for (int r = 0; r < p.ranks(); ++r) {
+      counts[r] = static_cast<int>(p.count_of(r));
+      displs[r] = static_cast<int>(p.first_of(r));
+    }
+    SLAB_MPI(MPI_Scatterv(root_in, counts.data(), displs.data(), row.get(), local, counts[comm.rank()], row.get(), root,
+                          comm.get()));
+    return;
+  }
+  if (comm.rank() != root) {
+    recv_chunked(comm, local, p.count() * len, root, max_message);
+    return;
+  }
+  for (int r = 0; r < p.ranks(); ++r) {
+    const double* src = root_in + p.first_of(r) * len;
+    if (r == root)
+      std::copy_n(src, p.count() * len, local);
+    else
+      send_chunked(comm, src, p.count_of(r) * len, r, max_message);
+  }
+}
+
+DistTensor::DistTensor(const mpi::Comm& comm, Shape global_shape)
+    : comm_(&comm),
+      global_shape_(global_shape.empty() ? throw InputError("a distributed tensor needs at least one axis")
+                                         : std::move(global_shape)),
+      partition_(static_cast<std::int64_t>(global_shape_[0]), comm.size(), comm.rank()),
+      row_length_(row_length_of(global_shape_)),
+      local_(local_shape_of(global_shape_, partition_.count())) {}
+
+Tensor DistTensor::gather_to_root(int root) const {
+  Tensor full = comm_->rank() == root ? Tensor(global_shape_) : Tensor();
+  gather_rows(*comm_, partition_, row_length_, local_.data().data(), full.data().data(), root);
+  return full;
+}
+
+DistTensor DistTensor::scatter_from_root(const mpi::Comm& comm, const Tensor& full, int root) {
+  std::vector<double> dims;
+  if (comm.rank() == root) dims.assign(full.shape().begin(), full.shape().end());
+  comm.broadcast(dims, root);
+  Shape shape(dims.begin(), dims.end());
+  DistTensor out(comm, shape);
+  scatter_rows(comm, out.partition_, out.row_length_, full.data().data(), out.local_.data().data(), root);
+  return out;
+}
+
+}  // namespace slab

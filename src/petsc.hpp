@@ -1,0 +1,78 @@
+// PETSc on top of slab's MPI: one owner for PetscInitialize/PetscFinalize, a checking macro that
+// turns PETSc error codes into exceptions, and one small non-copyable owner per PETSc object type.
+#pragma once
+
+#include <petscksp.h>
+
+#include <string>
+
+#include "mpi.hpp"
+
+namespace slab::petsc {
+
+void check(PetscErrorCode code, const char* call, const char* file, int line);
+#define SLAB_PETSC(call) ::slab::petsc::check((call), #call, __FILE__, __LINE__)
+
+// Initialises PETSc on `comm` (which becomes PETSC_COMM_WORLD) with errors returned, not printed
+// or aborted on, and no PETSc signal handler. Declare it before any PETSc object so they are
+// destroyed first. Options come from PETSC_OPTIONS and from insert_options().
+class Session {
+ public:
+  explicit Session(const mpi::Comm& comm);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Adds options such as "-ksp_type cg -pc_type jacobi" to PETSc's database.
+  static void insert_options(const std::string& options);
+
+ private:
+  bool owns_ = false;
+};
+
+// Owner of one PETSc object; Destroy is the type's XxxDestroy.
+template <class T, PetscErrorCode (*Destroy)(T*)>
+class Handle {
+ public:
+  Handle() = default;
+  ~Handle() {
+    if (handle_ != nullptr) Destroy(&handle_);
+  }
+  Handle(Handle&& other) noexcept : handle_(other.handle_) { other.handle_ = nullptr; }
+  Handle& operator=(Handle&& other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  [[nodiscard]] T get() const noexcept { return handle_; }
+  // For XxxCreate(..., &out): the address of the (empty) handle.
+  [[nodiscard]] T* out() noexcept { return &handle_; }
+
+ private:
+  T handle_ = nullptr;
+};
+
+using OwnedVec = Handle<Vec, VecDestroy>;
+using OwnedMat = Handle<Mat, MatDestroy>;
+using OwnedKSP = Handle<KSP, KSPDestroy>;
+
+// Scoped VecGetArray / VecRestoreArray.
+class VecArray {
+ public:
+  explicit VecArray(Vec v);
+  ~VecArray();
+  VecArray(const VecArray&) = delete;
+  VecArray& operator=(const VecArray&) = delete;
+  [[nodiscard]] PetscScalar* data() const noexcept { return data_; }
+
+ private:
+  Vec vec_;
+  PetscScalar* data_ = nullptr;
+};
+
+// Throws unless the last KSPSolve converged, naming what was solved.
+void require_converged(KSP ksp, const std::string& what);
+
+}  // namespace slab::petsc

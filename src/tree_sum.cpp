@@ -1,0 +1,85 @@
+#include "tree_sum.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <utility>
+
+namespace slab {
+
+std::vector<TreeNode> aligned_nodes(std::int64_t first, std::int64_t end) {
+  std::vector<TreeNode> nodes;
+  std::int64_t a = first;
+  while (a < end) {
+    int level = a == 0 ? 62 : std::countr_zero(static_cast<std::uint64_t>(a));
+    while ((std::int64_t{1} << level) > end - a) --level;
+    nodes.push_back({a, level});
+    a += std::int64_t{1} << level;
+  }
+  return nodes;
+}
+
+namespace {
+
+class Tree {
+ public:
+  Tree(std::int64_t leaves, std::size_t width) : leaves_(leaves), width_(width) {}
+
+  void give(std::int64_t begin, int level, const double* value) {
+    given_.emplace(std::make_pair(begin, level), std::vector<double>(value, value + width_));
+  }
+
+  // The value of node (begin, level), or nothing when the node lies past the last leaf.
+  std::optional<std::vector<double>> value(std::int64_t begin, int level) const {
+    if (begin >= leaves_) return std::nullopt;
+    if (const auto it = given_.find({begin, level}); it != given_.end()) return it->second;
+    if (level == 0) throw RuntimeFailure("tree sum: leaf " + std::to_string(begin) + " was given by no rank");
+    const std::int64_t half = std::int64_t{1} << (level - 1);
+    auto left = value(begin, level - 1);
+    auto right = value(begin + half, level - 1);
+    if (!right) return left;
+    for (std::size_t j = 0; j < width_; ++j) (*left)[j] = (*left)[j] + (*right)[j];
+    return left;
+  }
+
+ private:
+  std::int64_t leaves_;
+  std::size_t width_;
+  std::map<std::pair<std::int64_t, int>, std::vector<double>> given_;
+};
+
+}  // namespace
+
+std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
+                                 const std::vector<TreeNode>& nodes, const std::vector<double>& values) {
+  if (global_leaves == 0) return std::vector<double>(width, 0.0);
+  // Every rank contributes the same fixed-size record per node: begin, level, then the values.
+  const std::size_t record = width + 2;
+  int mine = static_cast<int>(nodes.size());
+  std::vector<int> counts(comm.size());
+  SLAB_MPI(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm.get()));
+  std::vector<double> send(nodes.size() * record);
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    send[k * record] = static_cast<double>(nodes[k].begin);
+    send[k * record + 1] = nodes[k].level;
+    std::copy_n(values.data() + k * width, width, send.data() + k * record + 2);
+  }
+  std::vector<int> sizes(comm.size()), displs(comm.size());
+  int total = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    sizes[r] = counts[r] * static_cast<int>(record);
+    displs[r] = total;
+    total += sizes[r];
+  }
+  std::vector<double> all(static_cast<std::size_t>(total));
+  SLAB_MPI(MPI_Allgatherv(send.data(), static_cast<int>(send.size()), MPI_DOUBLE, all.data(), sizes.data(),
+                          displs.data(), MPI_DOUBLE, comm.get()));
+  Tree tree(global_leaves, width);
+  for (std::size_t off = 0; off < all.size(); off += record)
+    tree.give(static_cast<std::int64_t>(all[off]), static_cast<int>(all[off + 1]), all.data() + off + 2);
+  int top = 0;
+  while ((std::int64_t{1} << top) < global_leaves) ++top;
+  return *tree.value(0, top);
+}
+
+}  // namespace slab

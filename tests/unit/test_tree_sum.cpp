@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "tree_sum.hpp"
+
+using slab::TreeNode;
+
+TEST(TreeSum, AlignedNodesTileTheRangeWithPowerOfTwoBlocks) {
+  for (std::int64_t first = 0; first < 40; ++first)
+    for (std::int64_t end = first; end < 70; ++end) {
+      std::int64_t next = first;
+      for (const TreeNode& n : slab::aligned_nodes(first, end)) {
+        const std::int64_t size = std::int64_t{1} << n.level;
+        EXPECT_EQ(n.begin, next);
+        EXPECT_EQ(n.begin % size, 0) << "node must be aligned to its size";
+        next += size;
+      }
+      EXPECT_EQ(next, end);
+    }
+}
+
+// The node sum is the perfect binary tree: ((a+b)+(c+d)) for four leaves.
+TEST(TreeSum, NodeSumIsThePerfectBinaryTree) {
+  const std::vector<double> x = {1e16, 1.0, -1e16, 1.0, 3.0, 5.0, 7.0, 11.0};
+  auto leaf = [&](std::int64_t i, double* out) { out[0] = x[static_cast<std::size_t>(i)]; };
+  std::vector<double> stack(4);
+  double out = 0;
+  slab::sum_aligned_node(TreeNode{0, 3}, 1, leaf, stack.data(), &out);
+  const double expected = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+  EXPECT_EQ(out, expected);
+  slab::sum_aligned_node(TreeNode{4, 2}, 1, leaf, stack.data(), &out);
+  EXPECT_EQ(out, (x[4] + x[5]) + (x[6] + x[7]));
+}
+
+TEST(TreeSum, WideLeavesAreSummedComponentwise) {
+  auto leaf = [](std::int64_t i, double* out) {
+    out[0] = static_cast<double>(i);
+    out[1] = 1.0;
+  };
+  std::vector<double> stack(2 * 6);
+  double out[2];
+  slab::sum_aligned_node(TreeNode{0, 5}, 2, leaf, stack.data(), out);
+  EXPECT_EQ(out[0], 31.0 * 32.0 / 2.0);
+  EXPECT_EQ(out[1], 32.0);
+}
