@@ -1,6 +1,7 @@
 #include "dist_tensor.hpp"
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 namespace slab {
@@ -30,12 +31,13 @@ class RowType {
   MPI_Datatype type_ = MPI_DATATYPE_NULL;
 };
 
-bool fits_collective(const RowPartition& p, std::size_t row_length, std::int64_t max_message) {
+bool fits_collective(std::span<const std::int64_t> counts, std::size_t unit, std::int64_t max_message) {
   constexpr auto int_max = std::numeric_limits<int>::max();
-  if (row_length == 0 || row_length > static_cast<std::size_t>(int_max)) return false;
-  for (int r = 0; r < p.ranks(); ++r) {
-    if (p.count_of(r) > int_max || p.first_of(r) > int_max) return false;
-    if (p.count_of(r) * static_cast<std::int64_t>(row_length) > max_message) return false;
+  if (unit == 0 || unit > static_cast<std::size_t>(int_max)) return false;
+  std::int64_t offset = 0;
+  for (const std::int64_t c : counts) {
+    if (c > int_max || offset > int_max || c * static_cast<std::int64_t>(unit) > max_message) return false;
+    offset += c;
   }
   return true;
 }
@@ -55,60 +57,76 @@ void recv_chunked(const mpi::Comm& comm, double* data, std::int64_t count, int s
   }
 }
 
+struct Displacements {
+  std::vector<int> counts, displs;
+  explicit Displacements(std::span<const std::int64_t> units) : counts(units.size()), displs(units.size()) {
+    int offset = 0;
+    for (std::size_t r = 0; r < units.size(); ++r) {
+      counts[r] = static_cast<int>(units[r]);
+      displs[r] = offset;
+      offset += counts[r];
+    }
+  }
+};
+
 }  // namespace
 
-void gather_rows(const mpi::Comm& comm, const RowPartition& p, std::size_t row_length, const double* local,
-                 double* root_out, int root, std::int64_t max_message) {
-  const auto len = static_cast<std::int64_t>(row_length);
-  if (fits_collective(p, row_length, max_message)) {
-    const RowType row(row_length);
-    std::vector<int> counts(p.ranks()), displs(p.ranks());
-    for (int r = 0; r < p.ranks(); ++r) {
-      counts[r] = static_cast<int>(p.count_of(r));
-      displs[r] = static_cast<int>(p.first_of(r));
-    }
-    SLAB_MPI(MPI_Gatherv(local, counts[comm.rank()], row.get(), root_out, counts.data(), displs.data(), row.get(), root,
-                         comm.get()));
+void gather_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit, const double* local,
+                  double* root_out, int root, std::int64_t max_message) {
+  const auto len = static_cast<std::int64_t>(unit);
+  if (fits_collective(counts, unit, max_message)) {
+    const RowType type(unit);
+    const Displacements d(counts);
+    SLAB_MPI(MPI_Gatherv(local, d.counts[comm.rank()], type.get(), root_out, d.counts.data(), d.displs.data(),
+                         type.get(), root, comm.get()));
     return;
   }
   if (comm.rank() != root) {
-    send_chunked(comm, local, p.count() * len, root, max_message);
+    send_chunked(comm, local, counts[comm.rank()] * len, root, max_message);
     return;
   }
-  for (int r = 0; r < p.ranks(); ++r) {
-    double* dest = root_out + p.first_of(r) * len;
+  double* dest = root_out;
+  for (int r = 0; r < comm.size(); ++r) {
     if (r == root)
-      std::copy_n(local, p.count() * len, dest);
+      std::copy_n(local, counts[r] * len, dest);
     else
-      recv_chunked(comm, dest, p.count_of(r) * len, r, max_message);
+      recv_chunked(comm, dest, counts[r] * len, r, max_message);
+    dest += counts[r] * len;
   }
+}
+
+void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit, const double* root_in,
+                   double* local, int root, std::int64_t max_message) {
+  const auto len = static_cast<std::int64_t>(unit);
+  if (fits_collective(counts, unit, max_message)) {
+    const RowType type(unit);
+    const Displacements d(counts);
+    SLAB_MPI(MPI_Scatterv(root_in, d.counts.data(), d.displs.data(), type.get(), local, d.counts[comm.rank()],
+                          type.get(), root, comm.get()));
+    return;
+  }
+  if (comm.rank() != root) {
+    recv_chunked(comm, local, counts[comm.rank()] * len, root, max_message);
+    return;
+  }
+  const double* src = root_in;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (r == root)
+      std::copy_n(src, counts[r] * len, local);
+    else
+      send_chunked(comm, src, counts[r] * len, r, max_message);
+    src += counts[r] * len;
+  }
+}
+
+void gather_rows(const mpi::Comm& comm, const RowPartition& p, std::size_t row_length, const double* local,
+                 double* root_out, int root, std::int64_t max_message) {
+  gather_units(comm, p.counts(), row_length, local, root_out, root, max_message);
 }
 
 void scatter_rows(const mpi::Comm& comm, const RowPartition& p, std::size_t row_length, const double* root_in,
                   double* local, int root, std::int64_t max_message) {
-  const auto len = static_cast<std::int64_t>(row_length);
-  if (fits_collective(p, row_length, max_message)) {
-    const RowType row(row_length);
-    std::vector<int> counts(p.ranks()), displs(p.ranks());
-    for (int r = 0; r < p.ranks(); ++r) {
-      counts[r] = static_cast<int>(p.count_of(r));
-      displs[r] = static_cast<int>(p.first_of(r));
-    }
-    SLAB_MPI(MPI_Scatterv(root_in, counts.data(), displs.data(), row.get(), local, counts[comm.rank()], row.get(), root,
-                          comm.get()));
-    return;
-  }
-  if (comm.rank() != root) {
-    recv_chunked(comm, local, p.count() * len, root, max_message);
-    return;
-  }
-  for (int r = 0; r < p.ranks(); ++r) {
-    const double* src = root_in + p.first_of(r) * len;
-    if (r == root)
-      std::copy_n(src, p.count() * len, local);
-    else
-      send_chunked(comm, src, p.count_of(r) * len, r, max_message);
-  }
+  scatter_units(comm, p.counts(), row_length, root_in, local, root, max_message);
 }
 
 DistTensor::DistTensor(const mpi::Comm& comm, Shape global_shape)

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 
 #include "mpi.hpp"
 #include "partition.hpp"
@@ -41,6 +42,13 @@ class DistTensor {
 // MPI_Gatherv/MPI_Scatterv with a row datatype while the row counts and offsets fit an int and
 // the per-rank element counts fit `max_message`; past that they move each block in messages of at
 // most `max_message` doubles, so arrays beyond 2^31 elements work. Exposed for tests.
+// The general form: rank r contributes counts[r] units of `unit` doubles, concatenated in rank
+// order on the root.
+void gather_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit, const double* local,
+                  double* root_out, int root, std::int64_t max_message = std::numeric_limits<int>::max());
+void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit,
+                   const double* root_in, double* local, int root,
+                   std::int64_t max_message = std::numeric_limits<int>::max());
 void gather_rows(const mpi::Comm& comm, const RowPartition& partition, std::size_t row_length, const double* local,
                  double* root_out, int root, std::int64_t max_message = std::numeric_limits<int>::max());
 void scatter_rows(const mpi::Comm& comm, const RowPartition& partition, std::size_t row_length, const double* root_in,

@@ -57,6 +57,7 @@ class Handle {
 using OwnedVec = Handle<Vec, VecDestroy>;
 using OwnedMat = Handle<Mat, MatDestroy>;
 using OwnedKSP = Handle<KSP, KSPDestroy>;
+using OwnedScatter = Handle<VecScatter, VecScatterDestroy>;
 
 // Scoped VecGetArray / VecRestoreArray.
 class VecArray {

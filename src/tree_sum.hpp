@@ -49,19 +49,31 @@ void sum_aligned_node(const TreeNode& node, std::size_t width, Leaf& leaf, doubl
   for (std::size_t j = 0; j < width; ++j) out[j] = stack[j];
 }
 
+// This rank's part of a tree sum: the aligned nodes of its rows and their values. No communication.
+struct PartialTree {
+  std::vector<TreeNode> nodes;
+  std::vector<double> values;  // width values per node
+};
+
+template <class Leaf>
+[[nodiscard]] PartialTree local_tree(const RowPartition& partition, std::size_t width, Leaf&& leaf) {
+  PartialTree part{aligned_nodes(partition.first(), partition.end()), {}};
+  part.values.resize(part.nodes.size() * width);
+  std::vector<double> stack;
+  for (std::size_t k = 0; k < part.nodes.size(); ++k) {
+    stack.resize((static_cast<std::size_t>(part.nodes[k].level) + 1) * width);
+    sum_aligned_node(part.nodes[k], width, leaf, stack.data(), part.values.data() + k * width);
+  }
+  return part;
+}
+
 // Collective: the reproducible sum of leaf(i) over all global rows i of the partition; each rank
 // evaluates only its own rows.
 template <class Leaf>
 [[nodiscard]] std::vector<double> tree_sum(const mpi::Comm& comm, const RowPartition& partition, std::size_t width,
                                            Leaf&& leaf) {
-  const std::vector<TreeNode> nodes = aligned_nodes(partition.first(), partition.end());
-  std::vector<double> values(nodes.size() * width);
-  std::vector<double> stack;
-  for (std::size_t k = 0; k < nodes.size(); ++k) {
-    stack.resize((static_cast<std::size_t>(nodes[k].level) + 1) * width);
-    sum_aligned_node(nodes[k], width, leaf, stack.data(), values.data() + k * width);
-  }
-  return combine_tree(comm, partition.global_rows(), width, nodes, values);
+  const PartialTree part = local_tree(partition, width, leaf);
+  return combine_tree(comm, partition.global_rows(), width, part.nodes, part.values);
 }
 
 }  // namespace slab

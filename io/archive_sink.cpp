@@ -1,0 +1,95 @@
+#include "archive_sink.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "error.hpp"
+#include "numpy_format.hpp"
+
+namespace slab::io {
+
+ArchiveSink::ArchiveSink(std::string path, ArchiveFormat format) : path_(std::move(path)), format_(format) {}
+
+void ArchiveSink::create(const DatasetSpec& spec) {
+  order_.push_back(spec.path);
+  datasets_.insert_or_assign(spec.path, Tensor(spec.shape));
+}
+
+void ArchiveSink::write(const std::string& path, const Block& block) {
+  const auto found = datasets_.find(path);
+  if (found == datasets_.end()) throw RuntimeFailure("write to a dataset that was not created: '" + path + "'");
+  Tensor& t = found->second;
+  if (block.size() == 0) return;
+  const std::size_t rank = t.shape().size();
+  if (rank == 0) {
+    t.data()[0] = block.data[0];
+    return;
+  }
+  // Grow an extendible dataset along its first axis.
+  if (block.start[0] + block.count[0] > t.shape()[0]) {
+    Shape grown = t.shape();
+    grown[0] = block.start[0] + block.count[0];
+    std::vector<double> data = t.to_vec();
+    data.resize(element_count(grown), 0.0);
+    t = Tensor(grown, std::move(data));
+  }
+  // Copy the block row by row along its last axis.
+  const Shape& dims = t.shape();
+  const std::size_t inner = block.count[rank - 1];
+  const std::size_t lines = block.size() / (inner == 0 ? 1 : inner);
+  std::vector<std::size_t> index(rank - 1, 0);
+  for (std::size_t line = 0; line < lines; ++line) {
+    std::size_t offset = 0;
+    for (std::size_t a = 0; a + 1 < rank; ++a) offset = offset * dims[a] + block.start[a] + index[a];
+    offset = offset * dims[rank - 1] + block.start[rank - 1];
+    std::copy_n(block.data + line * inner, inner, t.data().data() + offset);
+    for (std::size_t a = rank - 1; a-- > 0;) {
+      if (++index[a] < block.count[a]) break;
+      index[a] = 0;
+    }
+  }
+}
+
+void ArchiveSink::annotate(const std::string& group, const Attributes& attributes) {
+  for (auto& [name, attrs] : attributes_)
+    if (name == group) {
+      attrs.insert(attrs.end(), attributes.begin(), attributes.end());
+      return;
+    }
+  attributes_.emplace_back(group, attributes);
+}
+
+void ArchiveSink::commit() {
+  annotate("", {{"complete", std::int64_t{1}}});
+  NamedTensors members;
+  std::size_t values = 0;
+  for (const auto& name : order_) {
+    members.emplace_back(name, &datasets_.at(name));
+    values += datasets_.at(name).size();
+  }
+  if (format_ != ArchiveFormat::npz && values > text_export_warning_values)
+    std::fprintf(stderr, "slab: warning: writing %zu values as text; an .h5 or .npz output is smaller and faster\n",
+                 values);
+  switch (format_) {
+    case ArchiveFormat::npz:
+      write_npz(path_, members);
+      break;
+    case ArchiveFormat::json:
+      write_json(path_, members, attributes_);
+      break;
+    case ArchiveFormat::csv: {
+      std::filesystem::create_directory(path_);
+      for (const auto& [name, tensor] : members) {
+        std::string file = name;
+        for (char& c : file)
+          if (c == '/') c = '_';
+        write_csv(path_ + "/" + file + ".csv", *tensor);
+      }
+      write_json(path_ + "/attributes.json", {}, attributes_);
+      break;
+    }
+  }
+}
+
+}  // namespace slab::io

@@ -1,0 +1,29 @@
+// GatherSink: gather mode. Every rank sends its blocks to rank 0 (MPI_Gatherv), and rank 0 alone
+// writes them through a serial sink (serial HDF5, or an in-memory archive for .npz/.json/.csv).
+// For file systems without working MPI-IO, and for small runs. A failure of rank 0's writer is
+// agreed on by every rank before the call returns.
+#pragma once
+
+#include <memory>
+
+#include "mpi.hpp"
+#include "sink.hpp"
+
+namespace slab::io {
+
+class GatherSink final : public Sink {
+ public:
+  // `root_sink` is used on rank 0 only (pass nullptr elsewhere).
+  GatherSink(const mpi::Comm& comm, std::unique_ptr<Sink> root_sink);
+
+  void create(const DatasetSpec& spec) override;
+  void write(const std::string& path, const Block& block) override;
+  void annotate(const std::string& group, const Attributes& attributes) override;
+  void commit() override;
+
+ private:
+  const mpi::Comm& comm_;
+  std::unique_ptr<Sink> root_sink_;
+};
+
+}  // namespace slab::io

@@ -1,0 +1,40 @@
+#include "h5.hpp"
+
+#include "error.hpp"
+
+namespace slab::h5 {
+
+void silence_errors() {
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+namespace {
+herr_t collect(unsigned /*n*/, const H5E_error2_t* error, void* data) {
+  auto& text = *static_cast<std::string*>(data);
+  if (error->desc == nullptr || *error->desc == '\0') return 0;
+  if (!text.empty()) text += "; ";
+  text += error->desc;
+  return 0;
+}
+}  // namespace
+
+std::string error_stack() {
+  std::string text;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect, &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text.empty() ? "no HDF5 error message" : text;
+}
+
+template <class T>
+T check(T value, const char* call, const std::string& context) {
+  if (value >= 0) return value;
+  throw RuntimeFailure(std::string(call) + " failed for " + context + ": " + error_stack());
+}
+
+template hid_t check<hid_t>(hid_t, const char*, const std::string&);
+template herr_t check<herr_t>(herr_t, const char*, const std::string&);  // also htri_t: both are int
+}  // namespace slab::h5

@@ -1,0 +1,66 @@
+// Thin checked layer over the HDF5 C API: one owner per handle kind, and every call's failure
+// turned into an exception that carries HDF5's own error stack and slab's context (file, dataset).
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+#include <utility>
+
+namespace slab::h5 {
+
+// Turns HDF5's automatic error printing off (slab reports errors itself). Idempotent.
+void silence_errors();
+
+// The messages on HDF5's error stack, innermost last, joined by "; ".
+[[nodiscard]] std::string error_stack();
+
+// Throws RuntimeFailure "<call> failed for <context>: <HDF5 error stack>" when value < 0.
+template <class T>
+T check(T value, const char* call, const std::string& context);
+#define SLAB_H5(call, context) ::slab::h5::check((call), #call, (context))
+
+// Owner of one hid_t, closed with Close (H5Fclose, H5Dclose, ...). Never throws on close.
+template <herr_t (*Close)(hid_t)>
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  ~Handle() { reset(); }
+  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)) {}
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  [[nodiscard]] hid_t get() const noexcept { return id_; }
+  [[nodiscard]] bool valid() const noexcept { return id_ >= 0; }
+  // Closes now and reports failure (a close can be where buffered data meets a full disk).
+  void close(const std::string& context) {
+    if (id_ < 0) return;
+    const herr_t status = Close(std::exchange(id_, H5I_INVALID_HID));
+    check(status, "close", context);
+  }
+  void reset() noexcept {
+    if (id_ >= 0) Close(std::exchange(id_, H5I_INVALID_HID));
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+using File = Handle<H5Fclose>;
+using Group = Handle<H5Gclose>;
+using Dataset = Handle<H5Dclose>;
+using Dataspace = Handle<H5Sclose>;
+using PropertyList = Handle<H5Pclose>;
+using Attribute = Handle<H5Aclose>;
+using Datatype = Handle<H5Tclose>;
+using Object = Handle<H5Oclose>;
+
+}  // namespace slab::h5

@@ -1,0 +1,26 @@
+// Parallel reads: a dataset split by rows over the ranks, each rank reading its own row
+// hyperslab collectively through MPI-IO. The file's dims are checked against what the caller
+// expects, with an error that names the file, the dataset and both shapes.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "dist_tensor.hpp"
+
+namespace slab::io {
+
+struct ExpectedShape {
+  std::size_t rank;                          // number of dimensions
+  std::optional<std::size_t> rows;           // the first dimension, when it is known
+  std::optional<std::size_t> row_length;     // product of the other dimensions, when known
+};
+
+// Collective and agreed. `option` names the flag the file came from, for error messages.
+[[nodiscard]] DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
+                                   const ExpectedShape& expected, const std::string& option);
+
+// True when `path` names an HDF5 file (by its signature, not its extension).
+[[nodiscard]] bool is_hdf5(const std::string& path);
+
+}  // namespace slab::io

@@ -1,0 +1,36 @@
+// NumPy's own file formats, written and read without Python: .npy (format 1.0, or 2.0 when the
+// header needs it; '<f8', C order, the shape in the header) and .npz (a zip archive of .npy
+// members, stored uncompressed like numpy.savez; deflated members, as numpy.savez_compressed
+// writes them, are read too).
+#pragma once
+
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace slab::io {
+
+// The complete .npy byte stream header for a float64 C-order array (magic through padding).
+[[nodiscard]] std::string npy_header(const Shape& shape);
+void write_npy(const std::string& path, const Tensor& tensor);
+[[nodiscard]] std::string npy_bytes(const Tensor& tensor);
+
+// Parses .npy bytes. Accepts float64 little-endian ('<f8'), C or Fortran order (converted to C
+// order), any shape. Throws InputError naming `what` for anything else.
+[[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
+[[nodiscard]] Tensor read_npy(const std::string& path);
+
+// Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them.
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members);
+[[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what);
+[[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path);
+
+// Reads a whole file; InputError when it cannot be opened.
+[[nodiscard]] std::string read_file(const std::string& path);
+
+}  // namespace slab::io

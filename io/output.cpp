@@ -1,0 +1,129 @@
+#include "output.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "archive_sink.hpp"
+#include "gather_sink.hpp"
+#include "h5_writer.hpp"
+
+namespace slab::io {
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Format { hdf5, npz, json, csv };
+
+Format format_of(const std::string& out) {
+  const std::string ext = fs::path(out).extension().string();
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".he5") return Format::hdf5;
+  if (ext == ".npz") return Format::npz;
+  if (ext == ".json") return Format::json;
+  if (ext == ".csv") return Format::csv;
+  throw InputError("unknown output format '" + ext + "' (--out " + out + "); use .h5, .npz, .json or .csv");
+}
+
+// Wraps a parallel sink so that every call is agreed on by all ranks.
+class AgreeingSink final : public Sink {
+ public:
+  AgreeingSink(const mpi::Comm& comm, std::unique_ptr<Sink> inner) : comm_(comm), inner_(std::move(inner)) {}
+  void create(const DatasetSpec& spec) override {
+    mpi::collectively(comm_, [&] { inner_->create(spec); });
+  }
+  void write(const std::string& path, const Block& block) override {
+    mpi::collectively(comm_, [&] { inner_->write(path, block); });
+  }
+  void annotate(const std::string& group, const Attributes& attributes) override {
+    mpi::collectively(comm_, [&] { inner_->annotate(group, attributes); });
+  }
+  void commit() override {
+    mpi::collectively(comm_, [&] { inner_->commit(); });
+  }
+
+ private:
+  const mpi::Comm& comm_;
+  std::unique_ptr<Sink> inner_;
+};
+
+void remove_quietly(const std::string& path) {
+  std::error_code ignored;
+  fs::remove_all(path, ignored);
+}
+
+}  // namespace
+
+std::string output_target(const std::string& out) {
+  if (format_of(out) != Format::csv) return out;
+  return (fs::path(out).parent_path() / fs::path(out).stem()).string();
+}
+
+void check_output(const mpi::Comm& comm, const OutputOptions& options) {
+  mpi::collectively(comm, [&] {
+    const std::string target = output_target(options.path);
+    if (!comm.is_root()) return;
+    fs::path directory = fs::path(target).parent_path();
+    if (directory.empty()) directory = ".";
+    std::error_code ec;
+    if (!fs::is_directory(directory, ec))
+      throw InputError("output directory '" + directory.string() + "' does not exist (--out " + options.path + ")");
+    if (::access(directory.c_str(), W_OK | X_OK) != 0)
+      throw InputError("output directory '" + directory.string() + "' is not writable (--out " + options.path + ")");
+    if (fs::exists(fs::symlink_status(target, ec)) && !options.overwrite)
+      throw InputError("output '" + target + "' already exists; pass --overwrite to replace it (--out " +
+                       options.path + ")");
+  });
+}
+
+Output::Output(const mpi::Comm& comm, const OutputOptions& options)
+    : comm_(comm), target_(output_target(options.path)), partial_(target_ + ".partial") {
+  check_output(comm, options);
+  const Format format = format_of(options.path);
+  parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
+  if (parallel_) {
+    std::unique_ptr<Sink> writer;
+    mpi::collectively(comm_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_); });
+    sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
+    return;
+  }
+  std::unique_ptr<Sink> root_sink;
+  mpi::collectively(comm_, [&] {
+    if (!comm_.is_root()) return;
+    remove_quietly(partial_);  // a .partial left by a killed run
+    switch (format) {
+      case Format::hdf5: root_sink = std::make_unique<H5Writer>(partial_, nullptr); break;
+      case Format::npz: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz); break;
+      case Format::json: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::json); break;
+      case Format::csv: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::csv); break;
+    }
+  });
+  sink_ = std::make_unique<GatherSink>(comm_, std::move(root_sink));
+}
+
+void Output::commit() {
+  sink_->commit();
+  mpi::collectively(comm_, [&] {
+    if (!comm_.is_root()) return;
+    std::error_code ec;
+    if (fs::is_directory(target_, ec)) {
+      // rename(2) cannot replace a non-empty directory: move the old one aside first.
+      const std::string old = target_ + ".old";
+      remove_quietly(old);
+      fs::rename(target_, old);
+      fs::rename(partial_, target_);
+      remove_quietly(old);
+    } else {
+      fs::rename(partial_, target_);  // atomic replacement of a file
+    }
+  });
+  committed_ = true;
+}
+
+Output::~Output() {
+  if (committed_) return;
+  sink_.reset();  // closes the file on every rank
+  if (comm_.is_root()) remove_quietly(partial_);
+}
+
+}  // namespace slab::io

@@ -1,0 +1,57 @@
+// Output: the one way the driver opens a result file. It picks the format from the extension
+// (.h5/.hdf5: HDF5; .npz: NumPy archive; .json; .csv: a directory of CSV files) and the I/O
+// mode, and makes the write safe:
+//   - an existing target is refused unless overwrite is set, before anything is computed;
+//   - everything is written to "<target>.partial" and renamed into place by rank 0 only after
+//     every rank has finished; HDF5 files carry an attribute complete = 1, written last;
+//   - an Output destroyed without commit() (a failed run) removes its .partial, so a failed run
+//     leaves nothing at the target and an older file there untouched.
+// Every call is collective and agreed: a failure on any rank throws the same error everywhere.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mpi.hpp"
+#include "sink.hpp"
+
+namespace slab::io {
+
+enum class IoMode { parallel, gather };
+
+struct OutputOptions {
+  std::string path;
+  IoMode mode = IoMode::parallel;
+  bool overwrite = false;
+};
+
+// Where an --out value lands: the path itself, except "name.csv", which is the directory "name".
+[[nodiscard]] std::string output_target(const std::string& out);
+
+class Output {
+ public:
+  Output(const mpi::Comm& comm, const OutputOptions& options);
+  ~Output();
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  [[nodiscard]] Sink& sink() noexcept { return *sink_; }
+  [[nodiscard]] const std::string& target() const noexcept { return target_; }
+  [[nodiscard]] bool parallel() const noexcept { return parallel_; }
+  void commit();
+
+ private:
+  const mpi::Comm& comm_;
+  std::string target_;
+  std::string partial_;
+  bool parallel_ = false;
+  std::unique_ptr<Sink> sink_;
+  bool committed_ = false;
+};
+
+// Checks an --out value before a run starts (format known, directory exists, no clobbering), on
+// every rank, agreed. The Output constructor calls it too; the driver calls it early so that a
+// bad --out costs no compute.
+void check_output(const mpi::Comm& comm, const OutputOptions& options);
+
+}  // namespace slab::io

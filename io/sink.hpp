@@ -1,0 +1,54 @@
+// Sink: where a run's datasets and attributes go. The driver writes through this interface; each
+// output format (parallel HDF5, HDF5 through rank 0, NumPy .npz, JSON, CSV) implements it.
+//
+// The data model is HDF5's: a dataset has a global shape; each rank writes a block (a box
+// [start, start + count) of the global array, row-major) and a rank may write an empty block.
+// Every method is collective over the run's communicator, and every rank passes the same dataset
+// specs and attribute values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace slab::io {
+
+using AttributeValue = std::variant<std::int64_t, double, std::string, std::vector<double>>;
+// Ordered name/value pairs: files list attributes in the order they were written.
+using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
+
+struct DatasetSpec {
+  std::string path;  // "heat/u": groups are created as needed
+  Shape shape;       // the global shape; {} is a scalar. For an extendible dataset, the initial size
+  bool extendible = false;  // unlimited first dimension, one chunk per record (first-axis index)
+  int deflate = 0;          // gzip level 1-9 for extendible datasets; 0 = none
+};
+
+struct Block {
+  std::vector<std::uint64_t> start;  // one entry per dimension
+  std::vector<std::uint64_t> count;
+  const double* data = nullptr;  // element_count(count) values, row-major; nullptr: an empty block
+
+  // Elements in the block; 0 for an empty block (also of a scalar dataset, whose count is {}).
+  [[nodiscard]] std::uint64_t size() const;
+  // An empty block of the given rank (a rank that owns nothing of this dataset).
+  static Block none(std::size_t rank);
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void create(const DatasetSpec& spec) = 0;
+  // Extendible datasets grow to cover the block's first-axis range.
+  virtual void write(const std::string& path, const Block& block) = 0;
+  // Attributes of a group ("heat", or "" for the file itself; created if missing) or a dataset.
+  virtual void annotate(const std::string& object, const Attributes& attributes) = 0;
+  // Finish: flush and close. After commit() the sink takes no more calls.
+  virtual void commit() = 0;
+};
+
+}  // namespace slab::io

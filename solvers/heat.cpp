@@ -1,0 +1,141 @@
+#include "heat.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "heat_explicit.hpp"
+#include "heat_implicit.hpp"
+
+namespace slab::heat {
+
+std::string to_string(Scheme s) {
+  switch (s) {
+    case Scheme::explicit_euler: return "explicit";
+    case Scheme::implicit_euler: return "implicit";
+    case Scheme::crank_nicolson: return "crank-nicolson";
+  }
+  return "?";
+}
+
+std::string to_string(Boundary b) {
+  switch (b) {
+    case Boundary::dirichlet: return "dirichlet";
+    case Boundary::neumann: return "neumann";
+    case Boundary::periodic: return "periodic";
+  }
+  return "?";
+}
+
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw InputError(message);
+}
+
+bool positive(double v) { return std::isfinite(v) && v > 0; }
+
+}  // namespace
+
+std::int64_t Problem::snapshot_step(std::int64_t k) const noexcept {
+  if (snapshots <= 1) return steps;
+  // round(k * steps / (K - 1)), halves up, in integers.
+  const std::int64_t den = snapshots - 1;
+  return (2 * k * steps + den) / (2 * den);
+}
+
+double Problem::time_at(std::int64_t step) const noexcept {
+  return step == steps ? t_end : static_cast<double>(step) * dt;
+}
+
+Problem resolve(const Request& q) {
+  require(q.nx >= 2, "--nx must be at least 2, got " + std::to_string(q.nx));
+  require(positive(q.length), "--length must be a positive number");
+  require(positive(q.alpha), "--alpha must be a positive number");
+  require(q.snapshots >= 1, "--snapshots must be at least 1, got " + std::to_string(q.snapshots));
+  require(!q.dt || positive(*q.dt), "--dt must be a positive number");
+  require(!q.cfl || positive(*q.cfl), "--cfl must be a positive number");
+  require(!(q.dt && q.cfl), "give --dt or --cfl, not both");
+  require(!(q.t_end && q.steps), "give --t-end or --steps, not both");
+  require(!q.t_end || positive(*q.t_end), "--t-end must be a positive number");
+  require(!q.steps || *q.steps >= 1, "--steps must be at least 1");
+  require(std::isfinite(q.left) && std::isfinite(q.right), "--left and --right must be finite");
+
+  Problem p{};
+  p.nx = q.nx;
+  p.length = q.length;
+  p.alpha = q.alpha;
+  p.scheme = q.scheme;
+  p.bc = q.bc;
+  p.left = q.left;
+  p.right = q.right;
+  p.snapshots = q.snapshots;
+  p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
+  const double cfl = q.cfl.value_or(0.4);
+  const double dt_limit = q.dt ? *q.dt : cfl * p.dx * p.dx / q.alpha;
+  if (q.steps) {
+    p.steps = *q.steps;
+    p.dt = dt_limit;
+    p.t_end = static_cast<double>(p.steps) * p.dt;
+  } else {
+    p.t_end = q.t_end.value_or(0.01);
+    const double count = std::ceil(p.t_end / dt_limit * (1 - 1e-12));
+    require(count < 9.0e15, "--t-end / dt needs too many steps");
+    p.steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(count));
+    p.dt = p.t_end / static_cast<double>(p.steps);
+  }
+  require(std::isfinite(p.dt) && p.dt > 0, "the time step is not a positive number");
+  if (p.scheme == Scheme::explicit_euler && p.r() > 0.5) {
+    char r[32];
+    std::snprintf(r, sizeof r, "%.6g", p.r());
+    throw InputError(std::string("explicit scheme is unstable: R = alpha*dt/dx^2 = ") + r +
+                     " > 1/2; use --scheme crank-nicolson or a smaller --dt/--cfl");
+  }
+  return p;
+}
+
+std::vector<double> initial(const Problem& p, const RowPartition& part, Init init, int mode) {
+  std::vector<double> u(static_cast<std::size_t>(part.count()));
+  const double pi = std::numbers::pi;
+  const double wave = (p.bc == Boundary::periodic ? 2.0 : 1.0) * mode * pi / p.length;
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const double x = p.x(part.first() + static_cast<std::int64_t>(i));
+    switch (init) {
+      case Init::sine: u[i] = std::sin(wave * x); break;
+      case Init::gaussian: {
+        const double z = (x - p.length / 2) / (p.length / 20);
+        u[i] = std::exp(-z * z);
+        break;
+      }
+      case Init::step: u[i] = (x >= p.length / 4 && x <= 3 * p.length / 4) ? 1.0 : 0.0; break;
+    }
+  }
+  apply_boundary_values(p, part, u);
+  return u;
+}
+
+void apply_boundary_values(const Problem& p, const RowPartition& part, std::span<double> u) {
+  if (p.bc != Boundary::dirichlet || u.empty()) return;
+  if (part.first() == 0) u.front() = p.left;
+  if (part.end() == p.nx) u.back() = p.right;
+}
+
+std::optional<double> exact_sine(const Problem& p, int mode, double x, double t) {
+  const double pi = std::numbers::pi;
+  if (p.bc == Boundary::dirichlet && p.left == 0 && p.right == 0) {
+    const double k = mode * pi / p.length;
+    return std::exp(-p.alpha * k * k * t) * std::sin(k * x);
+  }
+  if (p.bc == Boundary::periodic) {
+    const double k = 2 * mode * pi / p.length;
+    return std::exp(-p.alpha * k * k * t) * std::sin(k * x);
+  }
+  return std::nullopt;
+}
+
+Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
+             std::int64_t first_step) {
+  if (p.scheme == Scheme::explicit_euler) return solve_explicit(comm, p, u, observer, first_step);
+  return solve_implicit(comm, p, u, observer, first_step);
+}
+
+}  // namespace slab::heat

@@ -1,0 +1,95 @@
+// The 1D heat equation u_t = alpha u_xx on [0, L], on a grid of nx nodes split over the ranks by
+// RowPartition. Three schemes: explicit FTCS with a one-node halo exchanged each step, and
+// backward Euler and Crank-Nicolson as distributed PETSc solves. Solvers know nothing of files:
+// they hand each snapshot to an observer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mpi.hpp"
+#include "partition.hpp"
+
+namespace slab::heat {
+
+enum class Scheme { explicit_euler, implicit_euler, crank_nicolson };
+enum class Boundary { dirichlet, neumann, periodic };
+
+[[nodiscard]] std::string to_string(Scheme s);
+[[nodiscard]] std::string to_string(Boundary b);
+
+// What the user asked for. Time stepping is resolved from it by resolve().
+struct Request {
+  std::int64_t nx = 1001;
+  double length = 1.0;
+  double alpha = 1.0;
+  std::optional<double> t_end;      // default 0.01 when steps is not given
+  std::optional<std::int64_t> steps;
+  std::optional<double> dt;
+  std::optional<double> cfl;        // R = alpha dt / dx^2; default 0.4
+  Scheme scheme = Scheme::explicit_euler;
+  Boundary bc = Boundary::dirichlet;
+  double left = 0.0;
+  double right = 0.0;
+  std::int64_t snapshots = 11;
+};
+
+// A fully resolved problem: every number a run needs.
+struct Problem {
+  std::int64_t nx;
+  double length, alpha;
+  double dx, dt, t_end;
+  std::int64_t steps;
+  Scheme scheme;
+  Boundary bc;
+  double left, right;
+  std::int64_t snapshots;
+
+  [[nodiscard]] double r() const noexcept { return alpha * dt / (dx * dx); }
+  // x_i = i dx; dx = L/(nx-1) with both ends on the grid, or L/nx for periodic (x = L is x = 0).
+  [[nodiscard]] double x(std::int64_t i) const noexcept { return static_cast<double>(i) * dx; }
+  // The step after which snapshot k (0 <= k < snapshots) is taken: round(k S / (K - 1)); the
+  // only snapshot of K = 1 is the final state.
+  [[nodiscard]] std::int64_t snapshot_step(std::int64_t k) const noexcept;
+  // The simulated time after `step` steps; exactly t_end after the last.
+  [[nodiscard]] double time_at(std::int64_t step) const noexcept;
+};
+
+// Validates and resolves. With t_end, dt = t_end / steps with steps the smallest count that keeps
+// R within --cfl (or dt within --dt); with --steps, dt comes from --dt or --cfl. Throws InputError
+// naming the option for anything invalid, including an unstable explicit R > 1/2.
+[[nodiscard]] Problem resolve(const Request& request);
+
+enum class Init { sine, gaussian, step };
+// The initial condition at this rank's nodes: sine = sin(mode pi x / L) (periodic: sin(2 mode pi
+// x / L)), gaussian = exp(-((x - L/2) / (L/20))^2), step = 1 on the middle half.
+[[nodiscard]] std::vector<double> initial(const Problem& p, const RowPartition& part, Init init, int mode);
+// Dirichlet values override the boundary nodes of any initial condition.
+void apply_boundary_values(const Problem& p, const RowPartition& part, std::span<double> u);
+// The exact solution for the sine initial condition, where one exists (Dirichlet 0/0 or periodic).
+[[nodiscard]] std::optional<double> exact_sine(const Problem& p, int mode, double x, double t);
+
+struct Observer {
+  // Called on every rank at each snapshot with this rank's nodes.
+  std::function<void(std::int64_t k, std::int64_t step, double t, std::span<const double> u)> snapshot;
+  // Called on every rank every few steps (about 1 % of the run).
+  std::function<void(std::int64_t step, double t)> progress;
+};
+
+struct Timing {
+  double compute = 0;        // seconds in the update or the solve
+  double communication = 0;  // seconds waiting for halos (explicit)
+  double observe = 0;        // seconds in the observer (output)
+};
+
+// Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
+// observer at every snapshot from first_step on. Collective. Throws RuntimeFailure on every rank
+// if a value becomes NaN or infinite (checked at each snapshot).
+Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
+             std::int64_t first_step = 0);
+
+}  // namespace slab::heat

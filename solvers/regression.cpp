@@ -1,0 +1,261 @@
+#include "regression.hpp"
+
+#include <petscsys.h>
+#include <petscblaslapack.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "petsc.hpp"
+#include "tree_sum.hpp"
+
+namespace slab::regression {
+namespace {
+
+using clock = std::chrono::steady_clock;
+double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+
+// The fused leaf of gradient descent for row i: residual r = x.w + b - y, then
+// [r x_0, ..., r x_{D-1}, r, r^2]. One read of the row gives gradient, bias gradient and loss.
+struct GradientLeaf {
+  const double* x;
+  const double* y;
+  std::int64_t first;
+  std::size_t cols;
+  const double* w;
+  double b;
+  void operator()(std::int64_t i, double* out) const {
+    const auto local = static_cast<std::size_t>(i - first);
+    const double* row = x + local * cols;
+    double dot = 0.0;
+    for (std::size_t j = 0; j < cols; ++j) dot += row[j] * w[j];
+    const double r = (dot + b) - y[local];
+    for (std::size_t j = 0; j < cols; ++j) out[j] = r * row[j];
+    out[cols] = r;
+    out[cols + 1] = r * r;
+  }
+};
+
+GradientLeaf gradient_leaf(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b) {
+  return {X.local().data().data(), y.local().data().data(), X.partition().first(), X.row_length(), w.data(), b};
+}
+
+}  // namespace
+
+std::string to_string(Method m) {
+  switch (m) {
+    case Method::gd: return "gd";
+    case Method::lstsq: return "lstsq";
+    case Method::normal: return "normal";
+  }
+  return "?";
+}
+
+void check_shapes(const DistTensor& X, const DistTensor& y) {
+  const Shape& xs = X.global_shape();
+  const Shape& ys = y.global_shape();
+  if (xs.size() != 2) throw InputError("X must be two-dimensional (N, D), got shape " + slab::to_string(xs));
+  if (ys.size() != 1) throw InputError("y must be one-dimensional (N,), got shape " + slab::to_string(ys));
+  if (xs[0] != ys[0])
+    throw InputError("X has " + std::to_string(xs[0]) + " rows but y has " + std::to_string(ys[0]));
+  if (xs[0] < 1 || xs[1] < 1) throw InputError("X must have at least one row and one column, got " + slab::to_string(xs));
+}
+
+std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
+                                                 const std::vector<double>& w, double b) {
+  const std::size_t cols = X.row_length();
+  const auto sums = tree_sum(comm, X.partition(), cols + 2, gradient_leaf(X, y, w, b));
+  const auto n = static_cast<double>(X.partition().global_rows());
+  double norm2 = 0;
+  for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
+  return {sums[cols + 1] / n, std::sqrt(norm2)};
+}
+
+Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
+                     const Fit* start, const std::function<void(std::int64_t, double)>& on_iteration) {
+  check_shapes(X, y);
+  const std::size_t cols = X.row_length();
+  const std::size_t width = cols + 2;
+  const auto n = static_cast<double>(X.partition().global_rows());
+  Fit fit;
+  fit.w.assign(cols, 0.0);
+  if (start != nullptr) fit = *start;
+  fit.converged = false;
+  std::vector<double> grad(cols + 1);
+  while (fit.iterations < options.iters) {
+    auto t = clock::now();
+    const PartialTree part = local_tree(X.partition(), width, gradient_leaf(X, y, fit.w, fit.b));
+    fit.compute_seconds += since(t);
+    t = clock::now();
+    const auto sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
+    fit.communication_seconds += since(t);
+
+    const double loss = sums[cols + 1] / n;
+    if (!std::isfinite(loss))
+      throw RuntimeFailure("the loss became NaN or infinite at iteration " + std::to_string(fit.iterations) +
+                           "; lower --lr");
+    double norm2 = 0;
+    for (std::size_t j = 0; j <= cols; ++j) {
+      grad[j] = 2.0 / n * sums[j];
+      norm2 += grad[j] * grad[j];
+    }
+    fit.gradient_norm = std::sqrt(norm2);
+    const bool have_previous = !fit.loss.empty();
+    const double previous = have_previous ? fit.loss.back() : 0.0;
+    fit.loss.push_back(loss);
+    if (have_previous && loss > previous) ++fit.loss_increases;
+    if (have_previous && std::abs(previous - loss) <= options.tol * previous) {
+      fit.converged = true;
+      break;
+    }
+    for (std::size_t j = 0; j < cols; ++j) fit.w[j] -= options.lr * grad[j];
+    fit.b -= options.lr * grad[cols];
+    ++fit.iterations;
+    if (on_iteration) on_iteration(fit.iterations, loss);
+  }
+  // The gradient norm reported is the one at the returned parameters.
+  fit.gradient_norm = loss_and_gradient_norm(comm, X, y, fit.w, fit.b).second;
+  return fit;
+}
+
+Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  check_shapes(X, y);
+  const std::size_t cols = X.row_length();
+  const std::size_t m = cols + 1;  // the features and the intercept column of ones
+  const std::size_t width = m * m + m;
+  const double* x = X.local().data().data();
+  const double* yy = y.local().data().data();
+  const std::int64_t first = X.partition().first();
+  auto leaf = [&](std::int64_t i, double* out) {
+    const auto local = static_cast<std::size_t>(i - first);
+    const double* row = x + local * cols;
+    auto a = [&](std::size_t p) { return p < cols ? row[p] : 1.0; };
+    for (std::size_t p = 0; p < m; ++p) {
+      for (std::size_t q = 0; q < m; ++q) out[p * m + q] = a(p) * a(q);
+      out[m * m + p] = a(p) * yy[local];
+    }
+  };
+  const auto t = clock::now();
+  std::vector<double> sums = tree_sum(comm, X.partition(), width, leaf);
+  Fit fit;
+  fit.communication_seconds = since(t);
+  // Cholesky of the symmetric positive definite Gram matrix, on every rank (same input, same bits).
+  PetscBLASInt order = static_cast<PetscBLASInt>(m), one = 1, info = 0;
+  LAPACKpotrf_("U", &order, sums.data(), &order, &info);
+  if (info != 0)
+    throw RuntimeFailure("the normal equations are singular (Cholesky failed at column " + std::to_string(info) +
+                         "): X has linearly dependent columns; try --method lstsq");
+  LAPACKpotrs_("U", &order, &one, sums.data(), &order, sums.data() + m * m, &order, &info);
+  if (info != 0) throw RuntimeFailure("LAPACK potrs failed with info " + std::to_string(info));
+  fit.w.assign(sums.begin() + static_cast<std::ptrdiff_t>(m * m), sums.begin() + static_cast<std::ptrdiff_t>(m * m + cols));
+  fit.b = sums[m * m + cols];
+  fit.iterations = 1;
+  fit.converged = true;
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
+  fit.loss = {loss};
+  fit.gradient_norm = gradient;
+  return fit;
+}
+
+Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  check_shapes(X, y);
+  const std::size_t cols = X.row_length();
+  const auto rows = static_cast<PetscInt>(X.partition().global_rows());
+  if (static_cast<std::int64_t>(rows) != X.partition().global_rows())
+    throw InputError("--method lstsq is limited to 2^31-1 rows by PETSc's 32-bit indices; use --method gd");
+  const auto local_rows = static_cast<PetscInt>(X.partition().count());
+  const auto m = static_cast<PetscInt>(cols + 1);
+  const auto t = clock::now();
+
+  // A = [X 1] as a dense matrix with slab's row ownership (PETSc stores local rows column-major).
+  petsc::OwnedMat a;
+  SLAB_PETSC(MatCreateDense(comm.get(), local_rows, PETSC_DECIDE, rows, m, nullptr, a.out()));
+  {
+    PetscScalar* values = nullptr;
+    PetscInt lda = 0;
+    SLAB_PETSC(MatDenseGetLDA(a.get(), &lda));
+    SLAB_PETSC(MatDenseGetArrayWrite(a.get(), &values));
+    const double* x = X.local().data().data();
+    for (PetscInt i = 0; i < local_rows; ++i) {
+      for (PetscInt j = 0; j < m - 1; ++j) values[j * lda + i] = x[static_cast<std::size_t>(i) * cols + j];
+      values[(m - 1) * lda + i] = 1.0;
+    }
+    SLAB_PETSC(MatDenseRestoreArrayWrite(a.get(), &values));
+  }
+  SLAB_PETSC(MatAssemblyBegin(a.get(), MAT_FINAL_ASSEMBLY));
+  SLAB_PETSC(MatAssemblyEnd(a.get(), MAT_FINAL_ASSEMBLY));
+
+  petsc::OwnedVec solution, rhs;
+  SLAB_PETSC(MatCreateVecs(a.get(), solution.out(), rhs.out()));
+  {
+    const petsc::VecArray b(rhs.get());
+    std::copy_n(y.local().data().data(), local_rows, b.data());
+  }
+  petsc::OwnedKSP ksp;
+  SLAB_PETSC(KSPCreate(comm.get(), ksp.out()));
+  SLAB_PETSC(KSPSetType(ksp.get(), KSPLSQR));
+  SLAB_PETSC(KSPSetOperators(ksp.get(), a.get(), a.get()));
+  PC pc = nullptr;
+  SLAB_PETSC(KSPGetPC(ksp.get(), &pc));
+  SLAB_PETSC(PCSetType(pc, PCNONE));
+  SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 100000));
+  SLAB_PETSC(KSPSetFromOptions(ksp.get()));
+  SLAB_PETSC(KSPSolve(ksp.get(), rhs.get(), solution.get()));
+  petsc::require_converged(ksp.get(), "least squares (LSQR)");
+  PetscInt iterations = 0;
+  SLAB_PETSC(KSPGetIterationNumber(ksp.get(), &iterations));
+
+  // The solution is distributed by columns; every rank needs all of it.
+  petsc::OwnedScatter scatter;
+  petsc::OwnedVec everything;
+  SLAB_PETSC(VecScatterCreateToAll(solution.get(), scatter.out(), everything.out()));
+  SLAB_PETSC(VecScatterBegin(scatter.get(), solution.get(), everything.get(), INSERT_VALUES, SCATTER_FORWARD));
+  SLAB_PETSC(VecScatterEnd(scatter.get(), solution.get(), everything.get(), INSERT_VALUES, SCATTER_FORWARD));
+  Fit fit;
+  {
+    const petsc::VecArray z(everything.get());
+    fit.w.assign(z.data(), z.data() + cols);
+    fit.b = z.data()[cols];
+  }
+  fit.compute_seconds = since(t);
+  fit.iterations = iterations;
+  fit.converged = true;
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
+  fit.loss = {loss};
+  fit.gradient_norm = gradient;
+  return fit;
+}
+
+Scaling standardize(const mpi::Comm& comm, DistTensor& X) {
+  const std::size_t cols = X.row_length();
+  double* x = X.local().data().data();
+  const std::int64_t first = X.partition().first();
+  const auto n = static_cast<double>(X.partition().global_rows());
+  Scaling s;
+  s.mean = tree_sum(comm, X.partition(), cols, [&](std::int64_t i, double* out) {
+    std::copy_n(x + static_cast<std::size_t>(i - first) * cols, cols, out);
+  });
+  for (double& m : s.mean) m /= n;
+  s.scale = tree_sum(comm, X.partition(), cols, [&](std::int64_t i, double* out) {
+    const double* row = x + static_cast<std::size_t>(i - first) * cols;
+    for (std::size_t j = 0; j < cols; ++j) out[j] = (row[j] - s.mean[j]) * (row[j] - s.mean[j]);
+  });
+  for (double& v : s.scale) {
+    v = std::sqrt(v / n);
+    if (!(v > 0)) v = 1.0;
+  }
+  const auto rows = static_cast<std::size_t>(X.partition().count());
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j) x[i * cols + j] = (x[i * cols + j] - s.mean[j]) / s.scale[j];
+  return s;
+}
+
+void to_original_units(const Scaling& s, Fit& fit) {
+  // y = sum_j w'_j (x_j - m_j) / s_j + b' = sum_j (w'_j / s_j) x_j + (b' - sum_j w'_j m_j / s_j)
+  for (std::size_t j = 0; j < fit.w.size(); ++j) {
+    fit.w[j] /= s.scale[j];
+    fit.b -= fit.w[j] * s.mean[j];
+  }
+}
+
+}  // namespace slab::regression

@@ -1,0 +1,66 @@
+// Linear regression y ~ X w + b by least squares, on rows split over the ranks (w and b are
+// replicated). Three methods:
+//   gd      full-batch gradient descent; one pass over the local rows per iteration computes the
+//           residuals, the gradient and the loss together, then one small collective combines them;
+//   normal  the normal equations [X 1]^T [X 1] z = [X 1]^T y, summed once, solved by Cholesky;
+//   lstsq   PETSc's LSQR on the distributed [X 1], the same row ownership.
+// Every sum over rows is a reproducible tree sum (src/tree_sum.hpp), so gd and normal give the
+// same bits for any rank count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dist_tensor.hpp"
+
+namespace slab::regression {
+
+enum class Method { gd, lstsq, normal };
+[[nodiscard]] std::string to_string(Method m);
+
+struct GdOptions {
+  double lr = 0.1;
+  std::int64_t iters = 1000;
+  double tol = 1e-10;  // stop when |loss_prev - loss| <= tol * loss_prev
+};
+
+struct Fit {
+  std::vector<double> w;
+  double b = 0;
+  std::vector<double> loss;  // mean squared error at every iteration's starting point (gd)
+  std::int64_t iterations = 0;
+  bool converged = false;
+  double gradient_norm = 0;      // of the MSE at the returned (w, b)
+  std::int64_t loss_increases = 0;  // iterations whose loss exceeded the previous one (lr too large)
+  double compute_seconds = 0;
+  double communication_seconds = 0;
+};
+
+// Checks that X is (N, D) and y is (N,) with N >= 1, D >= 1. Throws InputError otherwise.
+void check_shapes(const DistTensor& X, const DistTensor& y);
+
+// `start` resumes from a previous state (its w, b, loss history and iteration count).
+// on_iteration(iteration, loss) is called on every rank after each iteration.
+[[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
+                                   const GdOptions& options, const Fit* start = nullptr,
+                                   const std::function<void(std::int64_t, double)>& on_iteration = {});
+[[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
+[[nodiscard]] Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
+
+// The mean squared error and its gradient norm at (w, b). Collective.
+[[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X,
+                                                               const DistTensor& y, const std::vector<double>& w,
+                                                               double b);
+
+// Feature standardisation with distributed mean and (population) standard deviation.
+struct Scaling {
+  std::vector<double> mean, scale;
+};
+// Scales X in place to zero mean and unit variance per column (a constant column keeps scale 1).
+[[nodiscard]] Scaling standardize(const mpi::Comm& comm, DistTensor& X);
+// Converts a fit on standardised features back to the original units.
+void to_original_units(const Scaling& s, Fit& fit);
+
+}  // namespace slab::regression

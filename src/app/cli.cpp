@@ -1,0 +1,141 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+
+#include "error.hpp"
+#include "slab/version.hpp"
+
+namespace slab::app {
+namespace {
+
+std::string version_text() { return std::string("slab ") + version + " (commit " + git_commit + ")"; }
+
+void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc, const std::string& default_out) {
+  out.out = default_out;
+  cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
+      ->capture_default_str();
+  const std::map<std::string, io::IoMode> modes{{"parallel", io::IoMode::parallel}, {"gather", io::IoMode::gather}};
+  cmd.add_option("--io", out.io,
+                 "HDF5 write mode: parallel (collective MPI-IO) or gather (rank 0 writes with serial HDF5)")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
+      ->default_str("parallel");
+  cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
+  cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
+  cmd.add_option("--petsc", petsc,
+                 "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
+}
+
+}  // namespace
+
+Parsed parse_command_line(int argc, const char* const* argv) {
+  Config cfg;
+  for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
+
+  CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
+  app.set_version_flag("--version", version_text());
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+
+  // ---- slab heat
+  CLI::App* heat = app.add_subcommand("heat", "Solve u_t = alpha u_xx on [0, L] on a grid split over the ranks");
+  heat::Request& q = cfg.heat.request;
+  double t_end = 0.01, dt = 0, cfl = 0.4;
+  std::int64_t steps = 0;
+  heat->add_option("--nx", q.nx, "Grid nodes, boundaries included");
+  heat->add_option("--length", q.length, "Domain length L [length]");
+  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time]");
+  auto* t_end_opt = heat->add_option("--t-end", t_end,
+                                     "End time [time]; dt = t_end/steps with steps the fewest that keep R <= --cfl "
+                                     "(or dt <= --dt), so the last step lands exactly on t_end");
+  auto* steps_opt = heat->add_option("--steps", steps, "Number of steps instead of --t-end (t_end = steps * dt)");
+  auto* dt_opt = heat->add_option("--dt", dt, "Time step [time] (upper bound with --t-end)");
+  auto* cfl_opt = heat->add_option("--cfl", cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
+  steps_opt->excludes(t_end_opt);
+  dt_opt->excludes(cfl_opt);
+  const std::map<std::string, heat::Scheme> schemes{{"explicit", heat::Scheme::explicit_euler},
+                                                     {"implicit", heat::Scheme::implicit_euler},
+                                                     {"crank-nicolson", heat::Scheme::crank_nicolson}};
+  heat->add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
+      ->transform(CLI::CheckedTransformer(schemes, CLI::ignore_case))
+      ->default_str("explicit");
+  const std::map<std::string, heat::Boundary> bcs{{"dirichlet", heat::Boundary::dirichlet},
+                                                   {"neumann", heat::Boundary::neumann},
+                                                   {"periodic", heat::Boundary::periodic}};
+  heat->add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
+      ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
+      ->default_str("dirichlet");
+  heat->add_option("--left", q.left, "Dirichlet value at x = 0");
+  heat->add_option("--right", q.right, "Dirichlet value at x = L");
+  heat->add_option("--init", cfg.heat.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
+  heat->add_option("--mode", cfg.heat.mode, "k of the sine initial condition sin(k pi x / L)");
+  heat->add_option("--snapshots", q.snapshots, "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
+  const std::map<std::string, bool> layouts{{"contiguous", false}, {"extendible", true}};
+  heat->add_option("--layout", cfg.heat.extendible,
+                   "HDF5 layout of /heat/u: contiguous, or extendible (unlimited first axis, one chunk per snapshot)")
+      ->transform(CLI::CheckedTransformer(layouts, CLI::ignore_case))
+      ->default_str("contiguous");
+  heat->add_option("--compress", cfg.heat.compress, "gzip level 1-9 for --layout extendible (0: none)")
+      ->check(CLI::Range(0, 9));
+  OutputConfig heat_out;
+  bool heat_quiet = false;
+  std::string heat_petsc;
+  add_output_options(*heat, heat_out, heat_quiet, heat_petsc, "heat.h5");
+
+  // ---- slab regress
+  CLI::App* reg = app.add_subcommand("regress", "Fit y ~ X w + b by least squares on rows split over the ranks");
+  RegressConfig& r = cfg.regress;
+  reg->add_option("--rows", r.rows, "Rows N of the synthetic data");
+  reg->add_option("--cols", r.cols, "Features D of the synthetic data");
+  reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)");
+  reg->add_option("--noise", r.noise, "Standard deviation of the noise added to y");
+  reg->add_option("--data", r.data,
+                  "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
+                  "(last column y)");
+  const std::map<std::string, regression::Method> methods{{"gd", regression::Method::gd},
+                                                           {"lstsq", regression::Method::lstsq},
+                                                           {"normal", regression::Method::normal}};
+  reg->add_option("--method", r.method, "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)")
+      ->transform(CLI::CheckedTransformer(methods, CLI::ignore_case))
+      ->default_str("gd");
+  reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
+  reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
+  reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");
+  reg->add_flag("--standardize", r.standardize, "Scale features to zero mean, unit variance (w reported in original units)");
+  reg->add_flag("!--no-data", r.write_data, "Do not write X and y to the output (for very large N)");
+  OutputConfig reg_out;
+  bool reg_quiet = false;
+  std::string reg_petsc;
+  add_output_options(*reg, reg_out, reg_quiet, reg_petsc, "reg.h5");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return PrintAndExit{app.help()};
+  } catch (const CLI::CallForAllHelp&) {
+    return PrintAndExit{app.help("", CLI::AppFormatMode::All)};
+  } catch (const CLI::CallForVersion&) {
+    return PrintAndExit{version_text() + "\n"};
+  } catch (const CLI::ParseError& e) {
+    throw InputError(e.what());
+  }
+
+  if (heat->parsed()) {
+    cfg.command = Command::heat;
+    cfg.output = heat_out;
+    cfg.quiet = heat_quiet;
+    cfg.petsc_options = heat_petsc;
+    if (steps_opt->count() > 0) q.steps = steps; else q.t_end = t_end;
+    if (dt_opt->count() > 0) q.dt = dt;
+    if (cfl_opt->count() > 0) q.cfl = cfl;
+  } else {
+    cfg.command = Command::regress;
+    cfg.output = reg_out;
+    cfg.quiet = reg_quiet;
+    cfg.petsc_options = reg_petsc;
+  }
+  return cfg;
+}
+
+}  // namespace slab::app

@@ -1,0 +1,31 @@
+// What rank 0 tells the user on stderr while a run goes: the resolved parameters at the start,
+// progress while it runs, a summary at the end. Progress is a live line on a terminal, and one
+// plain line every ~10 % otherwise (Slurm logs). Silent with --quiet and on other ranks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace slab::app {
+
+class Reporter {
+ public:
+  Reporter(bool enabled, std::string unit);
+  // A line of text (parameters, summary), printed as is.
+  void line(const std::string& text) const;
+  // done of total units, and the simulated time when there is one (negative: none).
+  void progress(std::int64_t done, std::int64_t total, double simulated_time = -1);
+  void finish_progress();
+  [[nodiscard]] double elapsed() const;
+
+ private:
+  bool enabled_;
+  bool terminal_;
+  std::string unit_;
+  std::chrono::steady_clock::time_point start_;
+  int last_decile_ = -1;
+  bool live_line_open_ = false;
+};
+
+}  // namespace slab::app
