@@ -99,7 +99,7 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
   petsc::OwnedKSP ksp;
   SLAB_PETSC(KSPCreate(comm.get(), ksp.out()));
   SLAB_PETSC(KSPSetOperators(ksp.get(), lhs.get(), lhs.get()));
-  SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-13, 1e-300, PETSC_DEFAULT, 10000));
+  SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 10000));
   SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_TRUE));
   SLAB_PETSC(KSPSetFromOptions(ksp.get()));
   SLAB_PETSC(KSPSetUp(ksp.get()));
