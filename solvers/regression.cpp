@@ -103,7 +103,8 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     const bool have_previous = !fit.loss.empty();
     const double previous = have_previous ? fit.loss.back() : 0.0;
     fit.loss.push_back(loss);
-    if (have_previous && loss > previous) ++fit.loss_increases;
+    // An increase beyond rounding: the step is too long for the curvature.
+    if (have_previous && loss > previous * (1 + 1e-12)) ++fit.loss_increases;
     if (have_previous && std::abs(previous - loss) <= options.tol * previous) {
       fit.converged = true;
       break;

@@ -33,7 +33,7 @@ struct Fit {
   std::int64_t iterations = 0;
   bool converged = false;
   double gradient_norm = 0;      // of the MSE at the returned (w, b)
-  std::int64_t loss_increases = 0;  // iterations whose loss exceeded the previous one (lr too large)
+  std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
   double compute_seconds = 0;
   double communication_seconds = 0;
 };

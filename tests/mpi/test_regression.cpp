@@ -1,0 +1,152 @@
+// Regression against closed forms and against itself on one process.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "heat_helpers.hpp"
+#include "regression.hpp"
+#include "synthetic.hpp"
+
+using namespace slab;
+using slab::test::self;
+using slab::test::world;
+
+namespace {
+
+struct Data {
+  DistTensor X, y;
+};
+
+Data synthetic(const mpi::Comm& comm, std::size_t rows, std::size_t cols, std::uint64_t seed, double noise) {
+  Data d{DistTensor(comm, {rows, cols}), DistTensor(comm, {rows})};
+  regression::generate(seed, noise, regression::true_model(seed, cols), d.X, d.y);
+  return d;
+}
+
+Tensor gathered(const DistTensor& t) {
+  Tensor full = t.gather_to_root();
+  std::vector<double> data = full.to_vec();
+  t.comm().broadcast(data);
+  return Tensor(t.global_shape(), data);
+}
+
+double relative_difference(const regression::Fit& a, const regression::Fit& b) {
+  double diff = std::abs(a.b - b.b), scale = std::abs(b.b);
+  for (std::size_t j = 0; j < a.w.size(); ++j) {
+    diff = std::max(diff, std::abs(a.w[j] - b.w[j]));
+    scale = std::max(scale, std::abs(b.w[j]));
+  }
+  return diff / scale;
+}
+
+}  // namespace
+
+// matten's example 35: y = 2x + 1 exactly.
+TEST(Regression, MattenExample35) {
+  const Tensor X({5, 1}, {0, 1, 2, 3, 4});
+  const Tensor y({5}, {1, 3, 5, 7, 9});
+  const auto Xd = DistTensor::scatter_from_root(world(), X);
+  const auto yd = DistTensor::scatter_from_root(world(), y);
+  regression::GdOptions options;
+  options.lr = 0.05;
+  options.iters = 2000;
+  options.tol = 0;
+  const auto fit = regression::gradient_descent(world(), Xd, yd, options);
+  // tol 0 still stops once the loss no longer changes at all.
+  EXPECT_LE(fit.iterations, 2000);
+  EXPECT_NEAR(fit.w[0], 2.0, 1e-6);
+  EXPECT_NEAR(fit.b, 1.0, 1e-6);
+  EXPECT_LT(fit.loss.back(), 1e-12);
+}
+
+// Row i depends only on (seed, i): the data set is the same bits for any rank count.
+TEST(Regression, SyntheticDataIsIdenticalForAnyRankCount) {
+  for (const std::size_t rows : {1, 3, 1000}) {
+    const Data mine = synthetic(world(), rows, 5, 7, 0.1);
+    const Data alone = synthetic(self(), rows, 5, 7, 0.1);
+    EXPECT_EQ(gathered(mine.X), alone.X.local());
+    EXPECT_EQ(gathered(mine.y), alone.y.local());
+  }
+}
+
+// Reproducible tree sums make the whole descent bitwise identical to one process.
+TEST(Regression, GradientDescentIsBitwiseIdenticalForAnyRankCount) {
+  const Data mine = synthetic(world(), 777, 6, 3, 0.05);
+  const Data alone = synthetic(self(), 777, 6, 3, 0.05);
+  regression::GdOptions options;
+  options.iters = 150;
+  options.tol = 0;
+  const auto a = regression::gradient_descent(world(), mine.X, mine.y, options);
+  const auto b = regression::gradient_descent(self(), alone.X, alone.y, options);
+  EXPECT_EQ(a.w, b.w);
+  EXPECT_EQ(a.b, b.b);
+  EXPECT_EQ(a.loss, b.loss);
+  const auto n1 = regression::normal_equations(world(), mine.X, mine.y);
+  const auto n2 = regression::normal_equations(self(), alone.X, alone.y);
+  EXPECT_EQ(n1.w, n2.w);
+  EXPECT_EQ(n1.b, n2.b);
+}
+
+TEST(Regression, MethodsAgreeAtConvergence) {
+  const Data d = synthetic(world(), 2000, 4, 11, 0.1);
+  regression::GdOptions options;
+  options.lr = 0.1;
+  options.iters = 5000;
+  options.tol = 0;
+  const auto gd = regression::gradient_descent(world(), d.X, d.y, options);
+  const auto normal = regression::normal_equations(world(), d.X, d.y);
+  const auto lstsq = regression::least_squares(world(), d.X, d.y);
+  EXPECT_LT(relative_difference(gd, normal), 1e-8);
+  EXPECT_LT(relative_difference(lstsq, normal), 1e-8);
+  // The noise is small: the fit recovers the true model.
+  const auto truth = regression::true_model(11, 4);
+  for (std::size_t j = 0; j < 4; ++j) EXPECT_NEAR(normal.w[j], truth.w[j], 0.02);
+  EXPECT_NEAR(normal.b, truth.b, 0.02);
+  EXPECT_LT(normal.gradient_norm, 1e-10);
+}
+
+// Below 1/L (L the largest eigenvalue of the Hessian, ~2(1 + sqrt(D/N))^2 for these features),
+// gradient descent never increases the loss.
+TEST(Regression, LossIsNonIncreasingBelowTheStepLimit) {
+  const Data d = synthetic(world(), 500, 3, 5, 0.5);
+  regression::GdOptions options;
+  options.lr = 0.2;
+  options.iters = 300;
+  options.tol = 0;
+  const auto fit = regression::gradient_descent(world(), d.X, d.y, options);
+  // Non-increasing up to rounding of the loss itself (a few ulps once at the minimum).
+  for (std::size_t i = 1; i < fit.loss.size(); ++i)
+    EXPECT_LE(fit.loss[i], fit.loss[i - 1] * (1 + 1e-14)) << "iteration " << i;
+  EXPECT_EQ(fit.loss_increases, 0);
+}
+
+TEST(Regression, TooLargeARateIsReportedNotHidden) {
+  const Data d = synthetic(world(), 500, 3, 5, 0.5);
+  regression::GdOptions options;
+  options.lr = 2.0;
+  options.iters = 20;
+  options.tol = 0;
+  const auto fit = regression::gradient_descent(world(), d.X, d.y, options);
+  EXPECT_GT(fit.loss_increases, 0);
+  options.iters = 5000;
+  EXPECT_THROW((void)regression::gradient_descent(world(), d.X, d.y, options), RuntimeFailure);
+}
+
+TEST(Regression, StandardizedFitInOriginalUnitsEqualsThePlainFit) {
+  Data d = synthetic(world(), 300, 3, 9, 0.1);
+  // Shift and scale the features far from unit variance.
+  for (std::size_t i = 0; i < d.X.local().size(); ++i) d.X.local().data()[i] = 1000 + 50 * d.X.local().data()[i];
+  const auto plain = regression::normal_equations(world(), d.X, d.y);
+  const auto scaling = regression::standardize(world(), d.X);
+  EXPECT_NEAR(scaling.mean[0], 1000, 10);
+  EXPECT_NEAR(scaling.scale[0], 50, 5);
+  auto fit = regression::normal_equations(world(), d.X, d.y);
+  regression::to_original_units(scaling, fit);
+  EXPECT_LT(relative_difference(fit, plain), 1e-8);
+}
+
+TEST(Regression, ShapesAreChecked) {
+  const DistTensor X(world(), {5, 2});
+  const DistTensor y(world(), {4});
+  EXPECT_THROW(regression::check_shapes(X, y), InputError);
+}
