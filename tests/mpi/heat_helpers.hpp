@@ -7,20 +7,11 @@
 #include <cmath>
 #include <vector>
 
+#include "comms.hpp"
 #include "dist_tensor.hpp"
 #include "heat.hpp"
 
 namespace slab::test {
-
-inline const mpi::Comm& world() {
-  static const auto comm = mpi::Comm::duplicate(MPI_COMM_WORLD);
-  return comm;
-}
-
-inline const mpi::Comm& self() {
-  static const auto comm = mpi::Comm::duplicate(MPI_COMM_SELF);
-  return comm;
-}
 
 // Solves p on comm from the global initial vector u0 and returns the global final state,
 // identical on every rank of comm.

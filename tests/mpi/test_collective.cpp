@@ -3,17 +3,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "comms.hpp"
 #include "mpi.hpp"
 
+using slab::test::world;
 using slab::mpi::CollectiveError;
 using slab::mpi::Comm;
 
-namespace {
-const Comm& world() {
-  static const auto comm = Comm::duplicate(MPI_COMM_WORLD);
-  return comm;
-}
-}  // namespace
 
 TEST(Collective, NothingHappensWhenNoRankFails) {
   EXPECT_NO_THROW(slab::mpi::collectively(world(), [] {}));

@@ -1,17 +1,14 @@
 #include <gtest/gtest.h>
 
+#include "comms.hpp"
 #include "dist_tensor.hpp"
 
+using slab::test::world;
 using slab::DistTensor;
 using slab::Shape;
 using slab::Tensor;
 
 namespace {
-
-const slab::mpi::Comm& world() {
-  static const auto comm = slab::mpi::Comm::duplicate(MPI_COMM_WORLD);
-  return comm;
-}
 
 // A tensor whose every element encodes its own flat index.
 Tensor iota(const Shape& shape) {

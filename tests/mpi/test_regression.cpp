@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "heat_helpers.hpp"
+#include "comms.hpp"
 #include "regression.hpp"
 #include "synthetic.hpp"
 

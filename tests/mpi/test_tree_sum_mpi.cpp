@@ -2,13 +2,12 @@
 
 #include <cmath>
 
+#include "comms.hpp"
 #include "tree_sum.hpp"
 
+using slab::test::world;
+
 namespace {
-const slab::mpi::Comm& world() {
-  static const auto comm = slab::mpi::Comm::duplicate(MPI_COMM_WORLD);
-  return comm;
-}
 
 // Values of wildly different magnitudes, so any change of association changes the bits.
 void leaf(std::int64_t i, double* out) {
