@@ -72,6 +72,7 @@ std::string_view dict_value(std::string_view dict, std::string_view key, const s
     if ((c == ',' && depth == 0) || c == '}') break;
     ++end;
   }
+  while (end > pos && dict[end - 1] == ' ') --end;
   return dict.substr(pos, end - pos);
 }
 
