@@ -1,5 +1,8 @@
 #include "h5.hpp"
 
+#include <atomic>
+#include <cstring>
+
 #include "error.hpp"
 
 namespace slab::h5 {
@@ -13,6 +16,8 @@ void silence_errors() {
 }
 
 namespace {
+std::atomic<bool> unusable{false};
+
 herr_t collect(unsigned /*n*/, const H5E_error2_t* error, void* data) {
   auto& text = *static_cast<std::string*>(data);
   if (error->desc == nullptr || *error->desc == '\0') return 0;
@@ -22,17 +27,25 @@ herr_t collect(unsigned /*n*/, const H5E_error2_t* error, void* data) {
 }
 }  // namespace
 
+void mark_library_unusable() noexcept { unusable = true; }
+bool library_unusable() noexcept { return unusable; }
+
 std::string error_stack() {
   std::string text;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect, &text);
   H5Eclear2(H5E_DEFAULT);
+  // Some HDF5 messages span lines (the failed write(2) details); errors here are one line.
+  for (char& c : text)
+    if (c == '\n') c = ' ';
   return text.empty() ? "no HDF5 error message" : text;
 }
 
 template <class T>
 T check(T value, const char* call, const std::string& context) {
   if (value >= 0) return value;
-  throw RuntimeFailure(std::string(call) + " failed for " + context + ": " + error_stack());
+  // Name the function, not the argument list the macro saw.
+  const std::string name(call, std::strcspn(call, "("));
+  throw RuntimeFailure(name + " failed for " + context + ": " + error_stack());
 }
 
 template hid_t check<hid_t>(hid_t, const char*, const std::string&);

@@ -12,6 +12,12 @@ namespace slab::h5 {
 // Turns HDF5's automatic error printing off (slab reports errors itself). Idempotent.
 void silence_errors();
 
+// After a failed write or close, HDF5 1.10 can neither close the file nor shut down cleanly: a
+// parallel close then diverges between ranks and hangs, and HDF5's own shutdown at MPI_Finalize
+// crashes. Writers mark that state; the process must then end with MPI_Abort, not MPI_Finalize.
+void mark_library_unusable() noexcept;
+[[nodiscard]] bool library_unusable() noexcept;
+
 // The messages on HDF5's error stack, innermost last, joined by "; ".
 [[nodiscard]] std::string error_stack();
 
@@ -46,6 +52,8 @@ class Handle {
     const herr_t status = Close(std::exchange(id_, H5I_INVALID_HID));
     check(status, "close", context);
   }
+  // Gives up ownership without closing.
+  [[nodiscard]] hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
   void reset() noexcept {
     if (id_ >= 0) Close(std::exchange(id_, H5I_INVALID_HID));
   }

@@ -29,8 +29,25 @@ H5Writer::H5Writer(std::string path, const mpi::Comm* comm) : path_(std::move(pa
 }
 
 H5Writer::~H5Writer() {
+  if (h5::library_unusable()) {
+    // After a failed write HDF5 1.10 cannot close the file (a parallel close diverges between
+    // ranks, a serial one crashes on the second try): leave the handles to the process's end.
+    for (auto& entry : datasets_) (void)entry.second.release();
+    (void)file_.release();
+    return;
+  }
   datasets_.clear();
   file_.reset();
+}
+
+template <class F>
+void H5Writer::guarded(F&& operation) {
+  try {
+    operation();
+  } catch (...) {
+    h5::mark_library_unusable();
+    throw;
+  }
 }
 
 std::string H5Writer::context(const std::string& dataset) const {
@@ -72,6 +89,10 @@ void H5Writer::create(const DatasetSpec& spec) {
 }
 
 void H5Writer::write(const std::string& path, const Block& block) {
+  guarded([&] { write_block(path, block); });
+}
+
+void H5Writer::write_block(const std::string& path, const Block& block) {
   const std::string where = context(path);
   const auto found = datasets_.find(path);
   if (found == datasets_.end()) throw RuntimeFailure("write to a dataset that was not created: " + where);
@@ -168,9 +189,11 @@ void H5Writer::annotate(const std::string& object, const Attributes& attributes)
 void H5Writer::commit() {
   // Written last: a reader that sees complete == 1 knows every dataset was written.
   annotate("", {{"complete", std::int64_t{1}}});
-  for (auto& [name, dataset] : datasets_) dataset.close(context(name));
-  datasets_.clear();
-  file_.close(context());
+  guarded([&] {
+    for (auto& [name, dataset] : datasets_) dataset.close(context(name));
+    datasets_.clear();
+    file_.close(context());
+  });
 }
 
 }  // namespace slab::io

@@ -32,6 +32,10 @@ class H5Writer final : public Sink {
 
  private:
   [[nodiscard]] std::string context(const std::string& dataset = {}) const;
+  void write_block(const std::string& path, const Block& block);
+  // Runs an operation that writes data; a failure marks the HDF5 library unusable.
+  template <class F>
+  void guarded(F&& operation);
   void write_attribute(hid_t object, const std::string& name, const AttributeValue& value, const std::string& where);
 
   std::string path_;

@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 
 #include "archive_sink.hpp"
 #include "gather_sink.hpp"
+#include "h5.hpp"
 #include "h5_writer.hpp"
 
 namespace slab::io {
@@ -30,19 +32,31 @@ class AgreeingSink final : public Sink {
  public:
   AgreeingSink(const mpi::Comm& comm, std::unique_ptr<Sink> inner) : comm_(comm), inner_(std::move(inner)) {}
   void create(const DatasetSpec& spec) override {
-    mpi::collectively(comm_, [&] { inner_->create(spec); });
+    agree([&] { inner_->create(spec); });
   }
   void write(const std::string& path, const Block& block) override {
-    mpi::collectively(comm_, [&] { inner_->write(path, block); });
+    agree([&] { inner_->write(path, block); });
   }
   void annotate(const std::string& group, const Attributes& attributes) override {
-    mpi::collectively(comm_, [&] { inner_->annotate(group, attributes); });
+    agree([&] { inner_->annotate(group, attributes); });
   }
   void commit() override {
-    mpi::collectively(comm_, [&] { inner_->commit(); });
+    agree([&] { inner_->commit(); });
   }
 
  private:
+  // A failed parallel HDF5 call leaves the file unclosable on every rank, not just the one that
+  // saw the error.
+  template <class F>
+  void agree(F&& operation) {
+    try {
+      mpi::collectively(comm_, operation);
+    } catch (const mpi::CollectiveError&) {
+      h5::mark_library_unusable();
+      throw;
+    }
+  }
+
   const mpi::Comm& comm_;
   std::unique_ptr<Sink> inner_;
 };
@@ -53,6 +67,12 @@ void remove_quietly(const std::string& path) {
 }
 
 }  // namespace
+
+std::uint64_t expected_size(std::initializer_list<std::uint64_t> dims) {
+  std::uint64_t n = 1;
+  for (const auto d : dims) n *= d;
+  return 8 * n + 4096;
+}
 
 std::string output_target(const std::string& out) {
   if (format_of(out) != Format::csv) return out;
@@ -73,6 +93,15 @@ void check_output(const mpi::Comm& comm, const OutputOptions& options) {
     if (fs::exists(fs::symlink_status(target, ec)) && !options.overwrite)
       throw InputError("output '" + target + "' already exists; pass --overwrite to replace it (--out " +
                        options.path + ")");
+    // Fail before computing, not halfway through writing (the old file stays until the rename).
+    struct statvfs space {};
+    if (options.expected_bytes > 0 && ::statvfs(directory.c_str(), &space) == 0) {
+      const auto available = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
+      if (available < options.expected_bytes)
+        throw RuntimeFailure("not enough space in '" + directory.string() + "' for --out " + options.path +
+                             ": it needs about " + std::to_string(options.expected_bytes >> 20) + " MiB, " +
+                             std::to_string(available >> 20) + " MiB are free");
+    }
   });
 }
 

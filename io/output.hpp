@@ -1,7 +1,8 @@
 // Output: the one way the driver opens a result file. It picks the format from the extension
 // (.h5/.hdf5: HDF5; .npz: NumPy archive; .json; .csv: a directory of CSV files) and the I/O
 // mode, and makes the write safe:
-//   - an existing target is refused unless overwrite is set, before anything is computed;
+//   - an existing target is refused unless overwrite is set, before anything is computed, and so
+//     is a target whose file system lacks room for the data;
 //   - everything is written to "<target>.partial" and renamed into place by rank 0 only after
 //     every rank has finished; HDF5 files carry an attribute complete = 1, written last;
 //   - an Output destroyed without commit() (a failed run) removes its .partial, so a failed run
@@ -9,6 +10,8 @@
 // Every call is collective and agreed: a failure on any rank throws the same error everywhere.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -23,7 +26,11 @@ struct OutputOptions {
   std::string path;
   IoMode mode = IoMode::parallel;
   bool overwrite = false;
+  std::uint64_t expected_bytes = 0;  // the data's size, checked against free space; 0: unknown
 };
+
+// The size of a float64 dataset of these dims in an HDF5 file, plus room for its metadata.
+[[nodiscard]] std::uint64_t expected_size(std::initializer_list<std::uint64_t> dims);
 
 // Where an --out value lands: the path itself, except "name.csv", which is the directory "name".
 [[nodiscard]] std::string output_target(const std::string& out);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "h5.hpp"
 #include "mpi.hpp"
 #include "petsc.hpp"
 #include "run.hpp"
@@ -27,6 +28,11 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
     return 0;
   } catch (const slab::mpi::CollectiveError& e) {
     if (world.is_root()) std::fprintf(stderr, "slab: error: %s\n", e.what());
+    if (world.any(slab::h5::library_unusable())) {
+      // HDF5 cannot shut down after a failed write (see io/h5.hpp): end without MPI_Finalize.
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, static_cast<int>(e.code()));
+    }
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     // A failure on this rank that the others do not know about: they may be waiting in a

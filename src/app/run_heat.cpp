@@ -76,8 +76,11 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
     p = heat::resolve(cfg.request);
     if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
     if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
+    if (cfg.init != "sine" && cfg.init != "gaussian" && cfg.init != "step") (void)split_init_file(cfg.init);
   });
-  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite};
+  const auto nx_k = static_cast<std::uint64_t>(p.nx), k_k = static_cast<std::uint64_t>(p.snapshots);
+  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
+                              io::expected_size({k_k + 1, nx_k}) + io::expected_size({k_k}) + (64 << 10)};
   io::check_output(comm, out);
 
   Reporter report(comm.is_root() && !config.quiet, "step");

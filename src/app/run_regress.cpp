@@ -65,8 +65,6 @@ Data read_data(const mpi::Comm& comm, const std::string& path) {
   Data data = [&] {
     const std::string ext = std::filesystem::path(path).extension().string();
     if (ext == ".npz" || ext == ".csv") return read_on_root(comm, path);
-    if (ext != ".h5" && ext != ".hdf5")
-      throw InputError("--data must be an .h5, .npz or .csv file, got '" + path + "'");
     DistTensor X = io::read_rows(comm, path, "/regression/X", {2, {}, {}}, "--data");
     DistTensor y = io::read_rows(comm, path, "/regression/y", {1, X.global_shape()[0], 1}, "--data");
     return Data{std::move(X), std::move(y)};
@@ -117,8 +115,14 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     if (!(std::isfinite(cfg.gd.lr) && cfg.gd.lr > 0)) throw InputError("--lr must be a positive number");
     if (cfg.gd.iters < 1) throw InputError("--iters must be at least 1");
     if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
+    const std::string ext = std::filesystem::path(cfg.data).extension().string();
+    if (!synthetic && ext != ".h5" && ext != ".hdf5" && ext != ".npz" && ext != ".csv")
+      throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
   });
-  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite};
+  // The size is known only for synthetic data here; read data is checked at its own size below.
+  const auto n_rows = static_cast<std::uint64_t>(cfg.rows), n_cols = static_cast<std::uint64_t>(cfg.cols);
+  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
+                              cfg.data.empty() && cfg.write_data ? io::expected_size({n_rows, n_cols + 1}) + (64 << 10) : 0};
   io::check_output(comm, out);
 
   Reporter report(comm.is_root() && !config.quiet, "iteration");

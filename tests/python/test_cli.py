@@ -1,0 +1,220 @@
+"""End-to-end behaviour of the slab command under mpirun: help and version, and every kind of bad
+input or runtime fault. Each must end on every rank with the same exit code (2 for bad input, 1 for
+a runtime failure), one line "slab: error: ..." from rank 0, nothing at --out, and an existing file
+there untouched."""
+import os
+import subprocess
+import unittest
+
+import h5py
+import numpy as np
+
+from slabrun import TempDirTest, error_lines, run
+
+SMALL_HEAT = ["heat", "--nx", "21", "--t-end", "0.001", "-q"]
+SMALL_REG = ["regress", "--rows", "50", "--cols", "2", "--iters", "20", "-q"]
+
+
+class HelpAndVersion(TempDirTest):
+    def test_version_and_help_print_once(self):
+        version = self.slab(2, "--version")
+        self.assertRegex(version.stdout, r"^slab \d+\.\d+\.\d+ \(commit [0-9a-f]+")
+        self.assertEqual(version.stdout.count("slab "), 1)
+        for args in (["--help"], ["heat", "--help"], ["regress", "--help"]):
+            result = self.slab(2, *args)
+            self.assertEqual(result.stdout.count("Usage:"), 1, args)
+        heat_help = self.slab(1, "heat", "--help").stdout
+        for option in ("--nx", "--t-end", "--cfl", "--scheme", "--bc", "--init", "--snapshots", "--out", "--io",
+                       "--overwrite", "--layout", "[length^2/time]", "1001"):
+            self.assertIn(option, heat_help)
+
+
+class BadInput(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        X = np.random.default_rng(1).normal(size=(40, 2))
+        y = X @ [1.0, 2.0]
+        with h5py.File(self.path("good.h5"), "w") as f:
+            f["regression/X"] = X
+            f["regression/y"] = y
+            f["u0_short"] = np.zeros(5)
+            f["u0_int"] = np.zeros(21, dtype=np.int32)
+        with h5py.File(self.path("wrong_shape.h5"), "w") as f:
+            f["regression/X"] = np.zeros(40)
+            f["regression/y"] = y
+        with h5py.File(self.path("mismatch.h5"), "w") as f:
+            f["regression/X"] = X
+            f["regression/y"] = y[:30]
+        with h5py.File(self.path("nodata.h5"), "w") as f:
+            f["other"] = y
+        with open(self.path("good.h5"), "rb") as f:
+            data = f.read()
+        with open(self.path("truncated.h5"), "wb") as f:
+            f.write(data[: len(data) // 3])
+        with open(self.path("text.h5"), "w") as f:
+            f.write("not an HDF5 file\n")
+        np.savez(self.path("mismatch.npz"), X=X, y=y[:10])
+        np.savez(self.path("nan.npz"), X=np.full((4, 2), np.nan), y=np.zeros(4))
+
+    def expect_failure(self, args, code=2, words=None, out="out.h5", env=None):
+        result = run(2, *args, "--out", out, cwd=self.dir, env=env)
+        self.assertEqual(result.returncode, code, f"{args}: {result.stderr}")
+        lines = error_lines(result.stderr)
+        self.assertEqual(len(lines), 1, f"{args}: want one error line from rank 0, got {result.stderr!r}")
+        if words:
+            self.assertIn(words, lines[0])
+        self.assertFalse(os.path.exists(self.path(out)), args)
+        self.assertFalse(os.path.exists(self.path(out + ".partial")), args)
+        return lines[0]
+
+    def test_unknown_flags_and_commands(self):
+        self.expect_failure(["heat", "--bogus"], words="--bogus")
+        self.expect_failure(["simulate"])
+        result = run(2, cwd=self.dir)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(len(error_lines(result.stderr)), 1)
+
+    def test_bad_numbers(self):
+        cases = [
+            (["heat", "--nx", "abc"], "--nx"),
+            (["heat", "--nx", "1"], "--nx must be at least 2"),
+            (["heat", "--dt", "-1"], "--dt"),
+            (["heat", "--dt", "0"], "--dt"),
+            (["heat", "--alpha", "0"], "--alpha"),
+            (["heat", "--alpha", "nan"], "--alpha"),
+            (["heat", "--length", "inf"], "--length"),
+            (["heat", "--t-end", "-0.1"], "--t-end"),
+            (["heat", "--snapshots", "0"], "--snapshots"),
+            (["heat", "--steps", "0"], "--steps"),
+            (["heat", "--compress", "12"], "--compress"),
+            (["heat", "--compress", "3"], "--layout extendible"),
+            (["heat", "--scheme", "rk4"], "--scheme"),
+            (["regress", "--rows", "0"], "--rows"),
+            (["regress", "--cols", "0"], "--cols"),
+            (["regress", "--lr", "0"], "--lr"),
+            (["regress", "--lr", "inf"], "--lr"),
+            (["regress", "--iters", "-5"], "--iters"),
+            (["regress", "--noise", "-1"], "--noise"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.expect_failure(args, words=words)
+
+    def test_unstable_explicit_parameters(self):
+        line = self.expect_failure(["heat", "--cfl", "0.75", "--steps", "10"])
+        self.assertIn("R = alpha*dt/dx^2 = 0.75", line)
+        self.assertIn("--scheme crank-nicolson", line)
+
+    def test_bad_input_files(self):
+        cases = [
+            (["regress", "--data", "missing.h5"], "no such file"),
+            (["regress", "--data", "text.h5"], "not an HDF5 file"),
+            (["regress", "--data", "truncated.h5"], "truncated.h5"),
+            (["regress", "--data", "nodata.h5"], "no dataset '/regression/X'"),
+            (["regress", "--data", "wrong_shape.h5"], "has shape (40,)"),
+            (["regress", "--data", "mismatch.h5"], "/regression/y"),
+            (["regress", "--data", "mismatch.npz"], "X has 40 rows but y has 10"),
+            (["regress", "--data", "nan.npz"], "NaN"),
+            (["regress", "--data", "data.txt"], "--data must be"),
+            (["heat", "--nx", "21", "--init", "missing.h5:/u0"], "no such file"),
+            (["heat", "--nx", "21", "--init", "good.h5:/u0_short"], "has shape (5,)"),
+            (["heat", "--nx", "21", "--init", "good.h5:/absent"], "no dataset"),
+            (["heat", "--nx", "21", "--init", "good.h5:/u0_int"], "not floating point"),
+            (["heat", "--init", "parabola"], "--init"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.expect_failure(args, words=words)
+
+    def test_output_paths(self):
+        self.expect_failure(SMALL_HEAT, out="no/such/dir/out.h5", words="does not exist")
+        self.expect_failure(SMALL_HEAT, out="out.txt", words="unknown output format")
+        with open(self.path("exists.h5"), "w") as f:
+            f.write("keep me")
+        result = run(2, *SMALL_HEAT, "--out", "exists.h5", cwd=self.dir)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--overwrite", error_lines(result.stderr)[0])
+        with open(self.path("exists.h5")) as f:
+            self.assertEqual(f.read(), "keep me")
+        self.slab(2, *SMALL_HEAT, "--out", "exists.h5", "--overwrite")
+        with h5py.File(self.path("exists.h5")) as f:
+            self.assertEqual(f.attrs["complete"], 1)
+
+    def test_more_ranks_than_rows_or_nodes_still_works(self):
+        self.slab(4, "regress", "--rows", "3", "--cols", "2", "--iters", "10", "--out", "tiny.h5", "-q")
+        self.slab(4, "heat", "--nx", "3", "--steps", "5", "--out", "tiny_heat.h5", "-q")
+        with h5py.File(self.path("tiny.h5")) as f:
+            self.assertEqual(f["regression/X"].shape, (3, 2))
+        with h5py.File(self.path("tiny_heat.h5")) as f:
+            self.assertEqual(f["heat/u"].shape, (11, 3))
+
+
+class RuntimeFaults(TempDirTest):
+    def test_a_fault_on_one_rank_fails_every_rank_cleanly(self):
+        for phase in ("init", "solve", "write"):
+            for io in ("parallel", "gather"):
+                with self.subTest(phase=phase, io=io):
+                    result = run(3, *SMALL_HEAT, "--io", io, "--out", "f.h5", cwd=self.dir,
+                                 env={"SLAB_FAULT": f"{phase}:1"})
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    lines = error_lines(result.stderr)
+                    self.assertEqual(len(lines), 1, result.stderr)
+                    self.assertIn(f"injected fault in phase '{phase}' on rank 1", lines[0])
+                    self.assertEqual(os.listdir(self.dir), [])
+
+    def test_a_failed_overwrite_keeps_the_previous_file(self):
+        self.slab(2, *SMALL_REG, "--out", "keep.h5")
+        with open(self.path("keep.h5"), "rb") as f:
+            before = f.read()
+        result = run(2, *SMALL_REG, "--out", "keep.h5", "--overwrite", cwd=self.dir, env={"SLAB_FAULT": "write:0"})
+        self.assertEqual(result.returncode, 1)
+        with open(self.path("keep.h5"), "rb") as f:
+            self.assertEqual(f.read(), before)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["keep.h5"])
+
+    def test_a_full_disk_is_a_clean_runtime_error(self):
+        small = self.path("small")
+        os.mkdir(small)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small], capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a 4 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
+        try:
+            X = np.random.default_rng(0).normal(size=(600000, 1))  # 4.8 MB: more than the disk holds
+            with h5py.File(self.path("data.h5"), "w") as f:
+                f["regression/X"] = X
+                f["regression/y"] = 2 * X[:, 0]
+            with open(os.path.join(small, "keep.h5"), "w") as f:
+                f.write("old result")
+            for io in ("parallel", "gather"):
+                with self.subTest(io=io):
+                    # Known sizes are refused before any work ...
+                    result = run(2, "heat", "--nx", "100000", "--steps", "2", "-q", "--io", io, "--out",
+                                 os.path.join(small, "big.h5"), cwd=self.dir)
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    self.assertIn("not enough space", error_lines(result.stderr)[0])
+                    # ... and a disk that fills up while writing fails cleanly, without a hang.
+                    result = run(2, "regress", "--data", "data.h5", "--iters", "5", "-q", "--io", io, "--overwrite",
+                                 "--out", os.path.join(small, "keep.h5"), cwd=self.dir)
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    lines = error_lines(result.stderr)
+                    self.assertEqual(len(lines), 1, result.stderr)
+                    # Serial HDF5 passes on the system's words; MPI-IO says only that the write failed.
+                    self.assertIn("H5Dwrite failed for file", lines[0])
+                    self.assertIn("/regression/X", lines[0])
+                    self.assertEqual(os.listdir(small), ["keep.h5"])
+                    with open(os.path.join(small, "keep.h5")) as f:
+                        self.assertEqual(f.read(), "old result")
+        finally:
+            subprocess.run(["umount", small], check=False)
+
+    def test_nan_in_the_solution_names_the_step(self):
+        with h5py.File(self.path("bad.h5"), "w") as f:
+            f["u0"] = np.full(21, 1e308)
+        result = run(2, "heat", "--nx", "21", "--steps", "200", "--snapshots", "3", "--init", "bad.h5:/u0",
+                     "--bc", "neumann", "--out", "out.h5", cwd=self.dir)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("NaN or infinite by step", error_lines(result.stderr)[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
