@@ -10,7 +10,7 @@
 set -euo pipefail
 
 packages=(
-  g++ make cmake pkg-config git
+  g++ make cmake pkg-config git zlib1g-dev liblapack-dev
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   petsc-dev

@@ -1,8 +1,11 @@
 #include "cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <toml++/toml.h>
 
+#include <cstdio>
 #include <map>
+#include <vector>
 
 #include "error.hpp"
 #include "slab/version.hpp"
@@ -23,8 +26,73 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
       ->default_str("parallel");
   cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
+  std::string config_help;
+  cmd.add_option("--config", config_help,
+                 "TOML file with these options as keys (in a [heat] or [regress] table); command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
+}
+
+// The options a TOML file holds for `command`, as command-line words: keys of the [command] table
+// (and top-level keys), '_' read as '-', true booleans as bare flags.
+std::vector<std::string> options_from_config(const std::string& path, const std::string& command) {
+  toml::table file;
+  try {
+    file = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw InputError("--config " + path + ": " + std::string(e.description()) + " at line " +
+                     std::to_string(e.source().begin.line));
+  }
+  std::vector<std::string> words;
+  auto add = [&](const std::string& key, const toml::node& value) {
+    std::string flag = "--" + key;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    if (const auto* b = value.as_boolean()) {
+      if (b->get()) words.push_back(flag);
+    } else if (const auto i = value.as_integer()) {
+      words.insert(words.end(), {flag, std::to_string(i->get())});
+    } else if (const auto d = value.as_floating_point()) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.17g", d->get());
+      words.insert(words.end(), {flag, text});
+    } else if (const auto str = value.as_string()) {
+      words.insert(words.end(), {flag, str->get()});
+    } else {
+      throw InputError("--config " + path + ": '" + key + "' must be a number, a string or a boolean");
+    }
+  };
+  for (const auto& [key, value] : file)
+    if (!value.is_table()) add(std::string(key.str()), value);
+  if (const auto* table = file[command].as_table())
+    for (const auto& [key, value] : *table) add(std::string(key.str()), value);
+  return words;
+}
+
+// Replaces "--config FILE" by the options FILE holds, placed right after the subcommand so that
+// options given on the command line come later and win.
+std::vector<std::string> expand_config(std::vector<std::string> args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    std::size_t consumed = 0;
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[i + 1];
+      consumed = 2;
+    } else if (args[i].starts_with("--config=")) {
+      path = args[i].substr(9);
+      consumed = 1;
+    } else {
+      continue;
+    }
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + consumed));
+    const auto command = std::find_if(args.begin() + 1, args.end(),
+                                      [](const std::string& a) { return a == "heat" || a == "regress"; });
+    if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
+    const auto words = options_from_config(path, *command);
+    args.insert(command + 1, words.begin(), words.end());
+    return args;
+  }
+  return args;
 }
 
 }  // namespace
@@ -32,11 +100,13 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
   for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
+  std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc));
 
   CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
   app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
-  app.option_defaults()->always_capture_default();
+  // An option given twice (in --config and on the command line) takes the later value.
+  app.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   // ---- slab heat
   CLI::App* heat = app.add_subcommand("heat", "Solve u_t = alpha u_xx on [0, L] on a grid split over the ranks");
@@ -110,7 +180,9 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   add_output_options(*reg, reg_out, reg_quiet, reg_petsc, "reg.h5");
 
   try {
-    app.parse(argc, argv);
+    // CLI11 wants the words after the program name, last first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
+    app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     return PrintAndExit{app.help()};
   } catch (const CLI::CallForAllHelp&) {

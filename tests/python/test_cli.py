@@ -29,6 +29,32 @@ class HelpAndVersion(TempDirTest):
             self.assertIn(option, heat_help)
 
 
+class Driver(TempDirTest):
+    def test_config_file_holds_the_flags_and_the_command_line_wins(self):
+        with open(self.path("run.toml"), "w") as f:
+            f.write('out = "c.h5"\n[heat]\nnx = 51\nscheme = "crank-nicolson"\nt_end = 0.02\ncfl = 2.5\nquiet = true\n')
+        result = self.slab(2, "heat", "--config", "run.toml", "--nx", "61")
+        self.assertEqual(result.stderr, "")  # quiet = true
+        with h5py.File(self.path("c.h5")) as f:
+            a = f["heat"].attrs
+            self.assertEqual((a["nx"], a["scheme"], a["t_end"]), (61, "crank-nicolson", 0.02))
+        with open(self.path("bad.toml"), "w") as f:
+            f.write("nx = [1\n")
+        result = run(2, "heat", "--config", "bad.toml", cwd=self.dir)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--config bad.toml", error_lines(result.stderr)[0])
+
+    def test_progress_in_a_log_is_a_line_per_tenth_and_a_summary(self):
+        result = self.slab(2, "heat", "--nx", "101", "--t-end", "0.01", "--out", "p.h5")
+        lines = result.stderr.splitlines()
+        self.assertTrue(lines[0].startswith("slab heat: nx=101"), lines[0])
+        progress = [line for line in lines if line.startswith("step ")]
+        self.assertGreaterEqual(len(progress), 10)
+        self.assertLessEqual(len(progress), 12)
+        self.assertIn("cell updates/s", lines[-1])
+        self.assertIn("wrote p.h5", lines[-1])
+
+
 class BadInput(TempDirTest):
     def setUp(self):
         super().setUp()
