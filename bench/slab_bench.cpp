@@ -1,0 +1,291 @@
+// slab_bench CASE [options]: times one benchmark case and prints one JSON line per
+// implementation on rank 0: {"case", "impl", "ranks", sizes..., "seconds": [every repetition]}.
+// bench/run.sh runs the cases side by side and bench/report.py turns the lines into tables.
+//
+// Cases: stream, heat-explicit, heat-cn, gd, h5write. Each runs slab's own code and, where one
+// exists in C/C++, the idiomatic PETSc peer (DMDA explicit loop; DMDA matrix + KSP per step).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <petscdmda.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dist_tensor.hpp"
+#include "heat.hpp"
+#include "output.hpp"
+#include "petsc.hpp"
+#include "regression.hpp"
+#include "synthetic.hpp"
+
+namespace {
+
+using slab::mpi::Comm;
+
+struct Args {
+  std::string name;
+  long n = 1000000;       // nx, rows, or elements
+  long steps = 200;       // time steps or iterations
+  long cols = 16;
+  int reps = 3;
+  std::string dir = ".";  // for file output
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  if (argc < 2) throw slab::InputError("usage: slab_bench CASE [--n N] [--steps S] [--cols D] [--reps R] [--dir D]");
+  a.name = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string key = argv[i];
+    const char* v = argv[i + 1];
+    if (key == "--n") a.n = std::atol(v);
+    else if (key == "--steps") a.steps = std::atol(v);
+    else if (key == "--cols") a.cols = std::atol(v);
+    else if (key == "--reps") a.reps = std::atoi(v);
+    else if (key == "--dir") a.dir = v;
+    else throw slab::InputError("unknown option " + key);
+  }
+  return a;
+}
+
+// Runs body reps times between barriers; returns the slowest rank's time of each repetition.
+std::vector<double> time_it(const Comm& comm, int reps, const std::function<void()>& body) {
+  std::vector<double> seconds;
+  for (int r = 0; r < reps; ++r) {
+    comm.barrier();
+    const double start = MPI_Wtime();
+    body();
+    seconds.push_back(comm.allreduce_max(MPI_Wtime() - start));
+  }
+  return seconds;
+}
+
+void report(const Comm& comm, const Args& a, const std::string& impl, const std::vector<double>& seconds,
+            const std::string& extra = "") {
+  if (!comm.is_root()) return;
+  std::printf("{\"case\": \"%s\", \"impl\": \"%s\", \"ranks\": %d, \"n\": %ld, \"steps\": %ld, \"cols\": %ld%s, "
+              "\"seconds\": [",
+              a.name.c_str(), impl.c_str(), comm.size(), a.n, a.steps, a.cols, extra.c_str());
+  for (std::size_t i = 0; i < seconds.size(); ++i) std::printf("%s%.9g", i ? ", " : "", seconds[i]);
+  std::printf("]}\n");
+  std::fflush(stdout);
+}
+
+// STREAM copy and triad, every rank on its own arrays at once: the machine's bandwidth bound.
+void stream(const Comm& comm, const Args& a) {
+  const auto n = static_cast<std::size_t>(a.n);
+  std::vector<double> x(n, 1.0), y(n, 2.0), z(n, 3.0);
+  double* __restrict px = x.data();
+  double* __restrict py = y.data();
+  const double* __restrict pz = z.data();
+  report(comm, a, "copy", time_it(comm, a.reps, [&] {
+           for (std::size_t i = 0; i < n; ++i) px[i] = py[i];
+         }), ", \"bytes_per_element\": 16");
+  report(comm, a, "triad", time_it(comm, a.reps, [&] {
+           for (std::size_t i = 0; i < n; ++i) px[i] = py[i] + 3.0 * pz[i];
+         }), ", \"bytes_per_element\": 24");
+  if (x[n / 2] < 0) std::printf("#\n");  // keep the loops
+}
+
+slab::heat::Problem heat_problem(const Args& a, slab::heat::Scheme scheme, double r) {
+  slab::heat::Request q;
+  q.nx = a.n;
+  q.steps = a.steps;
+  q.cfl = r;
+  q.scheme = scheme;
+  q.snapshots = 1;
+  return slab::heat::resolve(q);
+}
+
+// The same FTCS update with PETSc's DMDA, as its tutorials write it.
+void petsc_dmda_explicit(const Comm& comm, const Args& a, double r) {
+  DM da;
+  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, &da));
+  SLAB_PETSC(DMSetUp(da));
+  Vec u, local;
+  SLAB_PETSC(DMCreateGlobalVector(da, &u));
+  SLAB_PETSC(DMCreateLocalVector(da, &local));
+  const auto seconds = time_it(comm, a.reps, [&] {
+    SLAB_PETSC(VecSet(u, 1.0));
+    PetscInt xs, xm;
+    SLAB_PETSC(DMDAGetCorners(da, &xs, nullptr, nullptr, &xm, nullptr, nullptr));
+    for (long s = 0; s < a.steps; ++s) {
+      SLAB_PETSC(DMGlobalToLocalBegin(da, u, INSERT_VALUES, local));
+      SLAB_PETSC(DMGlobalToLocalEnd(da, u, INSERT_VALUES, local));
+      const PetscScalar* in;
+      PetscScalar* out;
+      SLAB_PETSC(DMDAVecGetArrayRead(da, local, &in));
+      SLAB_PETSC(DMDAVecGetArray(da, u, &out));
+      for (PetscInt i = xs; i < xs + xm; ++i)
+        if (i > 0 && i < a.n - 1) out[i] = in[i] + r * ((in[i - 1] - 2.0 * in[i]) + in[i + 1]);
+      SLAB_PETSC(DMDAVecRestoreArray(da, u, &out));
+      SLAB_PETSC(DMDAVecRestoreArrayRead(da, local, &in));
+    }
+  });
+  report(comm, a, "petsc-dmda", seconds);
+  VecDestroy(&local);
+  VecDestroy(&u);
+  DMDestroy(&da);
+}
+
+// Crank-Nicolson the PETSc way: DMDA matrices, MatMult for the right side, KSPSolve per step.
+void petsc_dmda_cn(const Comm& comm, const Args& a, double r) {
+  DM da;
+  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, &da));
+  SLAB_PETSC(DMSetUp(da));
+  Mat lhs, rhs_op;
+  SLAB_PETSC(DMCreateMatrix(da, &lhs));
+  SLAB_PETSC(DMCreateMatrix(da, &rhs_op));
+  PetscInt xs, xm;
+  SLAB_PETSC(DMDAGetCorners(da, &xs, nullptr, nullptr, &xm, nullptr, nullptr));
+  for (PetscInt i = xs; i < xs + xm; ++i) {
+    MatStencil row{}, cols[3]{};
+    row.i = i;
+    if (i == 0 || i == a.n - 1) {
+      const PetscScalar one = 1.0;
+      SLAB_PETSC(MatSetValuesStencil(lhs, 1, &row, 1, &row, &one, INSERT_VALUES));
+      SLAB_PETSC(MatSetValuesStencil(rhs_op, 1, &row, 1, &row, &one, INSERT_VALUES));
+      continue;
+    }
+    cols[0].i = i - 1;
+    cols[1].i = i;
+    cols[2].i = i + 1;
+    const PetscScalar l[3] = {-r / 2, 1 + r, -r / 2}, b[3] = {r / 2, 1 - r, r / 2};
+    SLAB_PETSC(MatSetValuesStencil(lhs, 1, &row, 3, cols, l, INSERT_VALUES));
+    SLAB_PETSC(MatSetValuesStencil(rhs_op, 1, &row, 3, cols, b, INSERT_VALUES));
+  }
+  for (Mat m : {lhs, rhs_op}) {
+    SLAB_PETSC(MatAssemblyBegin(m, MAT_FINAL_ASSEMBLY));
+    SLAB_PETSC(MatAssemblyEnd(m, MAT_FINAL_ASSEMBLY));
+  }
+  Vec u, b;
+  SLAB_PETSC(DMCreateGlobalVector(da, &u));
+  SLAB_PETSC(VecDuplicate(u, &b));
+  KSP ksp;
+  SLAB_PETSC(KSPCreate(comm.get(), &ksp));
+  SLAB_PETSC(KSPSetOperators(ksp, lhs, lhs));
+  SLAB_PETSC(KSPSetTolerances(ksp, 1e-14, 1e-300, PETSC_DEFAULT, 10000));  // slab's accuracy
+  SLAB_PETSC(KSPSetFromOptions(ksp));
+  const auto seconds = time_it(comm, a.reps, [&] {
+    SLAB_PETSC(VecSet(u, 1.0));
+    for (long s = 0; s < a.steps; ++s) {
+      SLAB_PETSC(MatMult(rhs_op, u, b));
+      SLAB_PETSC(KSPSolve(ksp, b, u));
+    }
+  });
+  report(comm, a, "petsc-dmda-ksp", seconds);
+  KSPDestroy(&ksp);
+  VecDestroy(&b);
+  VecDestroy(&u);
+  MatDestroy(&lhs);
+  MatDestroy(&rhs_op);
+  DMDestroy(&da);
+}
+
+void heat_case(const Comm& comm, const Args& a, slab::heat::Scheme scheme) {
+  const double r = scheme == slab::heat::Scheme::explicit_euler ? 0.25 : 10.0;
+  const auto p = heat_problem(a, scheme, r);
+  const slab::RowPartition part(p.nx, comm.size(), comm.rank());
+  const auto u0 = slab::heat::initial(p, part, slab::heat::Init::sine, 1);
+  const auto seconds = time_it(comm, a.reps, [&] {
+    std::vector<double> u = u0;
+    (void)slab::heat::solve(comm, p, u, {});
+  });
+  report(comm, a, "slab", seconds);
+  if (scheme == slab::heat::Scheme::explicit_euler)
+    petsc_dmda_explicit(comm, a, r);
+  else
+    petsc_dmda_cn(comm, a, r);
+}
+
+void gd_case(const Comm& comm, const Args& a) {
+  const auto rows = static_cast<std::size_t>(a.n), cols = static_cast<std::size_t>(a.cols);
+  slab::DistTensor X(comm, {rows, cols}), y(comm, {rows});
+  slab::regression::generate(1, 0.1, slab::regression::true_model(1, cols), X, y);
+  slab::regression::GdOptions options;
+  options.iters = a.steps;
+  options.tol = 0;
+  options.lr = 0.1;
+  report(comm, a, "slab", time_it(comm, a.reps, [&] {
+           (void)slab::regression::gradient_descent(comm, X, y, options);
+         }));
+}
+
+// A (n/1024, 1024) dataset through slab's writers, and the same bytes with write(2).
+void h5write_case(const Comm& comm, const Args& a) {
+  const std::size_t cols = 1024, rows = static_cast<std::size_t>(a.n) / cols;
+  slab::DistTensor t(comm, {rows, cols});
+  for (std::size_t i = 0; i < t.local().size(); ++i) t.local().data()[i] = static_cast<double>(i);
+  const std::string path = a.dir + "/bench-write.h5";
+  for (const auto mode : {slab::io::IoMode::parallel, slab::io::IoMode::gather}) {
+    const auto seconds = time_it(comm, a.reps, [&] {
+      slab::io::Output out(comm, {path, mode, true});
+      out.sink().create({"a", {rows, cols}});
+      const auto& p = t.partition();
+      out.sink().write("a", p.count() > 0 ? slab::io::Block{{static_cast<std::uint64_t>(p.first()), 0},
+                                                            {static_cast<std::uint64_t>(p.count()), cols},
+                                                            t.local().data().data()}
+                                          : slab::io::Block::none(2));
+      out.commit();
+    });
+    report(comm, a, mode == slab::io::IoMode::parallel ? "slab-parallel" : "slab-gather", seconds);
+  }
+  if (comm.is_root()) std::filesystem::remove(path);
+  // write(2) of the same bytes by one process, then with fsync.
+  const Comm self = Comm::view(MPI_COMM_SELF);
+  std::vector<double> all(comm.is_root() ? rows * cols : 0, 1.0);
+  for (const bool sync : {false, true}) {
+    std::vector<double> seconds;
+    for (int r = 0; r < a.reps; ++r) {
+      comm.barrier();
+      const double start = MPI_Wtime();
+      if (comm.is_root()) {
+        const std::string raw = a.dir + "/bench-write.raw";
+        const int fd = ::open(raw.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const char* bytes = reinterpret_cast<const char*>(all.data());
+        std::size_t left = all.size() * sizeof(double);
+        while (left > 0) {
+          const ssize_t n = ::write(fd, bytes, left);
+          if (n <= 0) throw slab::RuntimeFailure("raw write failed");
+          bytes += n;
+          left -= static_cast<std::size_t>(n);
+        }
+        if (sync) ::fsync(fd);
+        ::close(fd);
+        std::filesystem::remove(raw);
+      }
+      seconds.push_back(comm.allreduce_max(MPI_Wtime() - start));
+    }
+    report(comm, a, sync ? "write(2)+fsync" : "write(2)", seconds);
+  }
+  (void)self;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  slab::mpi::Environment environment(argc, argv);
+  const auto world = Comm::duplicate(MPI_COMM_WORLD);
+  int code = 0;
+  {
+    slab::petsc::Session petsc(world);
+    try {
+      const Args a = parse(argc, argv);
+      if (a.name == "stream") stream(world, a);
+      else if (a.name == "heat-explicit") heat_case(world, a, slab::heat::Scheme::explicit_euler);
+      else if (a.name == "heat-cn") heat_case(world, a, slab::heat::Scheme::crank_nicolson);
+      else if (a.name == "gd") gd_case(world, a);
+      else if (a.name == "h5write") h5write_case(world, a);
+      else throw slab::InputError("unknown case " + a.name);
+    } catch (const std::exception& e) {
+      if (world.is_root()) std::fprintf(stderr, "slab_bench: error: %s\n", e.what());
+      code = 1;
+    }
+  }
+  return code;
+}
