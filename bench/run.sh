@@ -27,7 +27,7 @@ if ((quick)); then
   reps=1; stream_n=100000; heat_sizes="10000"; heat_steps=20; cn_n=10000; cn_steps=5
   gd_n=20000; gd_iters=5; write_n=1048576
 else
-  reps=5; stream_n=40000000; heat_sizes="1000000 10000000"; heat_steps=200; cn_n=1000000; cn_steps=50
+  reps=3; stream_n=40000000; heat_sizes="1000000 10000000"; heat_steps=200; cn_n=1000000; cn_steps=50
   gd_n=2000000; gd_iters=50; write_n=134217728   # 1 GiB
 fi
 ranks_list="1 2"

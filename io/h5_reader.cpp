@@ -12,77 +12,106 @@ bool is_hdf5(const std::string& path) {
   return H5Fis_hdf5(path.c_str()) > 0;
 }
 
-DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                     const ExpectedShape& expected, const std::string& option) {
-  h5::silence_errors();
-  const std::string where = "'" + file + "' (" + option + ")";
+namespace {
+
+struct Opened {
+  h5::File file;
+  h5::Dataset data;
+  Shape shape;
+};
+
+// Opens `dataset` of `file` on every rank (collectively) and checks its type and shape.
+Opened open_checked(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
+                    const ExpectedShape& expected, const std::string& where) {
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
     if (!std::filesystem::exists(file)) throw InputError("no such file " + where);
     if (!is_hdf5(file)) throw InputError("not an HDF5 file: " + where);
   });
-
-  h5::File handle;
-  h5::Dataset data;
-  Shape shape;
+  Opened o;
   mpi::collectively(comm, [&] {
     h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), where));
     SLAB_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL), where);
     SLAB_H5(H5Pset_all_coll_metadata_ops(access.get(), true), where);
     const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, access.get());
     if (id < 0) throw InputError("cannot open HDF5 file " + where + ": " + h5::error_stack());
-    handle = h5::File(id);
-    if (H5Lexists(handle.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
+    o.file = h5::File(id);
+    if (H5Lexists(o.file.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
       throw InputError("no dataset '" + dataset + "' in " + where);
-    data = h5::Dataset(SLAB_H5(H5Dopen2(handle.get(), dataset.c_str(), H5P_DEFAULT), where));
-    h5::Datatype type(SLAB_H5(H5Dget_type(data.get()), where));
+    o.data = h5::Dataset(SLAB_H5(H5Dopen2(o.file.get(), dataset.c_str(), H5P_DEFAULT), where));
+    h5::Datatype type(SLAB_H5(H5Dget_type(o.data.get()), where));
     if (H5Tget_class(type.get()) != H5T_FLOAT)
       throw InputError("dataset '" + dataset + "' in " + where + " is not floating point");
-    h5::Dataspace space(SLAB_H5(H5Dget_space(data.get()), where));
+    h5::Dataspace space(SLAB_H5(H5Dget_space(o.data.get()), where));
     const int rank = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     SLAB_H5(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), where);
-    shape.assign(dims.begin(), dims.end());
+    o.shape.assign(dims.begin(), dims.end());
     std::size_t row_length = 1;
-    for (std::size_t a = 1; a < shape.size(); ++a) row_length *= shape[a];
-    const bool ok = shape.size() == expected.rank && (!expected.rows || shape[0] == *expected.rows) &&
+    for (std::size_t a = 1; a < o.shape.size(); ++a) row_length *= o.shape[a];
+    const bool ok = o.shape.size() == expected.rank && (!expected.rows || o.shape[0] == *expected.rows) &&
                     (!expected.row_length || row_length == *expected.row_length);
     if (!ok) {
       std::string want = "a rank-" + std::to_string(expected.rank) + " dataset";
       if (expected.rows) want += " with " + std::to_string(*expected.rows) + " rows";
       if (expected.row_length) want += " of rows of " + std::to_string(*expected.row_length);
-      throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(shape) + ", expected " +
+      throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(o.shape) + ", expected " +
                        want);
     }
-    if (shape.empty()) throw InputError("dataset '" + dataset + "' in " + where + " is a scalar");
+    if (o.shape.empty()) throw InputError("dataset '" + dataset + "' in " + where + " is a scalar");
   });
+  return o;
+}
 
-  DistTensor out(comm, shape);
+// Collective read of the first-axis range [first, first + count) of an opened dataset.
+void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std::uint64_t count, double* out,
+                const std::string& dataset, const std::string& where) {
   mpi::collectively(comm, [&] {
-    h5::Dataspace file_space(SLAB_H5(H5Dget_space(data.get()), where));
-    const auto& p = out.partition();
-    std::vector<hsize_t> start(shape.size(), 0), count(shape.begin(), shape.end());
-    start[0] = static_cast<hsize_t>(p.first());
-    count[0] = static_cast<hsize_t>(p.count());
+    h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
+    std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
+    start[0] = first;
+    counts[0] = count;
     const hsize_t one = 1;
     h5::Dataspace memory;
-    if (p.count() == 0) {
+    if (count == 0) {
       SLAB_H5(H5Sselect_none(file_space.get()), where);
       memory = h5::Dataspace(SLAB_H5(H5Screate_simple(1, &one, nullptr), where));
       SLAB_H5(H5Sselect_none(memory.get()), where);
     } else {
-      SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+      SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, counts.data(), nullptr),
               where);
-      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), where));
+      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(counts.size()), counts.data(), nullptr), where));
     }
     h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
     SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
     double dummy = 0;
-    if (H5Dread(data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
-                p.count() == 0 ? &dummy : out.local().data().data()) < 0)
+    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
+                count == 0 ? &dummy : out) < 0)
       throw InputError("cannot read dataset '" + dataset + "' from " + where + " (truncated or corrupt file?): " +
                        h5::error_stack());
   });
+}
+
+}  // namespace
+
+DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
+                     const ExpectedShape& expected, const std::string& option) {
+  h5::silence_errors();
+  const std::string where = "'" + file + "' (" + option + ")";
+  const Opened o = open_checked(comm, file, dataset, expected, where);
+  DistTensor out(comm, o.shape);
+  read_range(comm, o, static_cast<std::uint64_t>(out.partition().first()),
+             static_cast<std::uint64_t>(out.partition().count()), out.local().data().data(), dataset, where);
+  return out;
+}
+
+Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
+                  const ExpectedShape& expected, const std::string& option) {
+  h5::silence_errors();
+  const std::string where = "'" + file + "' (" + option + ")";
+  const Opened o = open_checked(comm, file, dataset, expected, where);
+  Tensor out(o.shape);
+  read_range(comm, o, 0, o.shape[0], out.data().data(), dataset, where);
   return out;
 }
 

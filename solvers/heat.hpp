@@ -78,6 +78,10 @@ struct Observer {
   std::function<void(std::int64_t k, std::int64_t step, double t, std::span<const double> u)> snapshot;
   // Called on every rank every few steps (about 1 % of the run).
   std::function<void(std::int64_t step, double t)> progress;
+  // Called on every rank after every `checkpoint_every` steps (not after the last) with this
+  // rank's nodes; 0 disables it.
+  std::int64_t checkpoint_every = 0;
+  std::function<void(std::int64_t step, std::span<const double> u)> checkpoint;
 };
 
 struct Timing {
@@ -87,7 +91,7 @@ struct Timing {
 };
 
 // Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
-// observer at every snapshot from first_step on. Collective. Throws RuntimeFailure on every rank
+// observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on every rank
 // if a value becomes NaN or infinite (checked at each snapshot).
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step = 0);

@@ -44,6 +44,12 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
   for (std::int64_t step = first_step + 1; step <= p.steps; ++step) {
     advance();
     emit_due(step);
+    if (observer.checkpoint && observer.checkpoint_every > 0 && step % observer.checkpoint_every == 0 &&
+        step < p.steps) {
+      const auto started = std::chrono::steady_clock::now();
+      observer.checkpoint(step, current());
+      timing.observe += seconds_since(started);
+    }
     if (observer.progress && (step % progress_every == 0 || step == p.steps)) observer.progress(step, p.time_at(step));
   }
 }

@@ -72,7 +72,7 @@ std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const Di
 }
 
 Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
-                     const Fit* start, const std::function<void(std::int64_t, double)>& on_iteration) {
+                     const Fit* start, const std::function<void(const Fit&)>& on_iteration) {
   check_shapes(X, y);
   const std::size_t cols = X.row_length();
   const std::size_t width = cols + 2;
@@ -112,7 +112,7 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     for (std::size_t j = 0; j < cols; ++j) fit.w[j] -= options.lr * grad[j];
     fit.b -= options.lr * grad[cols];
     ++fit.iterations;
-    if (on_iteration) on_iteration(fit.iterations, loss);
+    if (on_iteration) on_iteration(fit);
   }
   // The gradient norm reported is the one at the returned parameters.
   fit.gradient_norm = loss_and_gradient_norm(comm, X, y, fit.w, fit.b).second;

@@ -41,11 +41,12 @@ struct Fit {
 // Checks that X is (N, D) and y is (N,) with N >= 1, D >= 1. Throws InputError otherwise.
 void check_shapes(const DistTensor& X, const DistTensor& y);
 
-// `start` resumes from a previous state (its w, b, loss history and iteration count).
-// on_iteration(iteration, loss) is called on every rank after each iteration.
+// `start` resumes from a previous state (its w, b, loss history and iteration count): the result
+// is the same bits as an uninterrupted run. on_iteration(fit) is called on every rank after each
+// iteration with the state so far.
 [[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                    const GdOptions& options, const Fit* start = nullptr,
-                                   const std::function<void(std::int64_t, double)>& on_iteration = {});
+                                   const std::function<void(const Fit&)>& on_iteration = {});
 [[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 [[nodiscard]] Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 

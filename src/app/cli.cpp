@@ -25,6 +25,10 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
       ->default_str("parallel");
   cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
+  cmd.add_option("--checkpoint-every", out.checkpoint_every,
+                 "Write <out>.ckpt.h5 every N steps (heat) or iterations (gd); 0: never")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--restart", out.restart, "Resume from a checkpoint, on any number of ranks, with the same parameters");
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
   std::string config_help;
   cmd.add_option("--config", config_help,

@@ -17,6 +17,8 @@ struct OutputConfig {
   std::string out;
   io::IoMode io = io::IoMode::parallel;
   bool overwrite = false;
+  std::int64_t checkpoint_every = 0;  // steps (heat) or iterations (gd); 0: never
+  std::string restart;                // a checkpoint to resume from
 };
 
 struct HeatConfig {

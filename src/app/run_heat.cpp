@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "checkpoint.hpp"
 #include "h5_reader.hpp"
 #include "heat.hpp"
 #include "output.hpp"
@@ -109,7 +110,36 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.write("heat/x", count > 0 ? io::Block{{first}, {count}, x.data()} : io::Block::none(1));
   double io_seconds = since(io_start);
 
+  // Snapshots taken so far, on this rank: the checkpoint carries them so a restart can rewrite them.
   std::vector<double> times;
+  std::vector<double> history;  // (taken, count), row-major
+  const std::string checkpoint = checkpoint_path(out.path);
+  const Fingerprint fingerprint{{"nx", static_cast<double>(p.nx)},
+                                {"steps", static_cast<double>(p.steps)},
+                                {"dt", p.dt},
+                                {"alpha", p.alpha},
+                                {"length", p.length},
+                                {"scheme", static_cast<double>(p.scheme)},
+                                {"bc", static_cast<double>(p.bc)},
+                                {"left", p.left},
+                                {"right", p.right},
+                                {"snapshots", static_cast<double>(p.snapshots)}};
+  std::int64_t first_step = 0;
+  if (!config.output.restart.empty()) {
+    const std::string& from = config.output.restart;
+    first_step = open_checkpoint(comm, from, fingerprint);
+    u = io::read_rows(comm, from, "/checkpoint/u", {1, nx, 1}, "--restart").local().to_vec();
+    const DistTensor saved = io::read_rows(comm, from, "/checkpoint/snapshots", {2, nx, {}}, "--restart");
+    times = io::read_whole(comm, from, "/checkpoint/t", {1, {}, 1}, "--restart").to_vec();
+    const std::size_t taken = times.size();
+    for (std::size_t snapshot = 0; snapshot < taken; ++snapshot) {
+      for (std::size_t i = 0; i < count; ++i) history.push_back(saved.local().data()[i * taken + snapshot]);
+      sink.write("heat/u", count > 0 ? io::Block{{snapshot, first}, {1, count}, history.data() + snapshot * count}
+                                     : io::Block::none(2));
+    }
+    report.line("slab heat: restarted from " + from + " at step " + std::to_string(first_step));
+  }
+
   double max_error = -1;
   heat::Observer observer;
   observer.snapshot = [&](std::int64_t index, std::int64_t /*step*/, double t, std::span<const double> local) {
@@ -118,6 +148,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
                                       : io::Block::none(2);
     sink.write("heat/u", block);
     times.push_back(t);
+    history.insert(history.end(), local.begin(), local.end());
     io_seconds += since(written);
     if (cfg.init == "sine" && index == p.snapshots - 1 && heat::exact_sine(p, cfg.mode, 0.0, t)) {
       double local_max = 0;
@@ -126,10 +157,29 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
       max_error = comm.allreduce_max(local_max);
     }
   };
+  observer.checkpoint_every = config.output.checkpoint_every;
+  observer.checkpoint = [&](std::int64_t step, std::span<const double> now) {
+    const auto written = clock::now();
+    write_checkpoint(comm, checkpoint, out.mode, fingerprint, step, [&](io::Sink& s) {
+      s.create({"checkpoint/u", {nx}});
+      s.write("checkpoint/u", count > 0 ? io::Block{{first}, {count}, now.data()} : io::Block::none(1));
+      // Stored (nx, taken) so that a restart on any rank count reads its nodes as rows.
+      const std::size_t taken = times.size();
+      std::vector<double> by_node(count * taken);
+      for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t snapshot = 0; snapshot < taken; ++snapshot)
+          by_node[i * taken + snapshot] = history[snapshot * count + i];
+      s.create({"checkpoint/snapshots", {nx, taken}});
+      s.write("checkpoint/snapshots", count > 0 && taken > 0 ? io::Block{{first, 0}, {count, taken}, by_node.data()}
+                                                            : io::Block::none(2));
+      write_replicated(comm, s, "checkpoint/t", times);
+    });
+    io_seconds += since(written);
+  };
   observer.progress = [&](std::int64_t step, double t) { report.progress(step, p.steps, t); };
   const auto solve_start = clock::now();
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "solve"); });
-  const heat::Timing timing = heat::solve(comm, p, u, observer);
+  const heat::Timing timing = heat::solve(comm, p, u, observer, first_step);
   const double solve_seconds = since(solve_start);
   report.finish_progress();
 
@@ -137,6 +187,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.write("heat/t", comm.is_root() ? io::Block{{0}, {k}, times.data()} : io::Block::none(1));
   io::Attributes attributes = heat_attributes(p, cfg);
   if (max_error >= 0) attributes.emplace_back("max_error_vs_exact", max_error);
+  attributes.emplace_back("restarted_from_step", first_step);
   const double wall = since(started);
   for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
   attributes.emplace_back("wall_time_compute", comm.allreduce_max(timing.compute));
@@ -149,6 +200,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
+  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
 
   const double total = since(started);
   const double updates = static_cast<double>(p.nx) * static_cast<double>(p.steps);

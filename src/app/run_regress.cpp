@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "checkpoint.hpp"
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "output.hpp"
@@ -91,12 +92,6 @@ io::Block rows_block(const DistTensor& t) {
   return b;
 }
 
-// A replicated array written by rank 0.
-void write_replicated(const mpi::Comm& comm, io::Sink& sink, const std::string& name, const std::vector<double>& v) {
-  sink.create({name, {v.size()}});
-  sink.write(name, comm.is_root() && !v.empty() ? io::Block{{0}, {v.size()}, v.data()} : io::Block::none(1));
-}
-
 void write_scalar(const mpi::Comm& comm, io::Sink& sink, const std::string& name, const double& v) {
   sink.create({name, {}});
   sink.write(name, comm.is_root() ? io::Block{{}, {}, &v} : io::Block::none(0));
@@ -116,6 +111,8 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     if (cfg.gd.iters < 1) throw InputError("--iters must be at least 1");
     if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
     const std::string ext = std::filesystem::path(cfg.data).extension().string();
+    if ((config.output.checkpoint_every > 0 || !config.output.restart.empty()) && cfg.method != regression::Method::gd)
+      throw InputError("--checkpoint-every and --restart apply to --method gd only");
     if (!synthetic && ext != ".h5" && ext != ".hdf5" && ext != ".npz" && ext != ".csv")
       throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
   });
@@ -162,12 +159,46 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   std::optional<regression::Scaling> scaling;
   if (cfg.standardize) scaling = regression::standardize(comm, data.X);
   regression::Fit fit;
+  const std::string checkpoint = checkpoint_path(out.path);
   switch (cfg.method) {
-    case regression::Method::gd:
-      fit = regression::gradient_descent(comm, data.X, data.y, cfg.gd, nullptr, [&](std::int64_t it, double) {
-        report.progress(it, cfg.gd.iters);
-      });
+    case regression::Method::gd: {
+      const Fingerprint fingerprint{{"rows", static_cast<double>(rows)},
+                                    {"cols", static_cast<double>(cols)},
+                                    {"lr", cfg.gd.lr},
+                                    {"tol", cfg.gd.tol},
+                                    {"seed", cfg.data.empty() ? static_cast<double>(cfg.seed) : -1.0},
+                                    {"noise", cfg.data.empty() ? cfg.noise : -1.0},
+                                    {"standardize", cfg.standardize ? 1.0 : 0.0}};
+      std::optional<regression::Fit> start;
+      if (!config.output.restart.empty()) {
+        const std::string& from = config.output.restart;
+        start.emplace();
+        start->iterations = open_checkpoint(comm, from, fingerprint);
+        start->w = io::read_whole(comm, from, "/checkpoint/w", {1, cols, 1}, "--restart").to_vec();
+        start->loss = io::read_whole(comm, from, "/checkpoint/loss", {1, {}, 1}, "--restart").to_vec();
+        const Tensor state = io::read_whole(comm, from, "/checkpoint/state", {1, 2, 1}, "--restart");
+        start->b = state.data()[0];
+        start->loss_increases = static_cast<std::int64_t>(state.data()[1]);
+        report.line("slab regress: restarted from " + from + " at iteration " + std::to_string(start->iterations));
+      }
+      const std::int64_t every = config.output.checkpoint_every;
+      fit = regression::gradient_descent(comm, data.X, data.y, cfg.gd, start ? &*start : nullptr,
+                                         [&](const regression::Fit& now) {
+                                           report.progress(now.iterations, cfg.gd.iters);
+                                           if (every <= 0 || now.iterations % every != 0 ||
+                                               now.iterations >= cfg.gd.iters)
+                                             return;
+                                           write_checkpoint(comm, checkpoint, out.mode, fingerprint, now.iterations,
+                                                            [&](io::Sink& s) {
+                                                              write_replicated(comm, s, "checkpoint/w", now.w);
+                                                              write_replicated(comm, s, "checkpoint/loss", now.loss);
+                                                              write_replicated(
+                                                                  comm, s, "checkpoint/state",
+                                                                  {now.b, static_cast<double>(now.loss_increases)});
+                                                            });
+                                         });
       break;
+    }
     case regression::Method::normal: fit = regression::normal_equations(comm, data.X, data.y); break;
     case regression::Method::lstsq: fit = regression::least_squares(comm, data.X, data.y); break;
   }
@@ -210,6 +241,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   sink.annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
+  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
   io_seconds += since(io_start);
 
   const double work = static_cast<double>(rows) * static_cast<double>(std::max<std::int64_t>(fit.iterations, 1));

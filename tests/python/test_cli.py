@@ -3,13 +3,15 @@ input or runtime fault. Each must end on every rank with the same exit code (2 f
 a runtime failure), one line "slab: error: ..." from rank 0, nothing at --out, and an existing file
 there untouched."""
 import os
+import signal
 import subprocess
+import time
 import unittest
 
 import h5py
 import numpy as np
 
-from slabrun import TempDirTest, error_lines, run
+from slabrun import MPIEXEC, MPI_ENV, SLAB, TempDirTest, error_lines, run
 
 SMALL_HEAT = ["heat", "--nx", "21", "--t-end", "0.001", "-q"]
 SMALL_REG = ["regress", "--rows", "50", "--cols", "2", "--iters", "20", "-q"]
@@ -240,6 +242,59 @@ class RuntimeFaults(TempDirTest):
                      "--bc", "neumann", "--out", "out.h5", cwd=self.dir)
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("NaN or infinite by step", error_lines(result.stderr)[0])
+
+
+class CheckpointRestart(TempDirTest):
+    """Kill -9 a run partway, restart it from its checkpoint on other rank counts, and get the same
+    bits as a run that was never interrupted."""
+
+    def kill_after_first_checkpoint(self, ranks, args, out):
+        checkpoint = self.path(out + ".ckpt.h5")
+        process = subprocess.Popen([MPIEXEC, "-n", str(ranks), SLAB, *args, "--out", out], cwd=self.dir,
+                                   env=dict(os.environ, **MPI_ENV), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not os.path.exists(checkpoint) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        self.assertTrue(os.path.exists(checkpoint), "the run ended before its first checkpoint")
+        self.assertFalse(os.path.exists(self.path(out)), "the run finished before it was killed")
+        return checkpoint
+
+    def check_restarts(self, args, datasets, kill_ranks, restart_ranks):
+        self.slab(2, *args, "--out", "whole.h5")
+        with h5py.File(self.path("whole.h5")) as f:
+            reference = {name: f[name][()] for name in datasets}
+        checkpoint = self.kill_after_first_checkpoint(kill_ranks, [*args, "--checkpoint-every", "100"], "run.h5")
+        for ranks in restart_ranks:
+            with self.subTest(ranks=ranks):
+                self.slab(ranks, *args, "--restart", checkpoint, "--out", f"restarted{ranks}.h5")
+                with h5py.File(self.path(f"restarted{ranks}.h5")) as f:
+                    self.assertGreater(f[datasets[0].split("/")[0]].attrs.get("restarted_from_step", 1), 0)
+                    for name in datasets:
+                        np.testing.assert_array_equal(f[name][()], reference[name], err_msg=name)
+
+    def test_explicit_heat_restarts_bitwise_on_2_and_3_ranks(self):
+        self.check_restarts(["heat", "--nx", "3001", "--t-end", "0.004", "-q"],
+                            ["heat/u", "heat/t", "heat/x"], 2, (2, 3))
+
+    def test_crank_nicolson_restarts_bitwise_on_the_same_rank_count(self):
+        self.check_restarts(["heat", "--nx", "3001", "--t-end", "0.02", "--scheme", "crank-nicolson", "--cfl", "2",
+                             "-q"], ["heat/u", "heat/t"], 2, (2,))
+
+    def test_gradient_descent_restarts_bitwise_on_2_and_3_ranks(self):
+        self.check_restarts(["regress", "--rows", "50000", "--cols", "8", "--lr", "0.002", "--iters", "3000", "--tol", "0",
+                             "-q"],
+                            ["regression/w", "regression/b", "regression/loss"], 2, (2, 3))
+
+    def test_a_restart_with_other_parameters_is_refused(self):
+        args = ["heat", "--nx", "3001", "--t-end", "0.004", "-q"]
+        checkpoint = self.kill_after_first_checkpoint(2, [*args, "--checkpoint-every", "100"], "run.h5")
+        result = run(2, "heat", "--nx", "3002", "--t-end", "0.004", "--restart", checkpoint, "--out", "other.h5",
+                     cwd=self.dir)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("the checkpoint has nx = 3001 but this run has 3002", error_lines(result.stderr)[0])
 
 
 if __name__ == "__main__":
