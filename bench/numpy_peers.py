@@ -57,6 +57,9 @@ def h5write(n, reps, directory):
     path = os.path.join(directory, "bench-h5py.h5")
     seconds = []
     for _ in range(reps):
+        if os.path.exists(path):  # as slab_bench: no file to replace, no dirty pages of another writer
+            os.remove(path)
+        os.sync()
         start = time.perf_counter()
         with h5py.File(path, "w") as f:
             f["a"] = a

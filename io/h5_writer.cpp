@@ -72,6 +72,9 @@ void H5Writer::create(const DatasetSpec& spec) {
   h5::PropertyList link(SLAB_H5(H5Pcreate(H5P_LINK_CREATE), where));
   SLAB_H5(H5Pset_create_intermediate_group(link.get(), 1), where);
   h5::PropertyList create(SLAB_H5(H5Pcreate(H5P_DATASET_CREATE), where));
+  // Every element is written by slab: pre-filling with zeros would write the dataset twice (parallel
+  // HDF5 allocates, and so fills, at creation).
+  SLAB_H5(H5Pset_fill_time(create.get(), H5D_FILL_TIME_NEVER), where);
   if (spec.extendible) {
     // One chunk per record: a heat snapshot is one chunk, written once, read whole.
     std::vector<hsize_t> chunk = dims;

@@ -27,8 +27,14 @@ struct GradientLeaf {
   void operator()(std::int64_t i, double* out) const {
     const auto local = static_cast<std::size_t>(i - first);
     const double* row = x + local * cols;
-    double dot = 0.0;
-    for (std::size_t j = 0; j < cols; ++j) dot += row[j] * w[j];
+    // Four independent partial sums, combined pairwise: a short dependency chain, and the same
+    // order for a row whichever rank holds it.
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
+    std::size_t j = 0;
+    for (; j + 4 <= cols; j += 4)
+      for (std::size_t k = 0; k < 4; ++k) part[k] += row[j + k] * w[j + k];
+    for (; j < cols; ++j) part[j % 4] += row[j] * w[j];
+    const double dot = (part[0] + part[1]) + (part[2] + part[3]);
     const double r = (dot + b) - y[local];
     for (std::size_t j = 0; j < cols; ++j) out[j] = r * row[j];
     out[cols] = r;
