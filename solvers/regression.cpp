@@ -36,7 +36,7 @@ struct GradientLeaf {
     for (; j < cols; ++j) part[j % 4] += row[j] * w[j];
     const double dot = (part[0] + part[1]) + (part[2] + part[3]);
     const double r = (dot + b) - y[local];
-    for (std::size_t j = 0; j < cols; ++j) out[j] = r * row[j];
+    for (std::size_t c = 0; c < cols; ++c) out[c] = r * row[c];
     out[cols] = r;
     out[cols + 1] = r * r;
   }
