@@ -8,24 +8,6 @@
 
 namespace slab::heat {
 
-std::string to_string(Scheme s) {
-  switch (s) {
-    case Scheme::explicit_euler: return "explicit";
-    case Scheme::implicit_euler: return "implicit";
-    case Scheme::crank_nicolson: return "crank-nicolson";
-  }
-  return "?";
-}
-
-std::string to_string(Boundary b) {
-  switch (b) {
-    case Boundary::dirichlet: return "dirichlet";
-    case Boundary::neumann: return "neumann";
-    case Boundary::periodic: return "periodic";
-  }
-  return "?";
-}
-
 namespace {
 
 void require(bool ok, const std::string& message) {

@@ -19,8 +19,23 @@ namespace slab::heat {
 enum class Scheme { explicit_euler, implicit_euler, crank_nicolson };
 enum class Boundary { dirichlet, neumann, periodic };
 
-[[nodiscard]] std::string to_string(Scheme s);
-[[nodiscard]] std::string to_string(Boundary b);
+[[nodiscard]] inline std::string to_string(Scheme s) {
+  switch (s) {
+    case Scheme::explicit_euler: return "explicit";
+    case Scheme::implicit_euler: return "implicit";
+    case Scheme::crank_nicolson: return "crank-nicolson";
+  }
+  return "?";
+}
+
+[[nodiscard]] inline std::string to_string(Boundary b) {
+  switch (b) {
+    case Boundary::dirichlet: return "dirichlet";
+    case Boundary::neumann: return "neumann";
+    case Boundary::periodic: return "periodic";
+  }
+  return "?";
+}
 
 // What the user asked for. Time stepping is resolved from it by resolve().
 struct Request {

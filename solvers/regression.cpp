@@ -48,15 +48,6 @@ GradientLeaf gradient_leaf(const DistTensor& X, const DistTensor& y, const std::
 
 }  // namespace
 
-std::string to_string(Method m) {
-  switch (m) {
-    case Method::gd: return "gd";
-    case Method::lstsq: return "lstsq";
-    case Method::normal: return "normal";
-  }
-  return "?";
-}
-
 void check_shapes(const DistTensor& X, const DistTensor& y) {
   const Shape& xs = X.global_shape();
   const Shape& ys = y.global_shape();

@@ -18,7 +18,14 @@
 namespace slab::regression {
 
 enum class Method { gd, lstsq, normal };
-[[nodiscard]] std::string to_string(Method m);
+[[nodiscard]] inline std::string to_string(Method m) {
+  switch (m) {
+    case Method::gd: return "gd";
+    case Method::lstsq: return "lstsq";
+    case Method::normal: return "normal";
+  }
+  return "?";
+}
 
 struct GdOptions {
   double lr = 0.1;

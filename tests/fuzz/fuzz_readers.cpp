@@ -1,0 +1,46 @@
+// libFuzzer target for slab's input readers: .npy and .npz parsing, CSV parsing and the command
+// line. Any input must either parse or throw slab::Error; crashes, hangs and sanitizer reports
+// are failures. Built and run by tests/fuzz/run_fuzz.sh.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli.hpp"
+#include "error.hpp"
+#include "numpy_format.hpp"
+#include "text_format.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+  try {
+    switch (data[0] % 4) {
+      case 0: (void)slab::io::parse_npy(bytes, "fuzz"); break;
+      case 1: (void)slab::io::parse_npz(bytes, "fuzz"); break;
+      case 2: (void)slab::io::parse_csv(std::string(bytes), "fuzz"); break;
+      case 3: {
+        // Command-line values: split the input into words after "slab".
+        std::vector<std::string> words{"slab"};
+        std::string word;
+        for (const char c : bytes) {
+          if (c == ' ' || c == '\n') {
+            if (!word.empty()) words.push_back(word);
+            word.clear();
+          } else {
+            word += c;
+          }
+        }
+        if (!word.empty()) words.push_back(word);
+        std::vector<const char*> argv;
+        for (const auto& w : words) argv.push_back(w.c_str());
+        (void)slab::app::parse_command_line(static_cast<int>(argv.size()), argv.data());
+        break;
+      }
+    }
+  } catch (const slab::Error&) {
+    // A clear error is the right answer to bad input.
+  }
+  return 0;
+}
