@@ -29,8 +29,8 @@ using slab::mpi::Comm;
 
 struct Args {
   std::string name;
-  long n = 1000000;       // nx, rows, or elements
-  long steps = 200;       // time steps or iterations
+  long n = 1000000;  // nx, rows, or elements
+  long steps = 200;  // time steps or iterations
   long cols = 16;
   int reps = 3;
   std::string dir = ".";  // for file output
@@ -43,12 +43,18 @@ Args parse(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const char* v = argv[i + 1];
-    if (key == "--n") a.n = std::atol(v);
-    else if (key == "--steps") a.steps = std::atol(v);
-    else if (key == "--cols") a.cols = std::atol(v);
-    else if (key == "--reps") a.reps = std::atoi(v);
-    else if (key == "--dir") a.dir = v;
-    else throw slab::InputError("unknown option " + key);
+    if (key == "--n")
+      a.n = std::atol(v);
+    else if (key == "--steps")
+      a.steps = std::atol(v);
+    else if (key == "--cols")
+      a.cols = std::atol(v);
+    else if (key == "--reps")
+      a.reps = std::atoi(v);
+    else if (key == "--dir")
+      a.dir = v;
+    else
+      throw slab::InputError("unknown option " + key);
   }
   return a;
 }
@@ -71,9 +77,10 @@ std::vector<double> time_it(const Comm& comm, int reps, const std::function<void
 void report(const Comm& comm, const Args& a, const std::string& impl, const std::vector<double>& seconds,
             const std::string& extra = "") {
   if (!comm.is_root()) return;
-  std::printf("{\"case\": \"%s\", \"impl\": \"%s\", \"ranks\": %d, \"n\": %ld, \"steps\": %ld, \"cols\": %ld%s, "
-              "\"seconds\": [",
-              a.name.c_str(), impl.c_str(), comm.size(), a.n, a.steps, a.cols, extra.c_str());
+  std::printf(
+      "{\"case\": \"%s\", \"impl\": \"%s\", \"ranks\": %d, \"n\": %ld, \"steps\": %ld, \"cols\": %ld%s, "
+      "\"seconds\": [",
+      a.name.c_str(), impl.c_str(), comm.size(), a.n, a.steps, a.cols, extra.c_str());
   for (std::size_t i = 0; i < seconds.size(); ++i) std::printf("%s%.9g", i ? ", " : "", seconds[i]);
   std::printf("]}\n");
   std::fflush(stdout);
@@ -86,12 +93,18 @@ void stream(const Comm& comm, const Args& a) {
   double* __restrict px = x.data();
   double* __restrict py = y.data();
   const double* __restrict pz = z.data();
-  report(comm, a, "copy", time_it(comm, a.reps, [&] {
-           for (std::size_t i = 0; i < n; ++i) px[i] = py[i];
-         }), ", \"bytes_per_element\": 16");
-  report(comm, a, "triad", time_it(comm, a.reps, [&] {
-           for (std::size_t i = 0; i < n; ++i) px[i] = py[i] + 3.0 * pz[i];
-         }), ", \"bytes_per_element\": 24");
+  report(comm, a, "copy",
+         time_it(comm, a.reps,
+                 [&] {
+                   for (std::size_t i = 0; i < n; ++i) px[i] = py[i];
+                 }),
+         ", \"bytes_per_element\": 16");
+  report(comm, a, "triad",
+         time_it(comm, a.reps,
+                 [&] {
+                   for (std::size_t i = 0; i < n; ++i) px[i] = py[i] + 3.0 * pz[i];
+                 }),
+         ", \"bytes_per_element\": 24");
   if (x[n / 2] < 0) std::printf("#\n");  // keep the loops
 }
 
@@ -214,9 +227,8 @@ void gd_case(const Comm& comm, const Args& a) {
   options.iters = a.steps;
   options.tol = 0;
   options.lr = 0.1;
-  report(comm, a, "slab", time_it(comm, a.reps, [&] {
-           (void)slab::regression::gradient_descent(comm, X, y, options);
-         }));
+  report(comm, a, "slab",
+         time_it(comm, a.reps, [&] { (void)slab::regression::gradient_descent(comm, X, y, options); }));
 }
 
 // A (n/1024, 1024) dataset through slab's writers, and the same bytes with write(2).
@@ -233,16 +245,19 @@ void h5write_case(const Comm& comm, const Args& a) {
     ::sync();
   };
   for (const auto mode : {slab::io::IoMode::parallel, slab::io::IoMode::gather}) {
-    const auto seconds = time_it(comm, a.reps, [&] {
-      slab::io::Output out(comm, {path, mode, true});
-      out.sink().create({"a", {rows, cols}});
-      const auto& p = t.partition();
-      out.sink().write("a", p.count() > 0 ? slab::io::Block{{static_cast<std::uint64_t>(p.first()), 0},
-                                                            {static_cast<std::uint64_t>(p.count()), cols},
-                                                            t.local().data().data()}
-                                          : slab::io::Block::none(2));
-      out.commit();
-    }, flush_page_cache);
+    const auto seconds = time_it(
+        comm, a.reps,
+        [&] {
+          slab::io::Output out(comm, {path, mode, true});
+          out.sink().create({"a", {rows, cols}});
+          const auto& p = t.partition();
+          out.sink().write("a", p.count() > 0 ? slab::io::Block{{static_cast<std::uint64_t>(p.first()), 0},
+                                                                {static_cast<std::uint64_t>(p.count()), cols},
+                                                                t.local().data().data()}
+                                              : slab::io::Block::none(2));
+          out.commit();
+        },
+        flush_page_cache);
     report(comm, a, mode == slab::io::IoMode::parallel ? "slab-parallel" : "slab-gather", seconds);
   }
   if (comm.is_root()) std::filesystem::remove(path);
@@ -287,12 +302,18 @@ int main(int argc, char** argv) {
     slab::petsc::Session petsc(world);
     try {
       const Args a = parse(argc, argv);
-      if (a.name == "stream") stream(world, a);
-      else if (a.name == "heat-explicit") heat_case(world, a, slab::heat::Scheme::explicit_euler);
-      else if (a.name == "heat-cn") heat_case(world, a, slab::heat::Scheme::crank_nicolson);
-      else if (a.name == "gd") gd_case(world, a);
-      else if (a.name == "h5write") h5write_case(world, a);
-      else throw slab::InputError("unknown case " + a.name);
+      if (a.name == "stream")
+        stream(world, a);
+      else if (a.name == "heat-explicit")
+        heat_case(world, a, slab::heat::Scheme::explicit_euler);
+      else if (a.name == "heat-cn")
+        heat_case(world, a, slab::heat::Scheme::crank_nicolson);
+      else if (a.name == "gd")
+        gd_case(world, a);
+      else if (a.name == "h5write")
+        h5write_case(world, a);
+      else
+        throw slab::InputError("unknown case " + a.name);
     } catch (const std::exception& e) {
       if (world.is_root()) std::fprintf(stderr, "slab_bench: error: %s\n", e.what());
       code = 1;

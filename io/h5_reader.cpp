@@ -87,8 +87,8 @@ void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std
     double dummy = 0;
     if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
                 count == 0 ? &dummy : out) < 0)
-      throw InputError("cannot read dataset '" + dataset + "' from " + where + " (truncated or corrupt file?): " +
-                       h5::error_stack());
+      throw InputError("cannot read dataset '" + dataset + "' from " + where +
+                       " (truncated or corrupt file?): " + h5::error_stack());
   });
 }
 

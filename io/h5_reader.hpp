@@ -11,9 +11,9 @@
 namespace slab::io {
 
 struct ExpectedShape {
-  std::size_t rank;                          // number of dimensions
-  std::optional<std::size_t> rows;           // the first dimension, when it is known
-  std::optional<std::size_t> row_length;     // product of the other dimensions, when known
+  std::size_t rank;                       // number of dimensions
+  std::optional<std::size_t> rows;        // the first dimension, when it is known
+  std::optional<std::size_t> row_length;  // product of the other dimensions, when known
 };
 
 // Collective and agreed. `option` names the flag the file came from, for error messages.

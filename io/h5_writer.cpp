@@ -65,10 +65,9 @@ void H5Writer::create(const DatasetSpec& spec) {
     if (dims.empty()) throw RuntimeFailure("a scalar cannot be extendible: " + where);
     max_dims[0] = H5S_UNLIMITED;
   }
-  h5::Dataspace space(dims.empty() ? SLAB_H5(H5Screate(H5S_SCALAR), where)
-                                   : SLAB_H5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
-                                                              max_dims.data()),
-                                             where));
+  h5::Dataspace space(
+      dims.empty() ? SLAB_H5(H5Screate(H5S_SCALAR), where)
+                   : SLAB_H5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()), where));
   h5::PropertyList link(SLAB_H5(H5Pcreate(H5P_LINK_CREATE), where));
   SLAB_H5(H5Pset_create_intermediate_group(link.get(), 1), where);
   h5::PropertyList create(SLAB_H5(H5Pcreate(H5P_DATASET_CREATE), where));
@@ -173,7 +172,8 @@ void H5Writer::write_attribute(hid_t object, const std::string& name, const Attr
     text = std::get<std::string>(value).c_str();
     data = &text;
   }
-  h5::Attribute attribute(SLAB_H5(H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), at));
+  h5::Attribute attribute(
+      SLAB_H5(H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), at));
   SLAB_H5(H5Awrite(attribute.get(), memory_type, data), at);
 }
 

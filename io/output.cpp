@@ -91,8 +91,8 @@ void check_output(const mpi::Comm& comm, const OutputOptions& options) {
     if (::access(directory.c_str(), W_OK | X_OK) != 0)
       throw InputError("output directory '" + directory.string() + "' is not writable (--out " + options.path + ")");
     if (fs::exists(fs::symlink_status(target, ec)) && !options.overwrite)
-      throw InputError("output '" + target + "' already exists; pass --overwrite to replace it (--out " +
-                       options.path + ")");
+      throw InputError("output '" + target + "' already exists; pass --overwrite to replace it (--out " + options.path +
+                       ")");
     // Fail before computing, not halfway through writing (the old file stays until the rename).
     struct statvfs space {};
     if (options.expected_bytes > 0 && ::statvfs(directory.c_str(), &space) == 0) {
@@ -121,10 +121,18 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     if (!comm_.is_root()) return;
     remove_quietly(partial_);  // a .partial left by a killed run
     switch (format) {
-      case Format::hdf5: root_sink = std::make_unique<H5Writer>(partial_, nullptr); break;
-      case Format::npz: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz); break;
-      case Format::json: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::json); break;
-      case Format::csv: root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::csv); break;
+      case Format::hdf5:
+        root_sink = std::make_unique<H5Writer>(partial_, nullptr);
+        break;
+      case Format::npz:
+        root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz);
+        break;
+      case Format::json:
+        root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::json);
+        break;
+      case Format::csv:
+        root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::csv);
+        break;
     }
   });
   sink_ = std::make_unique<GatherSink>(comm_, std::move(root_sink));

@@ -22,8 +22,8 @@ using AttributeValue = std::variant<std::int64_t, double, std::string, std::vect
 using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
 
 struct DatasetSpec {
-  std::string path;  // "heat/u": groups are created as needed
-  Shape shape;       // the global shape; {} is a scalar. For an extendible dataset, the initial size
+  std::string path;         // "heat/u": groups are created as needed
+  Shape shape;              // the global shape; {} is a scalar. For an extendible dataset, the initial size
   bool extendible = false;  // unlimited first dimension, one chunk per record (first-axis index)
   int deflate = 0;          // gzip level 1-9 for extendible datasets; 0 = none
 };

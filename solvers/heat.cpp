@@ -82,13 +82,17 @@ std::vector<double> initial(const Problem& p, const RowPartition& part, Init ini
   for (std::size_t i = 0; i < u.size(); ++i) {
     const double x = p.x(part.first() + static_cast<std::int64_t>(i));
     switch (init) {
-      case Init::sine: u[i] = std::sin(wave * x); break;
+      case Init::sine:
+        u[i] = std::sin(wave * x);
+        break;
       case Init::gaussian: {
         const double z = (x - p.length / 2) / (p.length / 20);
         u[i] = std::exp(-z * z);
         break;
       }
-      case Init::step: u[i] = (x >= p.length / 4 && x <= 3 * p.length / 4) ? 1.0 : 0.0; break;
+      case Init::step:
+        u[i] = (x >= p.length / 4 && x <= 3 * p.length / 4) ? 1.0 : 0.0;
+        break;
     }
   }
   apply_boundary_values(p, part, u);

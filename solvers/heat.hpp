@@ -21,18 +21,24 @@ enum class Boundary { dirichlet, neumann, periodic };
 
 [[nodiscard]] inline std::string to_string(Scheme s) {
   switch (s) {
-    case Scheme::explicit_euler: return "explicit";
-    case Scheme::implicit_euler: return "implicit";
-    case Scheme::crank_nicolson: return "crank-nicolson";
+    case Scheme::explicit_euler:
+      return "explicit";
+    case Scheme::implicit_euler:
+      return "implicit";
+    case Scheme::crank_nicolson:
+      return "crank-nicolson";
   }
   return "?";
 }
 
 [[nodiscard]] inline std::string to_string(Boundary b) {
   switch (b) {
-    case Boundary::dirichlet: return "dirichlet";
-    case Boundary::neumann: return "neumann";
-    case Boundary::periodic: return "periodic";
+    case Boundary::dirichlet:
+      return "dirichlet";
+    case Boundary::neumann:
+      return "neumann";
+    case Boundary::periodic:
+      return "periodic";
   }
   return "?";
 }
@@ -42,10 +48,10 @@ struct Request {
   std::int64_t nx = 1001;
   double length = 1.0;
   double alpha = 1.0;
-  std::optional<double> t_end;      // default 0.01 when steps is not given
+  std::optional<double> t_end;  // default 0.01 when steps is not given
   std::optional<std::int64_t> steps;
   std::optional<double> dt;
-  std::optional<double> cfl;        // R = alpha dt / dx^2; default 0.4
+  std::optional<double> cfl;  // R = alpha dt / dx^2; default 0.4
   Scheme scheme = Scheme::explicit_euler;
   Boundary bc = Boundary::dirichlet;
   double left = 0.0;
@@ -106,8 +112,8 @@ struct Timing {
 };
 
 // Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
-// observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on every rank
-// if a value becomes NaN or infinite (checked at each snapshot).
+// observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on
+// every rank if a value becomes NaN or infinite (checked at each snapshot).
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step = 0);
 

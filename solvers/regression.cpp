@@ -1,6 +1,7 @@
 #include "regression.hpp"
 
-#include <petscsys.h>
+#include <petscsys.h>  // before petscblaslapack.h, which needs its declarations
+
 #include <petscblaslapack.h>
 
 #include <chrono>
@@ -53,9 +54,9 @@ void check_shapes(const DistTensor& X, const DistTensor& y) {
   const Shape& ys = y.global_shape();
   if (xs.size() != 2) throw InputError("X must be two-dimensional (N, D), got shape " + slab::to_string(xs));
   if (ys.size() != 1) throw InputError("y must be one-dimensional (N,), got shape " + slab::to_string(ys));
-  if (xs[0] != ys[0])
-    throw InputError("X has " + std::to_string(xs[0]) + " rows but y has " + std::to_string(ys[0]));
-  if (xs[0] < 1 || xs[1] < 1) throw InputError("X must have at least one row and one column, got " + slab::to_string(xs));
+  if (xs[0] != ys[0]) throw InputError("X has " + std::to_string(xs[0]) + " rows but y has " + std::to_string(ys[0]));
+  if (xs[0] < 1 || xs[1] < 1)
+    throw InputError("X must have at least one row and one column, got " + slab::to_string(xs));
 }
 
 std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
@@ -145,7 +146,8 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
                          "): X has linearly dependent columns; try --method lstsq");
   LAPACKpotrs_("U", &order, &one, sums.data(), &order, sums.data() + m * m, &order, &info);
   if (info != 0) throw RuntimeFailure("LAPACK potrs failed with info " + std::to_string(info));
-  fit.w.assign(sums.begin() + static_cast<std::ptrdiff_t>(m * m), sums.begin() + static_cast<std::ptrdiff_t>(m * m + cols));
+  fit.w.assign(sums.begin() + static_cast<std::ptrdiff_t>(m * m),
+               sums.begin() + static_cast<std::ptrdiff_t>(m * m + cols));
   fit.b = sums[m * m + cols];
   fit.iterations = 1;
   fit.converged = true;

@@ -20,9 +20,12 @@ namespace slab::regression {
 enum class Method { gd, lstsq, normal };
 [[nodiscard]] inline std::string to_string(Method m) {
   switch (m) {
-    case Method::gd: return "gd";
-    case Method::lstsq: return "lstsq";
-    case Method::normal: return "normal";
+    case Method::gd:
+      return "gd";
+    case Method::lstsq:
+      return "lstsq";
+    case Method::normal:
+      return "normal";
   }
   return "?";
 }
@@ -39,7 +42,7 @@ struct Fit {
   std::vector<double> loss;  // mean squared error at every iteration's starting point (gd)
   std::int64_t iterations = 0;
   bool converged = false;
-  double gradient_norm = 0;      // of the MSE at the returned (w, b)
+  double gradient_norm = 0;         // of the MSE at the returned (w, b)
   std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
   double compute_seconds = 0;
   double communication_seconds = 0;

@@ -46,9 +46,8 @@ class DistTensor {
 // order on the root.
 void gather_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit, const double* local,
                   double* root_out, int root, std::int64_t max_message = std::numeric_limits<int>::max());
-void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit,
-                   const double* root_in, double* local, int root,
-                   std::int64_t max_message = std::numeric_limits<int>::max());
+void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, std::size_t unit, const double* root_in,
+                   double* local, int root, std::int64_t max_message = std::numeric_limits<int>::max());
 void gather_rows(const mpi::Comm& comm, const RowPartition& partition, std::size_t row_length, const double* local,
                  double* root_out, int root, std::int64_t max_message = std::numeric_limits<int>::max());
 void scatter_rows(const mpi::Comm& comm, const RowPartition& partition, std::size_t row_length, const double* root_in,

@@ -7,8 +7,7 @@
 
 namespace slab {
 
-RowPartition::RowPartition(std::int64_t global_rows, int ranks, int rank)
-    : global_rows_(global_rows), rank_(rank) {
+RowPartition::RowPartition(std::int64_t global_rows, int ranks, int rank) : global_rows_(global_rows), rank_(rank) {
   if (global_rows < 0) throw InputError("row count must be non-negative, got " + std::to_string(global_rows));
   if (ranks < 1 || rank < 0 || rank >= ranks)
     throw InputError("rank " + std::to_string(rank) + " is not in a communicator of size " + std::to_string(ranks));

@@ -42,8 +42,8 @@ std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
   std::size_t axis = 0;
   for (const std::size_t i : index) {
     if (i >= shape_[axis])
-      throw InputError("index " + std::to_string(i) + " out of range on axis " + std::to_string(axis) +
-                       " of shape " + to_string(shape_));
+      throw InputError("index " + std::to_string(i) + " out of range on axis " + std::to_string(axis) + " of shape " +
+                       to_string(shape_));
     flat = flat * shape_[axis] + i;
     ++axis;
   }

@@ -26,8 +26,7 @@ void write_checkpoint(const mpi::Comm& comm, const std::string& path, io::IoMode
                       std::int64_t step, const std::function<void(io::Sink&)>& fill);
 
 // Collective. Checks the checkpoint's fingerprint against `expected`; returns its step.
-[[nodiscard]] std::int64_t open_checkpoint(const mpi::Comm& comm, const std::string& path,
-                                           const Fingerprint& expected);
+[[nodiscard]] std::int64_t open_checkpoint(const mpi::Comm& comm, const std::string& path, const Fingerprint& expected);
 
 // Collective: removes a checkpoint once the run it protects has finished.
 void remove_checkpoint(const mpi::Comm& comm, const std::string& path);

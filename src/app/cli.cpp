@@ -1,7 +1,7 @@
 #include "cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <map>
@@ -15,7 +15,8 @@ namespace {
 
 std::string version_text() { return std::string("slab ") + version + " (commit " + git_commit + ")"; }
 
-void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc, const std::string& default_out) {
+void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
+                        const std::string& default_out) {
   out.out = default_out;
   cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
       ->capture_default_str();
@@ -28,7 +29,8 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
   cmd.add_option("--checkpoint-every", out.checkpoint_every,
                  "Write <out>.ckpt.h5 every N steps (heat) or iterations (gd); 0: never")
       ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--restart", out.restart, "Resume from a checkpoint, on any number of ranks, with the same parameters");
+  cmd.add_option("--restart", out.restart,
+                 "Resume from a checkpoint, on any number of ranks, with the same parameters");
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
   std::string config_help;
   cmd.add_option("--config", config_help,
@@ -89,8 +91,8 @@ std::vector<std::string> expand_config(std::vector<std::string> args) {
       continue;
     }
     args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + consumed));
-    const auto command = std::find_if(args.begin() + 1, args.end(),
-                                      [](const std::string& a) { return a == "heat" || a == "regress"; });
+    const auto command =
+        std::find_if(args.begin() + 1, args.end(), [](const std::string& a) { return a == "heat" || a == "regress"; });
     if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
     const auto words = options_from_config(path, *command);
     args.insert(command + 1, words.begin(), words.end());
@@ -125,24 +127,26 @@ Parsed parse_command_line(int argc, const char* const* argv) {
                                      "(or dt <= --dt), so the last step lands exactly on t_end");
   auto* steps_opt = heat->add_option("--steps", steps, "Number of steps instead of --t-end (t_end = steps * dt)");
   auto* dt_opt = heat->add_option("--dt", dt, "Time step [time] (upper bound with --t-end)");
-  auto* cfl_opt = heat->add_option("--cfl", cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
+  auto* cfl_opt =
+      heat->add_option("--cfl", cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
   steps_opt->excludes(t_end_opt);
   dt_opt->excludes(cfl_opt);
   const std::map<std::string, heat::Scheme> schemes{{"explicit", heat::Scheme::explicit_euler},
-                                                     {"implicit", heat::Scheme::implicit_euler},
-                                                     {"crank-nicolson", heat::Scheme::crank_nicolson}};
+                                                    {"implicit", heat::Scheme::implicit_euler},
+                                                    {"crank-nicolson", heat::Scheme::crank_nicolson}};
   heat->add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
       ->transform(CLI::CheckedTransformer(schemes, CLI::ignore_case))
       ->default_str("explicit");
   const std::map<std::string, heat::Boundary> bcs{{"dirichlet", heat::Boundary::dirichlet},
-                                                   {"neumann", heat::Boundary::neumann},
-                                                   {"periodic", heat::Boundary::periodic}};
+                                                  {"neumann", heat::Boundary::neumann},
+                                                  {"periodic", heat::Boundary::periodic}};
   heat->add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
       ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
       ->default_str("dirichlet");
   heat->add_option("--left", q.left, "Dirichlet value at x = 0");
   heat->add_option("--right", q.right, "Dirichlet value at x = L");
-  heat->add_option("--init", cfg.heat.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
+  heat->add_option("--init", cfg.heat.init,
+                   "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
   heat->add_option("--mode", cfg.heat.mode, "k of the sine initial condition sin(k pi x / L)");
   heat->add_option("--snapshots", q.snapshots, "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
   const std::map<std::string, bool> layouts{{"contiguous", false}, {"extendible", true}};
@@ -167,16 +171,16 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
-  const std::map<std::string, regression::Method> methods{{"gd", regression::Method::gd},
-                                                           {"lstsq", regression::Method::lstsq},
-                                                           {"normal", regression::Method::normal}};
+  const std::map<std::string, regression::Method> methods{
+      {"gd", regression::Method::gd}, {"lstsq", regression::Method::lstsq}, {"normal", regression::Method::normal}};
   reg->add_option("--method", r.method, "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)")
       ->transform(CLI::CheckedTransformer(methods, CLI::ignore_case))
       ->default_str("gd");
   reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
   reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
   reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");
-  reg->add_flag("--standardize", r.standardize, "Scale features to zero mean, unit variance (w reported in original units)");
+  reg->add_flag("--standardize", r.standardize,
+                "Scale features to zero mean, unit variance (w reported in original units)");
   reg->add_flag("!--no-data", r.write_data, "Do not write X and y to the output (for very large N)");
   OutputConfig reg_out;
   bool reg_quiet = false;
@@ -202,7 +206,10 @@ Parsed parse_command_line(int argc, const char* const* argv) {
     cfg.output = heat_out;
     cfg.quiet = heat_quiet;
     cfg.petsc_options = heat_petsc;
-    if (steps_opt->count() > 0) q.steps = steps; else q.t_end = t_end;
+    if (steps_opt->count() > 0)
+      q.steps = steps;
+    else
+      q.t_end = t_end;
     if (dt_opt->count() > 0) q.dt = dt;
     if (cfl_opt->count() > 0) q.cfl = cfl;
   } else {

@@ -25,8 +25,8 @@ struct HeatConfig {
   heat::Request request;
   std::string init = "sine";  // sine | gaussian | step | FILE.h5:/dataset
   int mode = 1;
-  bool extendible = false;    // --layout extendible
-  int compress = 0;           // gzip level for --layout extendible
+  bool extendible = false;  // --layout extendible
+  int compress = 0;         // gzip level for --layout extendible
 };
 
 struct RegressConfig {

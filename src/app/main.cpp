@@ -37,7 +37,8 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
   } catch (const std::exception& e) {
     // A failure on this rank that the others do not know about: they may be waiting in a
     // collective call, so the only way not to hang the job is to abort it.
-    const int code = dynamic_cast<const slab::Error*>(&e) ? static_cast<int>(static_cast<const slab::Error&>(e).code()) : 1;
+    const int code =
+        dynamic_cast<const slab::Error*>(&e) ? static_cast<int>(static_cast<const slab::Error&>(e).code()) : 1;
     std::fprintf(stderr, "slab: error: %s (rank %d; aborting all ranks)\n", e.what(), world.rank());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -6,13 +6,23 @@
 
 namespace slab::app {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
 Reporter::Reporter(bool enabled, std::string unit)
-    : enabled_(enabled), terminal_(isatty(STDERR_FILENO) != 0), unit_(std::move(unit)),
+    : enabled_(enabled),
+      terminal_(isatty(STDERR_FILENO) != 0),
+      unit_(std::move(unit)),
       start_(std::chrono::steady_clock::now()) {}
 
-double Reporter::elapsed() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
+double Reporter::elapsed() const { return seconds_since(start_); }
 
 void Reporter::line(const std::string& text) const {
   if (enabled_) std::fprintf(stderr, "%s\n", text.c_str());

@@ -9,6 +9,11 @@
 
 namespace slab::app {
 
+// Seconds since `start`, for the phase timings.
+[[nodiscard]] double seconds_since(std::chrono::steady_clock::time_point start);
+// A number in six significant digits, for messages.
+[[nodiscard]] std::string format_number(double value);
+
 class Reporter {
  public:
   Reporter(bool enabled, std::string unit);

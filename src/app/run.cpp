@@ -28,8 +28,12 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
 void run(const mpi::Comm& comm, const Config& config) {
   petsc::Session::insert_options(config.petsc_options);
   switch (config.command) {
-    case Command::heat: run_heat(comm, config); break;
-    case Command::regress: run_regress(comm, config); break;
+    case Command::heat:
+      run_heat(comm, config);
+      break;
+    case Command::regress:
+      run_regress(comm, config);
+      break;
   }
 }
 

@@ -14,13 +14,6 @@ namespace slab::app {
 namespace {
 
 using clock = std::chrono::steady_clock;
-double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
-
-std::string fmt(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
 
 // "--init FILE.h5:/dataset" splits at the last ':' that starts a dataset path.
 std::pair<std::string, std::string> split_init_file(const std::string& init) {
@@ -85,11 +78,12 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   io::check_output(comm, out);
 
   Reporter report(comm.is_root() && !config.quiet, "step");
-  report.line("slab heat: nx=" + std::to_string(p.nx) + " L=" + fmt(p.length) + " alpha=" + fmt(p.alpha) +
-              " dx=" + fmt(p.dx) + " dt=" + fmt(p.dt) + " steps=" + std::to_string(p.steps) + " t_end=" +
-              fmt(p.t_end) + " R=" + fmt(p.r()) + " scheme=" + heat::to_string(p.scheme) + " bc=" +
-              heat::to_string(p.bc) + " init=" + cfg.init + " snapshots=" + std::to_string(p.snapshots) + " ranks=" +
-              std::to_string(comm.size()) + " -> " + io::output_target(out.path));
+  report.line("slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
+              " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
+              " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.r()) +
+              " scheme=" + heat::to_string(p.scheme) + " bc=" + heat::to_string(p.bc) + " init=" + cfg.init +
+              " snapshots=" + std::to_string(p.snapshots) + " ranks=" + std::to_string(comm.size()) + " -> " +
+              io::output_target(out.path));
 
   const RowPartition part(p.nx, comm.size(), comm.rank());
   std::vector<double> u = initial_condition(comm, p, cfg, part);
@@ -108,7 +102,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   std::vector<double> x(count);
   for (std::size_t i = 0; i < count; ++i) x[i] = p.x(part.first() + static_cast<std::int64_t>(i));
   sink.write("heat/x", count > 0 ? io::Block{{first}, {count}, x.data()} : io::Block::none(1));
-  double io_seconds = since(io_start);
+  double io_seconds = seconds_since(io_start);
 
   // Snapshots taken so far, on this rank: the checkpoint carries them so a restart can rewrite them.
   std::vector<double> times;
@@ -149,7 +143,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
     sink.write("heat/u", block);
     times.push_back(t);
     history.insert(history.end(), local.begin(), local.end());
-    io_seconds += since(written);
+    io_seconds += seconds_since(written);
     if (cfg.init == "sine" && index == p.snapshots - 1 && heat::exact_sine(p, cfg.mode, 0.0, t)) {
       double local_max = 0;
       for (std::size_t i = 0; i < local.size(); ++i)
@@ -170,17 +164,17 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
         for (std::size_t snapshot = 0; snapshot < taken; ++snapshot)
           by_node[i * taken + snapshot] = history[snapshot * count + i];
       s.create({"checkpoint/snapshots", {nx, taken}});
-      s.write("checkpoint/snapshots", count > 0 && taken > 0 ? io::Block{{first, 0}, {count, taken}, by_node.data()}
-                                                            : io::Block::none(2));
+      s.write("checkpoint/snapshots",
+              count > 0 && taken > 0 ? io::Block{{first, 0}, {count, taken}, by_node.data()} : io::Block::none(2));
       write_replicated(comm, s, "checkpoint/t", times);
     });
-    io_seconds += since(written);
+    io_seconds += seconds_since(written);
   };
   observer.progress = [&](std::int64_t step, double t) { report.progress(step, p.steps, t); };
   const auto solve_start = clock::now();
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "solve"); });
   const heat::Timing timing = heat::solve(comm, p, u, observer, first_step);
-  const double solve_seconds = since(solve_start);
+  const double solve_seconds = seconds_since(solve_start);
   report.finish_progress();
 
   const auto finish_start = clock::now();
@@ -188,11 +182,11 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   io::Attributes attributes = heat_attributes(p, cfg);
   if (max_error >= 0) attributes.emplace_back("max_error_vs_exact", max_error);
   attributes.emplace_back("restarted_from_step", first_step);
-  const double wall = since(started);
+  const double wall = seconds_since(started);
   for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
   attributes.emplace_back("wall_time_compute", comm.allreduce_max(timing.compute));
   attributes.emplace_back("wall_time_communication", comm.allreduce_max(timing.communication));
-  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + since(finish_start)));
+  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(finish_start)));
   attributes.emplace_back("wall_time_total", comm.allreduce_max(wall));
   sink.annotate("heat", attributes);
   sink.annotate("heat/x", {{"units", std::string("length")}, {"description", std::string("node positions x_i")}});
@@ -202,13 +196,15 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
 
-  const double total = since(started);
+  const double total = seconds_since(started);
   const double updates = static_cast<double>(p.nx) * static_cast<double>(p.steps);
-  report.line("slab heat: " + std::to_string(p.steps) + " steps of " + std::to_string(p.nx) + " nodes on " +
-              std::to_string(comm.size()) + " ranks in " + fmt(total) + " s (solve " + fmt(solve_seconds) +
-              " s: compute " + fmt(timing.compute) + " s, halo exchange " + fmt(timing.communication) + " s; I/O " +
-              fmt(io_seconds + since(finish_start)) + " s), " + fmt(updates / solve_seconds) + " cell updates/s" +
-              (max_error >= 0 ? ", max error vs exact " + fmt(max_error) : "") + "; wrote " + output.target());
+  report.line(
+      "slab heat: " + std::to_string(p.steps) + " steps of " + std::to_string(p.nx) + " nodes on " +
+      std::to_string(comm.size()) + " ranks in " + format_number(total) + " s (solve " + format_number(solve_seconds) +
+      " s: compute " + format_number(timing.compute) + " s, halo exchange " + format_number(timing.communication) +
+      " s; I/O " + format_number(io_seconds + seconds_since(finish_start)) + " s), " +
+      format_number(updates / solve_seconds) + " cell updates/s" +
+      (max_error >= 0 ? ", max error vs exact " + format_number(max_error) : "") + "; wrote " + output.target());
 }
 
 }  // namespace slab::app

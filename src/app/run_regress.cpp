@@ -18,13 +18,6 @@ namespace slab::app {
 namespace {
 
 using clock = std::chrono::steady_clock;
-double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
-
-std::string fmt(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
 
 struct Data {
   DistTensor X;
@@ -118,8 +111,9 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   });
   // The size is known only for synthetic data here; read data is checked at its own size below.
   const auto n_rows = static_cast<std::uint64_t>(cfg.rows), n_cols = static_cast<std::uint64_t>(cfg.cols);
-  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
-                              cfg.data.empty() && cfg.write_data ? io::expected_size({n_rows, n_cols + 1}) + (64 << 10) : 0};
+  const io::OutputOptions out{
+      config.output.out, config.output.io, config.output.overwrite,
+      cfg.data.empty() && cfg.write_data ? io::expected_size({n_rows, n_cols + 1}) + (64 << 10) : 0};
   io::check_output(comm, out);
 
   Reporter report(comm.is_root() && !config.quiet, "iteration");
@@ -133,15 +127,16 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     return d;
   }();
   const std::size_t rows = data.X.global_shape()[0], cols = data.X.global_shape()[1];
-  report.line("slab regress: N=" + std::to_string(rows) + " D=" + std::to_string(cols) + " data=" +
-              (cfg.data.empty() ? "synthetic (seed " + std::to_string(cfg.seed) + ", noise " + fmt(cfg.noise) + ")"
-                                : cfg.data) +
-              " method=" + regression::to_string(cfg.method) +
-              (cfg.method == regression::Method::gd
-                   ? " lr=" + fmt(cfg.gd.lr) + " iters=" + std::to_string(cfg.gd.iters) + " tol=" + fmt(cfg.gd.tol)
-                   : "") +
-              (cfg.standardize ? " standardize" : "") + " ranks=" + std::to_string(comm.size()) + " -> " +
-              io::output_target(out.path));
+  report.line(
+      "slab regress: N=" + std::to_string(rows) + " D=" + std::to_string(cols) + " data=" +
+      (cfg.data.empty() ? "synthetic (seed " + std::to_string(cfg.seed) + ", noise " + format_number(cfg.noise) + ")"
+                        : cfg.data) +
+      " method=" + regression::to_string(cfg.method) +
+      (cfg.method == regression::Method::gd ? " lr=" + format_number(cfg.gd.lr) + " iters=" +
+                                                  std::to_string(cfg.gd.iters) + " tol=" + format_number(cfg.gd.tol)
+                                            : "") +
+      (cfg.standardize ? " standardize" : "") + " ranks=" + std::to_string(comm.size()) + " -> " +
+      io::output_target(out.path));
 
   auto io_start = clock::now();
   io::Output output(comm, out);
@@ -152,7 +147,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     sink.create({"regression/y", data.y.global_shape()});
     sink.write("regression/y", rows_block(data.y));
   }
-  double io_seconds = since(io_start);
+  double io_seconds = seconds_since(io_start);
 
   const auto fit_start = clock::now();
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "solve"); });
@@ -182,29 +177,28 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
         report.line("slab regress: restarted from " + from + " at iteration " + std::to_string(start->iterations));
       }
       const std::int64_t every = config.output.checkpoint_every;
-      fit = regression::gradient_descent(comm, data.X, data.y, cfg.gd, start ? &*start : nullptr,
-                                         [&](const regression::Fit& now) {
-                                           report.progress(now.iterations, cfg.gd.iters);
-                                           if (every <= 0 || now.iterations % every != 0 ||
-                                               now.iterations >= cfg.gd.iters)
-                                             return;
-                                           write_checkpoint(comm, checkpoint, out.mode, fingerprint, now.iterations,
-                                                            [&](io::Sink& s) {
-                                                              write_replicated(comm, s, "checkpoint/w", now.w);
-                                                              write_replicated(comm, s, "checkpoint/loss", now.loss);
-                                                              write_replicated(
-                                                                  comm, s, "checkpoint/state",
-                                                                  {now.b, static_cast<double>(now.loss_increases)});
-                                                            });
-                                         });
+      fit = regression::gradient_descent(
+          comm, data.X, data.y, cfg.gd, start ? &*start : nullptr, [&](const regression::Fit& now) {
+            report.progress(now.iterations, cfg.gd.iters);
+            if (every <= 0 || now.iterations % every != 0 || now.iterations >= cfg.gd.iters) return;
+            write_checkpoint(comm, checkpoint, out.mode, fingerprint, now.iterations, [&](io::Sink& s) {
+              write_replicated(comm, s, "checkpoint/w", now.w);
+              write_replicated(comm, s, "checkpoint/loss", now.loss);
+              write_replicated(comm, s, "checkpoint/state", {now.b, static_cast<double>(now.loss_increases)});
+            });
+          });
       break;
     }
-    case regression::Method::normal: fit = regression::normal_equations(comm, data.X, data.y); break;
-    case regression::Method::lstsq: fit = regression::least_squares(comm, data.X, data.y); break;
+    case regression::Method::normal:
+      fit = regression::normal_equations(comm, data.X, data.y);
+      break;
+    case regression::Method::lstsq:
+      fit = regression::least_squares(comm, data.X, data.y);
+      break;
   }
   report.finish_progress();
   if (scaling) regression::to_original_units(*scaling, fit);
-  const double fit_seconds = since(fit_start);
+  const double fit_seconds = seconds_since(fit_start);
   if (fit.loss_increases > 0 && comm.is_root())
     std::fprintf(stderr, "slab: warning: the loss increased in %lld of %lld iterations; --lr %g may be too large\n",
                  static_cast<long long>(fit.loss_increases), static_cast<long long>(fit.iterations), cfg.gd.lr);
@@ -235,23 +229,24 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
   attributes.emplace_back("wall_time_compute", comm.allreduce_max(fit.compute_seconds));
   attributes.emplace_back("wall_time_communication", comm.allreduce_max(fit.communication_seconds));
-  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + since(io_start)));
-  attributes.emplace_back("wall_time_total", comm.allreduce_max(since(started)));
+  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(io_start)));
+  attributes.emplace_back("wall_time_total", comm.allreduce_max(seconds_since(started)));
   sink.annotate("regression", attributes);
   sink.annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
-  io_seconds += since(io_start);
+  io_seconds += seconds_since(io_start);
 
   const double work = static_cast<double>(rows) * static_cast<double>(std::max<std::int64_t>(fit.iterations, 1));
   report.line("slab regress: " + regression::to_string(cfg.method) + " " + std::to_string(fit.iterations) +
               " iterations" + (fit.converged ? " (converged)" : "") + ", loss " +
-              fmt(fit.loss.empty() ? 0.0 : fit.loss.back()) + ", gradient norm " + fmt(fit.gradient_norm) + ", b " +
-              fmt(fit.b) + " on " + std::to_string(comm.size()) + " ranks in " + fmt(since(started)) + " s (fit " +
-              fmt(fit_seconds) + " s: compute " + fmt(fit.compute_seconds) + " s, allreduce " +
-              fmt(fit.communication_seconds) + " s; I/O " + fmt(io_seconds) + " s), " + fmt(work / fit_seconds) +
-              " rows*iterations/s; wrote " + output.target());
+              format_number(fit.loss.empty() ? 0.0 : fit.loss.back()) + ", gradient norm " +
+              format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + " on " + std::to_string(comm.size()) +
+              " ranks in " + format_number(seconds_since(started)) + " s (fit " + format_number(fit_seconds) +
+              " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
+              format_number(fit.communication_seconds) + " s; I/O " + format_number(io_seconds) + " s), " +
+              format_number(work / fit_seconds) + " rows*iterations/s; wrote " + output.target());
 }
 
 }  // namespace slab::app

@@ -17,9 +17,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   try {
     switch (data[0] % 4) {
-      case 0: (void)slab::io::parse_npy(bytes, "fuzz"); break;
-      case 1: (void)slab::io::parse_npz(bytes, "fuzz"); break;
-      case 2: (void)slab::io::parse_csv(std::string(bytes), "fuzz"); break;
+      case 0:
+        (void)slab::io::parse_npy(bytes, "fuzz");
+        break;
+      case 1:
+        (void)slab::io::parse_npz(bytes, "fuzz");
+        break;
+      case 2:
+        (void)slab::io::parse_csv(std::string(bytes), "fuzz");
+        break;
       case 3: {
         // Command-line values: split the input into words after "slab".
         std::vector<std::string> words{"slab"};

@@ -6,10 +6,9 @@
 #include "comms.hpp"
 #include "mpi.hpp"
 
-using slab::test::world;
 using slab::mpi::CollectiveError;
 using slab::mpi::Comm;
-
+using slab::test::world;
 
 TEST(Collective, NothingHappensWhenNoRankFails) {
   EXPECT_NO_THROW(slab::mpi::collectively(world(), [] {}));
@@ -32,9 +31,8 @@ TEST(Collective, OneRankFailingFailsEveryRankWithTheSameError) {
 
 TEST(Collective, TheLowestFailingRankIsReported) {
   try {
-    slab::mpi::collectively(world(), [&] {
-      throw slab::RuntimeFailure("failure on rank " + std::to_string(world().rank()));
-    });
+    slab::mpi::collectively(world(),
+                            [&] { throw slab::RuntimeFailure("failure on rank " + std::to_string(world().rank())); });
     ADD_FAILURE() << "expected a CollectiveError";
   } catch (const CollectiveError& e) {
     EXPECT_EQ(e.code(), slab::ExitCode::runtime);

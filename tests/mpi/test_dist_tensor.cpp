@@ -3,10 +3,10 @@
 #include "comms.hpp"
 #include "dist_tensor.hpp"
 
-using slab::test::world;
 using slab::DistTensor;
 using slab::Shape;
 using slab::Tensor;
+using slab::test::world;
 
 namespace {
 
@@ -55,7 +55,8 @@ TEST(DistTensor, ChunkedPathMatchesTheCollectivePath) {
   const slab::RowPartition p(11, world().size(), world().rank());
   std::vector<double> local(static_cast<std::size_t>(p.count()) * 3);
   slab::scatter_rows(world(), p, 3, full.data().data(), local.data(), 0, /*max_message=*/2);
-  for (std::size_t i = 0; i < local.size(); ++i) EXPECT_EQ(local[i], full.data()[static_cast<std::size_t>(p.first()) * 3 + i]);
+  for (std::size_t i = 0; i < local.size(); ++i)
+    EXPECT_EQ(local[i], full.data()[static_cast<std::size_t>(p.first()) * 3 + i]);
   std::vector<double> gathered(world().is_root() ? full.size() : 0);
   slab::gather_rows(world(), p, 3, local.data(), gathered.data(), 0, /*max_message=*/2);
   if (world().is_root()) {

@@ -127,7 +127,8 @@ TEST(Heat, CrankNicolsonIsSecondOrderInTime) {
 TEST(Heat, CrankNicolsonIsSecondOrderInSpace) {
   double errors[2];
   for (int level = 0; level < 2; ++level) {
-    const heat::Problem p = problem(level == 0 ? 11 : 21, heat::Scheme::crank_nicolson, heat::Boundary::dirichlet, 0.1, 400);
+    const heat::Problem p =
+        problem(level == 0 ? 11 : 21, heat::Scheme::crank_nicolson, heat::Boundary::dirichlet, 0.1, 400);
     errors[level] = max_error_vs_exact(p, solve_global(world(), p, global_initial(p, heat::Init::sine)));
   }
   EXPECT_NEAR(std::log2(errors[0] / errors[1]), 2.0, 0.1) << errors[0] << " " << errors[1];

@@ -44,7 +44,8 @@ DistTensor sample(std::size_t rows, std::size_t cols) {
   DistTensor t(world(), {rows, cols});
   for (std::size_t i = 0; i < static_cast<std::size_t>(t.partition().count()); ++i)
     for (std::size_t j = 0; j < cols; ++j)
-      t.local().data()[i * cols + j] = 10.0 * static_cast<double>(t.partition().first() + static_cast<std::int64_t>(i)) + static_cast<double>(j);
+      t.local().data()[i * cols + j] =
+          10.0 * static_cast<double>(t.partition().first() + static_cast<std::int64_t>(i)) + static_cast<double>(j);
   return t;
 }
 
