@@ -81,8 +81,9 @@ submit() {
   local script=$1
   shift
   echo "slurm: sbatch --wait $script $*"
-  sbatch --wait --chdir="$REPO" --output="$WORK/out/slurm-%j.out" \
-    --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out" "$@" "$REPO/jobs/$script" ||
+  # The scripts find jobs/env.sh through SLURM_SUBMIT_DIR: submit from the checkout, as users do.
+  (cd "$REPO" && sbatch --wait --output="$WORK/out/slurm-%j.out" \
+    --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out" "$@" "jobs/$script") ||
     fail "$script ended badly: $(cat "$WORK"/out/slurm-*.out 2>/dev/null | tail -20)"
 }
 submit heat.sbatch --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out",HEAT_ARGS="--nx 2001 --t-end 0.01 --scheme crank-nicolson --cfl 50 --quiet"
