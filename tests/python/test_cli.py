@@ -256,7 +256,15 @@ class CheckpointRestart(TempDirTest):
         deadline = time.monotonic() + 120
         while not os.path.exists(checkpoint) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        # Like a node going down: every process of the run dies at once. Open MPI starts the ranks in
+        # process groups of their own, so they are found by their working directory, not the group.
         os.killpg(process.pid, signal.SIGKILL)
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") == os.path.realpath(self.dir) and int(pid) != os.getpid():
+                    os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
         process.wait()
         self.assertTrue(os.path.exists(checkpoint), "the run ended before its first checkpoint")
         self.assertFalse(os.path.exists(self.path(out)), "the run finished before it was killed")
