@@ -155,6 +155,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   if (cfg.standardize) scaling = regression::standardize(comm, data.X);
   regression::Fit fit;
   const std::string checkpoint = checkpoint_path(out.path);
+  std::int64_t restarted_from = 0;
   switch (cfg.method) {
     case regression::Method::gd: {
       const Fingerprint fingerprint{{"rows", static_cast<double>(rows)},
@@ -169,6 +170,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
         const std::string& from = config.output.restart;
         start.emplace();
         start->iterations = open_checkpoint(comm, from, fingerprint);
+        restarted_from = start->iterations;
         start->w = io::read_whole(comm, from, "/checkpoint/w", {1, cols, 1}, "--restart").to_vec();
         start->loss = io::read_whole(comm, from, "/checkpoint/loss", {1, {}, 1}, "--restart").to_vec();
         const Tensor state = io::read_whole(comm, from, "/checkpoint/state", {1, 2, 1}, "--restart");
@@ -225,7 +227,8 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
                             {"iterations", fit.iterations},
                             {"final_loss", fit.loss.empty() ? 0.0 : fit.loss.back()},
                             {"gradient_norm", fit.gradient_norm},
-                            {"data_written", std::int64_t{cfg.write_data}}};
+                            {"data_written", std::int64_t{cfg.write_data}},
+                            {"restarted_from_step", restarted_from}};
   for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
   attributes.emplace_back("wall_time_compute", comm.allreduce_max(fit.compute_seconds));
   attributes.emplace_back("wall_time_communication", comm.allreduce_max(fit.communication_seconds));
