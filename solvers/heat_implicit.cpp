@@ -107,7 +107,7 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
   const bool left_end = part.count() > 0 && part.first() == 0;
   const bool right_end = part.count() > 0 && part.end() == p.nx;
   std::int64_t step = first_step;
-  auto advance = [&] {
+  auto advance_one = [&] {
     const auto started = std::chrono::steady_clock::now();
     ++step;
     if (rhs_operator.get() != nullptr)
@@ -130,7 +130,10 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     return std::span<const double>(view);
   };
 
-  detail::run_steps(comm, p, first_step, observer, timing, advance, current);
+  auto advance = [&](std::int64_t steps) {
+    for (std::int64_t k = 0; k < steps; ++k) advance_one();
+  };
+  detail::run_steps(comm, p, first_step, observer, timing, 1, advance, current);
   const petsc::VecArray x(solution.get());
   std::copy(x.data(), x.data() + u.size(), u.begin());
   return timing;

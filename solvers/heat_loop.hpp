@@ -1,6 +1,7 @@
 // The time loop shared by every heat scheme: steps, snapshots, the NaN check, progress, timing.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -12,10 +13,12 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// advance() performs one step; current() returns this rank's nodes after it.
+// advance(k) performs k steps, 1 <= k <= max_chunk; current() returns this rank's nodes after
+// them. Chunks end at every snapshot and checkpoint step, so the observer sees exactly the steps
+// it asked for; progress is reported at the end of the chunk that crosses each 1 % mark.
 template <class Advance, class Current>
 void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step, const Observer& observer,
-               Timing& timing, Advance&& advance, Current&& current) {
+               Timing& timing, std::int64_t max_chunk, Advance&& advance, Current&& current) {
   std::int64_t next = 0;  // the next snapshot index
   auto emit_due = [&](std::int64_t step) {
     const auto started = std::chrono::steady_clock::now();
@@ -39,18 +42,25 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
     }
     timing.observe += seconds_since(started);
   };
+  const bool checkpoints = observer.checkpoint && observer.checkpoint_every > 0;
   const std::int64_t progress_every = std::max<std::int64_t>(1, p.steps / 100);
   emit_due(first_step);
-  for (std::int64_t step = first_step + 1; step <= p.steps; ++step) {
-    advance();
+  std::int64_t step = first_step;
+  while (step < p.steps) {
+    // The chunk ends at the next step anyone must see.
+    std::int64_t stop = std::min(p.steps, step + max_chunk);
+    if (next < p.snapshots) stop = std::min(stop, std::max(step + 1, p.snapshot_step(next)));
+    if (checkpoints) stop = std::min(stop, (step / observer.checkpoint_every + 1) * observer.checkpoint_every);
+    advance(stop - step);
+    const bool crossed = stop / progress_every != step / progress_every;
+    step = stop;
     emit_due(step);
-    if (observer.checkpoint && observer.checkpoint_every > 0 && step % observer.checkpoint_every == 0 &&
-        step < p.steps) {
+    if (checkpoints && step % observer.checkpoint_every == 0 && step < p.steps) {
       const auto started = std::chrono::steady_clock::now();
       observer.checkpoint(step, current());
       timing.observe += seconds_since(started);
     }
-    if (observer.progress && (step % progress_every == 0 || step == p.steps)) observer.progress(step, p.time_at(step));
+    if (observer.progress && (crossed || step == p.steps)) observer.progress(step, p.time_at(step));
   }
 }
 

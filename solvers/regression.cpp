@@ -4,6 +4,7 @@
 
 #include <petscblaslapack.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -18,15 +19,20 @@ double since(clock::time_point t) { return std::chrono::duration<double>(clock::
 
 // The fused leaf of gradient descent for row i: residual r = x.w + b - y, then
 // [r x_0, ..., r x_{D-1}, r, r^2]. One read of the row gives gradient, bias gradient and loss.
+// block() evaluates eight aligned rows at once with the tree's own association, keeping the
+// partial sums in registers instead of the tree's stack.
 struct GradientLeaf {
+  static constexpr int block_level = 3;
   const double* x;
   const double* y;
   std::int64_t first;
+  std::size_t rows;  // local rows
   std::size_t cols;
   const double* w;
   double b;
-  void operator()(std::int64_t i, double* out) const {
-    const auto local = static_cast<std::size_t>(i - first);
+  std::size_t ahead = std::max<std::size_t>(8, (512 / cols + 7) / 8 * 8);  // rows, a multiple of 8
+
+  double residual(std::size_t local) const {
     const double* row = x + local * cols;
     // Four independent partial sums, combined pairwise: a short dependency chain, and the same
     // order for a row whichever rank holds it.
@@ -36,18 +42,90 @@ struct GradientLeaf {
       for (std::size_t k = 0; k < 4; ++k) part[k] += row[j + k] * w[j + k];
     for (; j < cols; ++j) part[j % 4] += row[j] * w[j];
     const double dot = (part[0] + part[1]) + (part[2] + part[3]);
-    const double r = (dot + b) - y[local];
+    return (dot + b) - y[local];
+  }
+
+  void operator()(std::int64_t i, double* out) const {
+    const auto local = static_cast<std::size_t>(i - first);
+    const double* row = x + local * cols;
+    const double r = residual(local);
     for (std::size_t c = 0; c < cols; ++c) out[c] = r * row[c];
     out[cols] = r;
     out[cols + 1] = r * r;
   }
+
+  void block(std::int64_t i, double* out) const {
+    const auto local = static_cast<std::size_t>(i - first);
+    double r[8];
+    // Ask for the block about 4 KiB ahead: the hardware prefetcher alone leaves this pass
+    // waiting on memory (measured: 1.3-1.6x slower without).
+    if (local + ahead + 8 <= rows)
+      for (std::size_t e = 0; e < 8 * cols; e += 8) __builtin_prefetch(x + (local + ahead) * cols + e);
+    for (std::size_t k = 0; k < 8; ++k) r[k] = residual(local + k);
+    const double* x0 = x + local * cols;
+    const double *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols, *x4 = x3 + cols, *x5 = x4 + cols,
+                 *x6 = x5 + cols, *x7 = x6 + cols;
+    for (std::size_t c = 0; c < cols; ++c)
+      out[c] = ((r[0] * x0[c] + r[1] * x1[c]) + (r[2] * x2[c] + r[3] * x3[c])) +
+               ((r[4] * x4[c] + r[5] * x5[c]) + (r[6] * x6[c] + r[7] * x7[c]));
+    out[cols] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    out[cols + 1] = ((r[0] * r[0] + r[1] * r[1]) + (r[2] * r[2] + r[3] * r[3])) +
+                    ((r[4] * r[4] + r[5] * r[5]) + (r[6] * r[6] + r[7] * r[7]));
+  }
 };
 
 GradientLeaf gradient_leaf(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b) {
-  return {X.local().data().data(), y.local().data().data(), X.partition().first(), X.row_length(), w.data(), b};
+  return {X.local().data().data(), y.local().data().data(), X.partition().first(),
+          static_cast<std::size_t>(X.partition().count()), X.row_length(), w.data(), b};
 }
 
+// The same leaf without block(): the tree evaluated one row at a time.
+struct RowLeaf {
+  GradientLeaf leaf;
+  void operator()(std::int64_t i, double* out) const { leaf(i, out); }
+};
+
+// flatten inlines the whole tree walk into each variant, so the target attribute reaches the
+// leaf's loops.
+[[gnu::flatten]] PartialTree blocks_baseline(const RowPartition& partition, const GradientLeaf& leaf) {
+  return local_tree(partition, leaf.cols + 2, leaf);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SLAB_AVX2_KERNEL 1
+[[gnu::flatten, gnu::target("avx2")]] PartialTree blocks_avx2(const RowPartition& partition,
+                                                              const GradientLeaf& leaf) {
+  return local_tree(partition, leaf.cols + 2, leaf);
+}
+#endif
+
 }  // namespace
+
+bool kernel_available(Kernel kernel) {
+  if (kernel != Kernel::blocks_avx2) return true;
+#ifdef SLAB_AVX2_KERNEL
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return false;
+#endif
+}
+
+PartialTree gradient_pass(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b,
+                          Kernel kernel) {
+  const GradientLeaf leaf = gradient_leaf(X, y, w, b);
+  if (kernel == Kernel::automatic) kernel = kernel_available(Kernel::blocks_avx2) ? Kernel::blocks_avx2 : Kernel::blocks;
+  switch (kernel) {
+    case Kernel::rows:
+      return local_tree(X.partition(), leaf.cols + 2, RowLeaf{leaf});
+    case Kernel::blocks_avx2:
+#ifdef SLAB_AVX2_KERNEL
+      if (kernel_available(kernel)) return blocks_avx2(X.partition(), leaf);
+#endif
+      throw RuntimeFailure("the AVX2 gradient kernel is not available on this CPU or build");
+    default:
+      return blocks_baseline(X.partition(), leaf);
+  }
+}
 
 void check_shapes(const DistTensor& X, const DistTensor& y) {
   const Shape& xs = X.global_shape();
@@ -62,7 +140,8 @@ void check_shapes(const DistTensor& X, const DistTensor& y) {
 std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                                  const std::vector<double>& w, double b) {
   const std::size_t cols = X.row_length();
-  const auto sums = tree_sum(comm, X.partition(), cols + 2, gradient_leaf(X, y, w, b));
+  const PartialTree part = gradient_pass(X, y, w, b);
+  const auto sums = combine_tree(comm, X.partition().global_rows(), cols + 2, part.nodes, part.values);
   const auto n = static_cast<double>(X.partition().global_rows());
   double norm2 = 0;
   for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
@@ -82,7 +161,7 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   std::vector<double> grad(cols + 1);
   while (fit.iterations < options.iters) {
     auto t = clock::now();
-    const PartialTree part = local_tree(X.partition(), width, gradient_leaf(X, y, fit.w, fit.b));
+    const PartialTree part = gradient_pass(X, y, fit.w, fit.b);
     fit.compute_seconds += since(t);
     t = clock::now();
     const auto sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);

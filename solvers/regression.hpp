@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dist_tensor.hpp"
+#include "tree_sum.hpp"
 
 namespace slab::regression {
 
@@ -64,6 +65,16 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 [[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X,
                                                                const DistTensor& y, const std::vector<double>& w,
                                                                double b);
+
+// The pass gd makes over this rank's rows every iteration: the tree-sum nodes of
+// [X^T r, sum r, sum r^2] with r = X w + b - y (no communication). Every kernel gives the same
+// bits; they differ only in speed. `rows` evaluates the tree one row at a time, as defined;
+// `blocks` evaluates aligned 8-row blocks in registers; `blocks_avx2` is the same source compiled
+// for AVX2 (no FMA, so the same IEEE operations). `automatic` picks the fastest this CPU runs.
+enum class Kernel { automatic, rows, blocks, blocks_avx2 };
+[[nodiscard]] bool kernel_available(Kernel kernel);
+[[nodiscard]] PartialTree gradient_pass(const DistTensor& X, const DistTensor& y, const std::vector<double>& w,
+                                        double b, Kernel kernel = Kernel::automatic);
 
 // Feature standardisation with distributed mean and (population) standard deviation.
 struct Scaling {

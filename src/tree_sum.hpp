@@ -7,6 +7,7 @@
 #pragma once
 
 #include <bit>
+#include <concepts>
 #include <cstdint>
 #include <vector>
 
@@ -29,17 +30,26 @@ struct TreeNode {
 [[nodiscard]] std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
                                                const std::vector<TreeNode>& nodes, const std::vector<double>& values);
 
-// Sums leaves [begin, begin + 2^level) pairwise, into out[0..width). leaf(i, dst) writes the
-// width values of global leaf i to dst. `stack` must hold (level + 1) * width doubles.
+// A leaf that can also evaluate a whole aligned node of 2^block_level leaves at once, in
+// registers. block(i, out) must write exactly the pairwise sum of leaf(i), ..., leaf(i + 2^block_level
+// - 1) — the same operations in the same order, so that the tree's value does not depend on which
+// path evaluated it (tests compare the two bit for bit).
 template <class Leaf>
-void sum_aligned_node(const TreeNode& node, std::size_t width, Leaf& leaf, double* stack, double* out) {
-  const std::uint64_t n = std::uint64_t{1} << node.level;
+concept BlockLeaf = requires(const Leaf& leaf, std::int64_t i, double* out) {
+  { Leaf::block_level } -> std::convertible_to<int>;
+  leaf.block(i, out);
+};
+
+// Pairwise sum of `count` consecutive units (count a power of two) into out[0..width);
+// unit(k, dst) writes the width values of unit k. `stack` holds (log2(count) + 1) * width doubles.
+template <class Unit>
+void sum_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, double* stack, double* out) {
   std::size_t depth = 0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    leaf(node.begin + static_cast<std::int64_t>(i), stack + depth * width);
+  for (std::uint64_t k = 0; k < count; ++k) {
+    unit(k, stack + depth * width);
     ++depth;
-    // Leaf i completes one subtree per trailing one bit of i: merge that many times.
-    for (int merges = std::countr_one(i); merges > 0; --merges) {
+    // Unit k completes one subtree per trailing one bit of k: merge that many times.
+    for (int merges = std::countr_one(k); merges > 0; --merges) {
       double* left = stack + (depth - 2) * width;
       const double* right = left + width;
       for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
@@ -47,6 +57,27 @@ void sum_aligned_node(const TreeNode& node, std::size_t width, Leaf& leaf, doubl
     }
   }
   for (std::size_t j = 0; j < width; ++j) out[j] = stack[j];
+}
+
+// Sums leaves [begin, begin + 2^level) pairwise, into out[0..width). leaf(i, dst) writes the
+// width values of global leaf i to dst. `stack` must hold (level + 1) * width doubles.
+template <class Leaf>
+void sum_aligned_node(const TreeNode& node, std::size_t width, Leaf& leaf, double* stack, double* out) {
+  if constexpr (BlockLeaf<Leaf>) {
+    if (node.level >= Leaf::block_level) {
+      const std::uint64_t blocks = std::uint64_t{1} << (node.level - Leaf::block_level);
+      sum_pairwise(
+          blocks, width,
+          [&](std::uint64_t k, double* dst) {
+            leaf.block(node.begin + static_cast<std::int64_t>(k << Leaf::block_level), dst);
+          },
+          stack, out);
+      return;
+    }
+  }
+  sum_pairwise(
+      std::uint64_t{1} << node.level, width,
+      [&](std::uint64_t k, double* dst) { leaf(node.begin + static_cast<std::int64_t>(k), dst); }, stack, out);
 }
 
 // This rank's part of a tree sum: the aligned nodes of its rows and their values. No communication.
