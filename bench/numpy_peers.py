@@ -3,6 +3,7 @@
 data generation). Prints one JSON line per case, like slab_bench.
 
   numpy_peers.py heat-explicit N STEPS REPS
+  numpy_peers.py heat-cn N STEPS REPS            (SciPy's banded solver)
   numpy_peers.py gd N COLS ITERS REPS
   numpy_peers.py h5write N REPS DIR
 """
@@ -31,6 +32,29 @@ def heat_explicit(n, steps, reps):
             u = un
         seconds.append(time.perf_counter() - start)
     emit("heat-explicit", "numpy", n, steps, 16, seconds)
+
+
+def heat_cn(n, steps, reps):
+    """Crank-Nicolson at R = 10 with Dirichlet 0 ends, as slab_bench heat-cn: the right side by
+    slicing, then the tridiagonal solve with scipy.linalg.solve_banded (LAPACK gtsv)."""
+    from scipy.linalg import solve_banded
+    r = 10.0
+    ab = np.zeros((3, n))  # ab[1 + i - j, j] = A[i, j]
+    ab[0, 2:] = -r / 2     # upper diagonal of the interior rows
+    ab[1, :] = 1 + r
+    ab[1, 0] = ab[1, -1] = 1.0  # boundary rows are the identity
+    ab[2, :-2] = -r / 2    # lower diagonal of the interior rows
+    seconds = []
+    for _ in range(reps):
+        u = np.sin(np.pi * np.linspace(0, 1, n))
+        start = time.perf_counter()
+        for _ in range(steps):
+            b = np.empty_like(u)
+            b[1:-1] = u[1:-1] + r / 2 * (u[2:] - 2 * u[1:-1] + u[:-2])
+            b[0] = b[-1] = 0.0
+            u = solve_banded((1, 1), ab, b)
+        seconds.append(time.perf_counter() - start)
+    emit("heat-cn", "numpy-scipy", n, steps, 16, seconds)
 
 
 def gd(n, cols, iters, reps):
@@ -72,6 +96,8 @@ if __name__ == "__main__":
     case, args = sys.argv[1], sys.argv[2:]
     if case == "heat-explicit":
         heat_explicit(int(args[0]), int(args[1]), int(args[2]))
+    elif case == "heat-cn":
+        heat_cn(int(args[0]), int(args[1]), int(args[2]))
     elif case == "gd":
         gd(int(args[0]), int(args[1]), int(args[2]), int(args[3]))
     elif case == "h5write":

@@ -12,9 +12,9 @@ quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 
 if [[ -z "${BUILD_DIR:-}" ]]; then
-  jobs/setup.sh >/dev/null
+  jobs/setup.sh --bench >/dev/null
   cmake --preset release -DSLAB_BUILD_BENCH=ON >/dev/null
-  cmake --build --preset release -j "$(nproc)" --target slab_bench >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target slab_bench slab >/dev/null
   BUILD_DIR=build/release
 fi
 source jobs/env.sh
@@ -44,8 +44,10 @@ for ranks in $ranks_list; do
   mpirun -np "$ranks" "$BENCH" h5write --n "$write_n" --reps "$reps" --dir "$work" >>"$lines"
 done
 for n in $heat_sizes; do numpy heat-explicit "$n" "$heat_steps" "$reps" >>"$lines"; done
+numpy heat-cn "$cn_n" "$cn_steps" "$reps" >>"$lines"
 numpy gd "$gd_n" 16 "$gd_iters" "$reps" >>"$lines"
 numpy h5write "$write_n" "$reps" "$work" >>"$lines"
+/usr/bin/python3 bench/whole_run.py "$BUILD_DIR/slab" 2 "$reps" "$work" >>"$lines"
 
 mkdir -p bench/results
 out="bench/results/$(date +%Y-%m-%d)"

@@ -86,7 +86,8 @@ void report(const Comm& comm, const Args& a, const std::string& impl, const std:
   std::fflush(stdout);
 }
 
-// STREAM copy and triad, every rank on its own arrays at once: the machine's bandwidth bound.
+// STREAM copy and triad, and a read-only sum, every rank on its own arrays at once: the machine's
+// bandwidth bounds.
 void stream(const Comm& comm, const Args& a) {
   const auto n = static_cast<std::size_t>(a.n);
   std::vector<double> x(n, 1.0), y(n, 2.0), z(n, 3.0);
@@ -105,7 +106,16 @@ void stream(const Comm& comm, const Args& a) {
                    for (std::size_t i = 0; i < n; ++i) px[i] = py[i] + 3.0 * pz[i];
                  }),
          ", \"bytes_per_element\": 24");
-  if (x[n / 2] < 0) std::printf("#\n");  // keep the loops
+  // Read only, the access pattern of a gd iteration: four independent sums, no dependency chain.
+  double sums[4] = {0, 0, 0, 0};
+  report(comm, a, "read",
+         time_it(comm, a.reps,
+                 [&] {
+                   for (std::size_t i = 0; i + 4 <= n; i += 4)
+                     for (std::size_t k = 0; k < 4; ++k) sums[k] += py[i + k];
+                 }),
+         ", \"bytes_per_element\": 8");
+  if (x[n / 2] < 0 || sums[0] < 0) std::printf("#\n");  // keep the loops
 }
 
 slab::heat::Problem heat_problem(const Args& a, slab::heat::Scheme scheme, double r) {
@@ -262,7 +272,6 @@ void h5write_case(const Comm& comm, const Args& a) {
   }
   if (comm.is_root()) std::filesystem::remove(path);
   // write(2) of the same bytes by one process, then with fsync.
-  const Comm self = Comm::view(MPI_COMM_SELF);
   std::vector<double> all(comm.is_root() ? rows * cols : 0, 1.0);
   for (const bool sync : {false, true}) {
     std::vector<double> seconds;
@@ -289,7 +298,6 @@ void h5write_case(const Comm& comm, const Args& a) {
     }
     report(comm, a, sync ? "write(2)+fsync" : "write(2)", seconds);
   }
-  (void)self;
 }
 
 }  // namespace

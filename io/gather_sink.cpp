@@ -1,8 +1,10 @@
 #include "gather_sink.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <optional>
 #include <vector>
 
-#include "dist_tensor.hpp"
 
 namespace slab::io {
 
@@ -15,36 +17,116 @@ void GatherSink::create(const DatasetSpec& spec) {
   });
 }
 
+namespace {
+
+// How a block is sent in pieces: slices along its first axis of count > 1 (every axis before it
+// has count 1, so each slice is contiguous in the row-major data), `per_piece` slices at a time.
+struct Slicing {
+  std::size_t axis = 0;
+  std::uint64_t slice_elements = 1;  // elements of one slice
+  std::uint64_t per_piece = 1;
+
+  Slicing(const Block& block, std::uint64_t piece_elements) {
+    const std::size_t dims = block.count.size();
+    while (axis + 1 < dims && block.count[axis] == 1) ++axis;
+    for (std::size_t d = axis + 1; d < dims; ++d) slice_elements *= block.count[d];
+    per_piece = std::max<std::uint64_t>(1, piece_elements / std::max<std::uint64_t>(1, slice_elements));
+  }
+  [[nodiscard]] std::uint64_t slices(const Block& block) const { return block.count.empty() ? 1 : block.count[axis]; }
+  // Piece k of the block: a sub-block and its data.
+  [[nodiscard]] Block piece(const Block& block, std::uint64_t k, const double* data) const {
+    Block part = block;
+    part.data = data;
+    if (block.count.empty()) return part;
+    const std::uint64_t first = k * per_piece;
+    part.start[axis] += first;
+    part.count[axis] = std::min(per_piece, block.count[axis] - first);
+    return part;
+  }
+  [[nodiscard]] std::uint64_t pieces(const Block& block) const { return (slices(block) + per_piece - 1) / per_piece; }
+};
+
+// 8 MiB pieces: large enough for full-speed messages and writes, small enough that rank 0 holds
+// two of them, not the whole dataset.
+constexpr std::uint64_t piece_elements = std::uint64_t{1} << 20;
+constexpr int tag_piece = 7;
+
+}  // namespace
+
 void GatherSink::write(const std::string& path, const Block& block) {
-  // Headers first (start and count of every rank's block), then the data in rank order.
+  // Every rank's start and count to rank 0, which then knows the shape of every piece to come.
   const std::size_t rank = block.start.size();
-  std::vector<std::uint64_t> header(2 * rank);
+  std::vector<std::uint64_t> header(2 * rank + 1);
   std::copy(block.start.begin(), block.start.end(), header.begin());
   std::copy(block.count.begin(), block.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
+  header[2 * rank] = block.size();
   std::vector<std::uint64_t> headers(comm_.is_root() ? header.size() * comm_.size() : 0);
   SLAB_MPI(MPI_Gather(header.data(), static_cast<int>(header.size()), MPI_UINT64_T, headers.data(),
                       static_cast<int>(header.size()), MPI_UINT64_T, 0, comm_.get()));
-  std::vector<std::int64_t> sizes(comm_.size());
-  const auto mine = static_cast<std::int64_t>(block.size());
-  SLAB_MPI(MPI_Allgather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, comm_.get()));
-  std::int64_t total = 0;
-  for (const auto s : sizes) total += s;
-  std::vector<double> data(comm_.is_root() ? static_cast<std::size_t>(total) : 0);
-  gather_units(comm_, sizes, 1, block.data, data.data(), 0);
 
+  const Slicing mine(block, piece_elements);
   mpi::collectively(comm_, [&] {
-    if (!root_sink_) return;
-    const double* next = data.data();
-    for (int r = 0; r < comm_.size(); ++r) {
-      Block part;
-      const auto* h = headers.data() + static_cast<std::size_t>(r) * 2 * rank;
-      part.start.assign(h, h + rank);
-      part.count.assign(h + rank, h + 2 * rank);
-      part.data = next;
-      next += sizes[r];
-      if (sizes[r] > 0) root_sink_->write(path, part);
-    }
+    if (block.size() > 0 && mine.slice_elements > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+      throw RuntimeFailure("gather mode cannot send " + path + ": one slice of it holds " +
+                           std::to_string(mine.slice_elements) + " values, more than one MPI message; use --io parallel");
   });
+  if (!comm_.is_root()) {
+    for (std::uint64_t k = 0; block.size() > 0 && k < mine.pieces(block); ++k) {
+      const Block part = mine.piece(block, k, block.data + k * mine.per_piece * mine.slice_elements);
+      SLAB_MPI(MPI_Send(part.data, static_cast<int>(part.size()), MPI_DOUBLE, 0, tag_piece, comm_.get()));
+    }
+    mpi::raise_if_any(comm_, std::nullopt);  // rank 0's verdict on the write
+    return;
+  }
+
+  // Rank 0 writes its own block in place, then every other rank's pieces in order, receiving the
+  // next piece while it writes the current one. After a failed write it still receives every
+  // piece (the senders must not be left blocked) and reports the failure once all have arrived.
+  std::optional<mpi::LocalFailure> failure;
+  auto write_part = [&](const Block& part) {
+    if (failure || !root_sink_) return;
+    try {
+      root_sink_->write(path, part);
+    } catch (const Error& e) {
+      failure = mpi::LocalFailure{e.code(), e.what()};
+    } catch (const std::exception& e) {
+      failure = mpi::LocalFailure{ExitCode::runtime, e.what()};
+    }
+  };
+  if (block.size() > 0) write_part(block);
+
+  std::vector<Block> order;  // every remote piece, in rank order
+  std::vector<int> source;
+  for (int r = 1; r < comm_.size(); ++r) {
+    const auto* h = headers.data() + static_cast<std::size_t>(r) * header.size();
+    Block theirs;
+    theirs.start.assign(h, h + rank);
+    theirs.count.assign(h + rank, h + 2 * rank);
+    if (h[2 * rank] == 0) continue;
+    const Slicing slicing(theirs, piece_elements);
+    for (std::uint64_t k = 0; k < slicing.pieces(theirs); ++k) {
+      order.push_back(slicing.piece(theirs, k, nullptr));
+      source.push_back(r);
+    }
+  }
+  std::vector<double> buffers[2];
+  MPI_Request request = MPI_REQUEST_NULL;
+  auto post = [&](std::size_t i) {
+    auto& buffer = buffers[i % 2];
+    std::uint64_t elements = 1;  // order[i].size() is 0 until it has data
+    for (const auto c : order[i].count) elements *= c;
+    buffer.resize(elements);
+    order[i].data = buffer.data();
+    SLAB_MPI(MPI_Irecv(buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, source[i], tag_piece,
+                       comm_.get(), &request));
+  };
+  if (!order.empty()) post(0);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    SLAB_MPI(MPI_Wait(&request, MPI_STATUS_IGNORE));
+    if (i + 1 < order.size()) post(i + 1);
+    write_part(order[i]);
+  }
+  mpi::raise_if_any(comm_, failure);
 }
 
 void GatherSink::annotate(const std::string& group, const Attributes& attributes) {

@@ -1,5 +1,7 @@
-// GatherSink: gather mode. Every rank sends its blocks to rank 0 (MPI_Gatherv), and rank 0 alone
-// writes them through a serial sink (serial HDF5, or an in-memory archive for .npz/.json/.csv).
+// GatherSink: gather mode. Every rank sends its blocks to rank 0 in 8 MiB pieces, and rank 0 alone
+// writes them through a serial sink (serial HDF5, or an in-memory archive for .npz/.json/.csv),
+// receiving the next piece while it writes the current one: rank 0 never holds more than its own
+// block and two pieces.
 // For file systems without working MPI-IO, and for small runs. A failure of rank 0's writer is
 // agreed on by every rank before the call returns.
 #pragma once

@@ -2,7 +2,9 @@
 # Installs what slab needs from Debian's packages, and nothing else. A second run is a no-op.
 #
 #   jobs/setup.sh            build and run dependencies
-#   jobs/setup.sh --tests    also what the test suite needs (Slurm, munge, clang for the fuzzer)
+#   jobs/setup.sh --bench    also what bench/run.sh's peers need (SciPy's banded solver)
+#   jobs/setup.sh --tests    also what the test suite needs (Slurm, munge, clang for the fuzzer, and
+#                            the bench's packages for its smoke run)
 #
 # Where apt is not available or the user is not root (a cluster login node), it installs nothing:
 # it checks that the stack is provided some other way (modules, PETSC_DIR/PETSC_ARCH,
@@ -18,9 +20,10 @@ packages=(
   libgtest-dev
   python3-numpy python3-h5py python3-matplotlib
 )
-if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(slurm-wlm munge clang libclang-rt-14-dev)
-fi
+case "${1:-}" in
+  --bench) packages+=(python3-scipy) ;;
+  --tests) packages+=(python3-scipy slurm-wlm munge clang libclang-rt-14-dev) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -101,7 +101,20 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
   SLAB_PETSC(KSPSetOperators(ksp.get(), lhs.get(), lhs.get()));
   SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 10000));
   SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_TRUE));
-  SLAB_PETSC(KSPSetFromOptions(ksp.get()));
+  if (comm.size() == 1) {
+    // One process: factor the constant tridiagonal operator once, then two triangular solves per
+    // step (what a banded direct solver does; 2-3x faster here than the Krylov iteration).
+    // Several processes: GMRES with block Jacobi/ILU, warm-started from the previous step.
+    SLAB_PETSC(KSPSetType(ksp.get(), KSPPREONLY));
+    PC pc = nullptr;
+    SLAB_PETSC(KSPGetPC(ksp.get(), &pc));
+    SLAB_PETSC(PCSetType(pc, PCLU));
+  }
+  petsc::set_from_options(comm, ksp.get());
+  // A direct solve (-ksp_type preonly with an LU preconditioner) takes no initial guess.
+  PetscBool preonly = PETSC_FALSE;
+  SLAB_PETSC(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(ksp.get()), KSPPREONLY, &preonly));
+  if (preonly) SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_FALSE));
   SLAB_PETSC(KSPSetUp(ksp.get()));
 
   const bool left_end = part.count() > 0 && part.first() == 0;

@@ -3,7 +3,9 @@
 // with L the second-difference operator of the boundary condition, assembled once as a distributed
 // AIJ matrix whose row ownership is slab's RowPartition. One KSP is set up once and reused every
 // step; KSPSetFromOptions is called last, so -ksp_type / -pc_type / -ksp_rtol override the
-// defaults (GMRES, block Jacobi + ILU, relative tolerance 1e-14).
+// defaults: on one process a direct solve (LU factors once, triangular solves per step); on
+// several, GMRES with block Jacobi + ILU to a relative tolerance of 1e-14, starting from the
+// previous step.
 #pragma once
 
 #include "heat.hpp"

@@ -278,7 +278,7 @@ Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& 
   SLAB_PETSC(KSPGetPC(ksp.get(), &pc));
   SLAB_PETSC(PCSetType(pc, PCNONE));
   SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 100000));
-  SLAB_PETSC(KSPSetFromOptions(ksp.get()));
+  petsc::set_from_options(comm, ksp.get());
   SLAB_PETSC(KSPSolve(ksp.get(), rhs.get(), solution.get()));
   petsc::require_converged(ksp.get(), "least squares (LSQR)");
   PetscInt iterations = 0;

@@ -1,11 +1,30 @@
 #include "petsc.hpp"
 
+#include <string>
+
 namespace slab::petsc {
+namespace {
+
+// PETSc's own words for the error being returned: the message given where it was raised (for
+// example "Must use -log_view ...") and the routine, recorded by the error handler below.
+thread_local std::string raised;
+
+PetscErrorCode record_error(MPI_Comm, int, const char* function, const char*, PetscErrorCode code,
+                            PetscErrorType type, const char* message, void*) {
+  if (type == PETSC_ERROR_INITIAL)
+    raised = std::string(message != nullptr && *message != '\0' ? message : "") + " (in " +
+             (function != nullptr ? function : "?") + ")";
+  return code;
+}
+
+}  // namespace
 
 void check(PetscErrorCode code, const char* call, const char* file, int line) {
   if (code == 0) return;
-  const char* text = nullptr;
-  if (PetscErrorMessage(code, &text, nullptr) != 0 || text == nullptr) text = "unknown PETSc error";
+  const char* generic = nullptr;
+  if (PetscErrorMessage(code, &generic, nullptr) != 0 || generic == nullptr) generic = "unknown PETSc error";
+  const std::string text = raised.empty() ? std::string(generic) : std::string(generic) + ": " + raised;
+  raised.clear();
   int rank = -1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " + text + " (PETSc error " +
@@ -20,7 +39,7 @@ Session::Session(const mpi::Comm& comm) {
   SLAB_PETSC(PetscOptionsSetValue(nullptr, "-no_signal_handler", nullptr));
   SLAB_PETSC(PetscInitializeNoArguments());
   owns_ = true;
-  SLAB_PETSC(PetscPushErrorHandler(PetscReturnErrorHandler, nullptr));
+  SLAB_PETSC(PetscPushErrorHandler(record_error, nullptr));
 }
 
 Session::~Session() {
@@ -30,7 +49,12 @@ Session::~Session() {
 }
 
 void Session::insert_options(const std::string& options) {
-  if (!options.empty()) SLAB_PETSC(PetscOptionsInsertString(nullptr, options.c_str()));
+  if (options.empty()) return;
+  SLAB_PETSC(PetscOptionsInsertString(nullptr, options.c_str()));
+  // -log_view normally has to be given at PetscInitialize; start the log now so it works here too.
+  PetscBool log_view = PETSC_FALSE;
+  SLAB_PETSC(PetscOptionsHasName(nullptr, nullptr, "-log_view", &log_view));
+  if (log_view) SLAB_PETSC(PetscLogDefaultBegin());
 }
 
 VecArray::VecArray(Vec v) : vec_(v) { SLAB_PETSC(VecGetArray(vec_, &data_)); }
@@ -44,6 +68,16 @@ void require_converged(KSP ksp, const std::string& what) {
   SLAB_PETSC(KSPGetIterationNumber(ksp, &iterations));
   throw RuntimeFailure(what + ": the PETSc linear solver did not converge (" + KSPConvergedReasons[reason] + " after " +
                        std::to_string(iterations) + " iterations); try other -ksp_type/-pc_type options");
+}
+
+void set_from_options(const mpi::Comm& comm, KSP ksp) {
+  mpi::collectively(comm, [&] {
+    try {
+      SLAB_PETSC(KSPSetFromOptions(ksp));
+    } catch (const RuntimeFailure& e) {
+      throw InputError(std::string("PETSc did not accept the solver options: ") + e.what());
+    }
+  });
 }
 
 }  // namespace slab::petsc

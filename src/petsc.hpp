@@ -76,4 +76,8 @@ class VecArray {
 // Throws unless the last KSPSolve converged, naming what was solved.
 void require_converged(KSP ksp, const std::string& what);
 
+// KSPSetFromOptions, collectively: the options are the same on every rank, so a bad one fails on
+// all of them alike; it becomes one InputError everywhere, naming PETSc's complaint.
+void set_from_options(const mpi::Comm& comm, KSP ksp);
+
 }  // namespace slab::petsc

@@ -91,6 +91,33 @@ TEST(Io, ParallelAndGatherModesWriteTheSameContent) {
   EXPECT_EQ(g.local(), t.local());
 }
 
+// Gather mode sends blocks to rank 0 in 8 MiB pieces (2^20 values): blocks of several pieces, cut
+// along rows (a matrix) and along the second axis (a record of shape (1, n)), arrive whole.
+TEST(Io, GatherModeReassemblesBlocksSentInPieces) {
+  const TempDir dir;
+  const std::size_t rows = 1500001, cols = 3;  // 4.5 pieces in all
+  const DistTensor t = sample(rows, cols);
+  const std::size_t n = 3 * (std::size_t{1} << 20) + 5;  // record length
+  const RowPartition part(static_cast<std::int64_t>(n), world().size(), world().rank());
+  std::vector<double> record(static_cast<std::size_t>(part.count()));
+  for (std::size_t i = 0; i < record.size(); ++i) record[i] = static_cast<double>(part.first()) + static_cast<double>(i);
+  {
+    io::Output out(world(), {dir.file("big.h5"), io::IoMode::gather, false});
+    write_sample(out.sink(), t);
+    out.sink().create({"r", {2, n}});
+    for (std::uint64_t k = 0; k < 2; ++k)
+      out.sink().write("r", part.count() > 0 ? io::Block{{k, static_cast<std::uint64_t>(part.first())},
+                                                         {1, static_cast<std::uint64_t>(part.count())},
+                                                         record.data()}
+                                             : io::Block::none(2));
+    out.commit();
+  }
+  EXPECT_EQ(io::read_rows(world(), dir.file("big.h5"), "/g/a", {2, rows, cols}, "test").local(), t.local());
+  const DistTensor back = io::read_rows(world(), dir.file("big.h5"), "/r", {2, 2, n}, "test");
+  for (std::size_t i = 0; i < back.local().size(); ++i)
+    ASSERT_EQ(back.local().data()[i], static_cast<double>(i % n)) << i;
+}
+
 TEST(Io, ExtendibleDatasetsGrowOneRecordAtATime) {
   const TempDir dir;
   for (const auto mode : {io::IoMode::parallel, io::IoMode::gather}) {

@@ -14,6 +14,7 @@ MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 TIMEOUT = 120
 
 MPI_ENV = {
+    "OMPI_MCA_pml": "ob1",
     "OMPI_MCA_btl": "self,vader",
     "OMPI_MCA_rmaps_base_oversubscribe": "1",
     "OMPI_ALLOW_RUN_AS_ROOT": "1",

@@ -123,6 +123,8 @@ class BadInput(TempDirTest):
             (["regress", "--lr", "inf"], "--lr"),
             (["regress", "--iters", "-5"], "--iters"),
             (["regress", "--noise", "-1"], "--noise"),
+            (["heat", "--scheme", "crank-nicolson", "--petsc", "-pc_type nosuchpc"], "PC type nosuchpc"),
+            (["regress", "--method", "lstsq", "--petsc", "-ksp_type nosuchksp"], "KSP type nosuchksp"),
         ]
         for args, words in cases:
             with self.subTest(args=args):
