@@ -15,30 +15,18 @@ bool is_hdf5(const std::string& path) {
 namespace {
 
 struct Opened {
-  h5::File file;
   h5::Dataset data;
   Shape shape;
 };
 
-// Opens `dataset` of `file` on every rank (collectively) and checks its type and shape.
-Opened open_checked(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
+// Opens `dataset` of an open file on every rank (collectively) and checks its type and shape.
+Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::string& dataset,
                     const ExpectedShape& expected, const std::string& where) {
-  mpi::collectively(comm, [&] {
-    if (!comm.is_root()) return;
-    if (!std::filesystem::exists(file)) throw InputError("no such file " + where);
-    if (!is_hdf5(file)) throw InputError("not an HDF5 file: " + where);
-  });
   Opened o;
   mpi::collectively(comm, [&] {
-    h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), where));
-    SLAB_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL), where);
-    SLAB_H5(H5Pset_all_coll_metadata_ops(access.get(), true), where);
-    const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, access.get());
-    if (id < 0) throw InputError("cannot open HDF5 file " + where + ": " + h5::error_stack());
-    o.file = h5::File(id);
-    if (H5Lexists(o.file.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
+    if (H5Lexists(file.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
       throw InputError("no dataset '" + dataset + "' in " + where);
-    o.data = h5::Dataset(SLAB_H5(H5Dopen2(o.file.get(), dataset.c_str(), H5P_DEFAULT), where));
+    o.data = h5::Dataset(SLAB_H5(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), where));
     h5::Datatype type(SLAB_H5(H5Dget_type(o.data.get()), where));
     if (H5Tget_class(type.get()) != H5T_FLOAT)
       throw InputError("dataset '" + dataset + "' in " + where + " is not floating point");
@@ -94,25 +82,47 @@ void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std
 
 }  // namespace
 
+H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option)
+    : comm_(comm), where_("'" + file + "' (" + option + ")") {
+  h5::silence_errors();
+  mpi::collectively(comm, [&] {
+    if (!comm.is_root()) return;
+    if (!std::filesystem::exists(file)) throw InputError("no such file " + where_);
+    if (!is_hdf5(file)) throw InputError("not an HDF5 file: " + where_);
+  });
+  mpi::collectively(comm, [&] {
+    h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), where_));
+    SLAB_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL), where_);
+    SLAB_H5(H5Pset_all_coll_metadata_ops(access.get(), true), where_);
+    const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, access.get());
+    if (id < 0) throw InputError("cannot open HDF5 file " + where_ + ": " + h5::error_stack());
+    file_ = h5::File(id);
+  });
+}
+
+DistTensor H5Input::rows(const std::string& dataset, const ExpectedShape& expected) const {
+  const Opened o = open_checked(comm_, file_, dataset, expected, where_);
+  DistTensor out(comm_, o.shape);
+  read_range(comm_, o, static_cast<std::uint64_t>(out.partition().first()),
+             static_cast<std::uint64_t>(out.partition().count()), out.local().data().data(), dataset, where_);
+  return out;
+}
+
+Tensor H5Input::whole(const std::string& dataset, const ExpectedShape& expected) const {
+  const Opened o = open_checked(comm_, file_, dataset, expected, where_);
+  Tensor out(o.shape);
+  read_range(comm_, o, 0, o.shape[0], out.data().data(), dataset, where_);
+  return out;
+}
+
 DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                      const ExpectedShape& expected, const std::string& option) {
-  h5::silence_errors();
-  const std::string where = "'" + file + "' (" + option + ")";
-  const Opened o = open_checked(comm, file, dataset, expected, where);
-  DistTensor out(comm, o.shape);
-  read_range(comm, o, static_cast<std::uint64_t>(out.partition().first()),
-             static_cast<std::uint64_t>(out.partition().count()), out.local().data().data(), dataset, where);
-  return out;
+  return H5Input(comm, file, option).rows(dataset, expected);
 }
 
 Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                   const ExpectedShape& expected, const std::string& option) {
-  h5::silence_errors();
-  const std::string where = "'" + file + "' (" + option + ")";
-  const Opened o = open_checked(comm, file, dataset, expected, where);
-  Tensor out(o.shape);
-  read_range(comm, o, 0, o.shape[0], out.data().data(), dataset, where);
-  return out;
+  return H5Input(comm, file, option).whole(dataset, expected);
 }
 
 }  // namespace slab::io

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dist_tensor.hpp"
+#include "h5.hpp"
 
 namespace slab::io {
 
@@ -16,12 +17,28 @@ struct ExpectedShape {
   std::optional<std::size_t> row_length;  // product of the other dimensions, when known
 };
 
-// Collective and agreed. `option` names the flag the file came from, for error messages.
+// An HDF5 file opened once, collectively, for several reads: every dataset comes from the same
+// file even if another process renames a new file over the path meanwhile (a checkpoint being
+// replaced). Every call is collective and agreed; `option` names the flag the file came from, for
+// error messages.
+class H5Input {
+ public:
+  H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option);
+  // A dataset split by rows over the ranks.
+  [[nodiscard]] DistTensor rows(const std::string& dataset, const ExpectedShape& expected) const;
+  // The whole dataset on every rank (small replicated data such as a checkpoint's parameters).
+  [[nodiscard]] Tensor whole(const std::string& dataset, const ExpectedShape& expected) const;
+
+ private:
+  const mpi::Comm& comm_;
+  std::string where_;
+  h5::File file_;
+};
+
+// One dataset from a file, opened for this read only.
 [[nodiscard]] DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                                    const ExpectedShape& expected, const std::string& option);
 
-// Collective: every rank reads the whole dataset (small replicated data such as a checkpoint's
-// parameters).
 [[nodiscard]] Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                                 const ExpectedShape& expected, const std::string& option);
 

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "h5_reader.hpp"
 
 namespace slab::app {
 
@@ -30,8 +29,9 @@ void write_checkpoint(const mpi::Comm& comm, const std::string& path, io::IoMode
   out.commit();
 }
 
-std::int64_t open_checkpoint(const mpi::Comm& comm, const std::string& path, const Fingerprint& expected) {
-  const Tensor stored = io::read_whole(comm, path, "/checkpoint/fingerprint", {1, expected.size(), 1}, "--restart");
+std::int64_t check_checkpoint(const mpi::Comm& comm, const io::H5Input& checkpoint, const std::string& path,
+                              const Fingerprint& expected) {
+  const Tensor stored = checkpoint.whole("/checkpoint/fingerprint", {1, expected.size(), 1});
   mpi::collectively(comm, [&] {
     for (std::size_t i = 0; i < expected.size(); ++i)
       if (stored.data()[i] != expected[i].second) {
@@ -41,7 +41,7 @@ std::int64_t open_checkpoint(const mpi::Comm& comm, const std::string& path, con
         throw InputError("--restart " + path + ": " + text + "; give the parameters the checkpoint was made with");
       }
   });
-  const Tensor step = io::read_whole(comm, path, "/checkpoint/step", {1, 1, 1}, "--restart");
+  const Tensor step = checkpoint.whole("/checkpoint/step", {1, 1, 1});
   return static_cast<std::int64_t>(step.data()[0]);
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "h5_reader.hpp"
 #include "mpi.hpp"
 #include "output.hpp"
 #include "sink.hpp"
@@ -25,8 +26,10 @@ using Fingerprint = std::vector<std::pair<std::string, double>>;
 void write_checkpoint(const mpi::Comm& comm, const std::string& path, io::IoMode mode, const Fingerprint& fingerprint,
                       std::int64_t step, const std::function<void(io::Sink&)>& fill);
 
-// Collective. Checks the checkpoint's fingerprint against `expected`; returns its step.
-[[nodiscard]] std::int64_t open_checkpoint(const mpi::Comm& comm, const std::string& path, const Fingerprint& expected);
+// Collective. Checks the fingerprint of a checkpoint (opened once for all its reads) against
+// `expected`; returns its step.
+[[nodiscard]] std::int64_t check_checkpoint(const mpi::Comm& comm, const io::H5Input& checkpoint,
+                                            const std::string& path, const Fingerprint& expected);
 
 // Collective: removes a checkpoint once the run it protects has finished.
 void remove_checkpoint(const mpi::Comm& comm, const std::string& path);

@@ -121,10 +121,11 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   std::int64_t first_step = 0;
   if (!config.output.restart.empty()) {
     const std::string& from = config.output.restart;
-    first_step = open_checkpoint(comm, from, fingerprint);
-    u = io::read_rows(comm, from, "/checkpoint/u", {1, nx, 1}, "--restart").local().to_vec();
-    const DistTensor saved = io::read_rows(comm, from, "/checkpoint/snapshots", {2, nx, {}}, "--restart");
-    times = io::read_whole(comm, from, "/checkpoint/t", {1, {}, 1}, "--restart").to_vec();
+    const io::H5Input saved_state(comm, from, "--restart");
+    first_step = check_checkpoint(comm, saved_state, from, fingerprint);
+    u = saved_state.rows("/checkpoint/u", {1, nx, 1}).local().to_vec();
+    const DistTensor saved = saved_state.rows("/checkpoint/snapshots", {2, nx, {}});
+    times = saved_state.whole("/checkpoint/t", {1, {}, 1}).to_vec();
     const std::size_t taken = times.size();
     for (std::size_t snapshot = 0; snapshot < taken; ++snapshot) {
       for (std::size_t i = 0; i < count; ++i) history.push_back(saved.local().data()[i * taken + snapshot]);

@@ -169,11 +169,12 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
       if (!config.output.restart.empty()) {
         const std::string& from = config.output.restart;
         start.emplace();
-        start->iterations = open_checkpoint(comm, from, fingerprint);
+        const io::H5Input saved_state(comm, from, "--restart");
+        start->iterations = check_checkpoint(comm, saved_state, from, fingerprint);
         restarted_from = start->iterations;
-        start->w = io::read_whole(comm, from, "/checkpoint/w", {1, cols, 1}, "--restart").to_vec();
-        start->loss = io::read_whole(comm, from, "/checkpoint/loss", {1, {}, 1}, "--restart").to_vec();
-        const Tensor state = io::read_whole(comm, from, "/checkpoint/state", {1, 2, 1}, "--restart");
+        start->w = saved_state.whole("/checkpoint/w", {1, cols, 1}).to_vec();
+        start->loss = saved_state.whole("/checkpoint/loss", {1, {}, 1}).to_vec();
+        const Tensor state = saved_state.whole("/checkpoint/state", {1, 2, 1});
         start->b = state.data()[0];
         start->loss_increases = static_cast<std::int64_t>(state.data()[1]);
         report.line("slab regress: restarted from " + from + " at iteration " + std::to_string(start->iterations));
