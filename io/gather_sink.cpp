@@ -5,7 +5,6 @@
 #include <optional>
 #include <vector>
 
-
 namespace slab::io {
 
 GatherSink::GatherSink(const mpi::Comm& comm, std::unique_ptr<Sink> root_sink)
@@ -68,7 +67,8 @@ void GatherSink::write(const std::string& path, const Block& block) {
   mpi::collectively(comm_, [&] {
     if (block.size() > 0 && mine.slice_elements > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
       throw RuntimeFailure("gather mode cannot send " + path + ": one slice of it holds " +
-                           std::to_string(mine.slice_elements) + " values, more than one MPI message; use --io parallel");
+                           std::to_string(mine.slice_elements) +
+                           " values, more than one MPI message; use --io parallel");
   });
   if (!comm_.is_root()) {
     for (std::uint64_t k = 0; block.size() > 0 && k < mine.pieces(block); ++k) {
@@ -79,8 +79,8 @@ void GatherSink::write(const std::string& path, const Block& block) {
     return;
   }
 
-  // Rank 0 writes its own block in place, then every other rank's pieces in order, receiving the
-  // next piece while it writes the current one. After a failed write it still receives every
+  // Rank 0 writes its own block in place, then every other rank's pieces in order, the receive of
+  // the next piece posted before the current one is written. After a failed write it still receives every
   // piece (the senders must not be left blocked) and reports the failure once all have arrived.
   std::optional<mpi::LocalFailure> failure;
   auto write_part = [&](const Block& part) {
@@ -117,8 +117,8 @@ void GatherSink::write(const std::string& path, const Block& block) {
     for (const auto c : order[i].count) elements *= c;
     buffer.resize(elements);
     order[i].data = buffer.data();
-    SLAB_MPI(MPI_Irecv(buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, source[i], tag_piece,
-                       comm_.get(), &request));
+    SLAB_MPI(MPI_Irecv(buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, source[i], tag_piece, comm_.get(),
+                       &request));
   };
   if (!order.empty()) post(0);
   for (std::size_t i = 0; i < order.size(); ++i) {

@@ -1,7 +1,8 @@
 // GatherSink: gather mode. Every rank sends its blocks to rank 0 in 8 MiB pieces, and rank 0 alone
-// writes them through a serial sink (serial HDF5, or an in-memory archive for .npz/.json/.csv),
-// receiving the next piece while it writes the current one: rank 0 never holds more than its own
-// block and two pieces.
+// writes them through a serial sink (serial HDF5, or an in-memory archive for .npz/.json/.csv).
+// Rank 0 never holds more than its own block and two pieces; it posts the receive of the next
+// piece before writing the current one (Open MPI moves a large message only inside MPI calls, so
+// on one node the copy and the write mostly alternate).
 // For file systems without working MPI-IO, and for small runs. A failure of rank 0's writer is
 // agreed on by every rank before the call returns.
 #pragma once

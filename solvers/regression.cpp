@@ -63,8 +63,8 @@ struct GradientLeaf {
       for (std::size_t e = 0; e < 8 * cols; e += 8) __builtin_prefetch(x + (local + ahead) * cols + e);
     for (std::size_t k = 0; k < 8; ++k) r[k] = residual(local + k);
     const double* x0 = x + local * cols;
-    const double *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols, *x4 = x3 + cols, *x5 = x4 + cols,
-                 *x6 = x5 + cols, *x7 = x6 + cols;
+    const double *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols, *x4 = x3 + cols, *x5 = x4 + cols, *x6 = x5 + cols,
+                 *x7 = x6 + cols;
     for (std::size_t c = 0; c < cols; ++c)
       out[c] = ((r[0] * x0[c] + r[1] * x1[c]) + (r[2] * x2[c] + r[3] * x3[c])) +
                ((r[4] * x4[c] + r[5] * x5[c]) + (r[6] * x6[c] + r[7] * x7[c]));
@@ -75,8 +75,13 @@ struct GradientLeaf {
 };
 
 GradientLeaf gradient_leaf(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b) {
-  return {X.local().data().data(), y.local().data().data(), X.partition().first(),
-          static_cast<std::size_t>(X.partition().count()), X.row_length(), w.data(), b};
+  return {X.local().data().data(),
+          y.local().data().data(),
+          X.partition().first(),
+          static_cast<std::size_t>(X.partition().count()),
+          X.row_length(),
+          w.data(),
+          b};
 }
 
 // The same leaf without block(): the tree evaluated one row at a time.
@@ -93,8 +98,7 @@ struct RowLeaf {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SLAB_AVX2_KERNEL 1
-[[gnu::flatten, gnu::target("avx2")]] PartialTree blocks_avx2(const RowPartition& partition,
-                                                              const GradientLeaf& leaf) {
+[[gnu::flatten, gnu::target("avx2")]] PartialTree blocks_avx2(const RowPartition& partition, const GradientLeaf& leaf) {
   return local_tree(partition, leaf.cols + 2, leaf);
 }
 #endif
@@ -113,7 +117,8 @@ bool kernel_available(Kernel kernel) {
 PartialTree gradient_pass(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b,
                           Kernel kernel) {
   const GradientLeaf leaf = gradient_leaf(X, y, w, b);
-  if (kernel == Kernel::automatic) kernel = kernel_available(Kernel::blocks_avx2) ? Kernel::blocks_avx2 : Kernel::blocks;
+  if (kernel == Kernel::automatic)
+    kernel = kernel_available(Kernel::blocks_avx2) ? Kernel::blocks_avx2 : Kernel::blocks;
   switch (kernel) {
     case Kernel::rows:
       return local_tree(X.partition(), leaf.cols + 2, RowLeaf{leaf});

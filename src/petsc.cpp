@@ -9,8 +9,8 @@ namespace {
 // example "Must use -log_view ...") and the routine, recorded by the error handler below.
 thread_local std::string raised;
 
-PetscErrorCode record_error(MPI_Comm, int, const char* function, const char*, PetscErrorCode code,
-                            PetscErrorType type, const char* message, void*) {
+PetscErrorCode record_error(MPI_Comm, int, const char* function, const char*, PetscErrorCode code, PetscErrorType type,
+                            const char* message, void*) {
   if (type == PETSC_ERROR_INITIAL)
     raised = std::string(message != nullptr && *message != '\0' ? message : "") + " (in " +
              (function != nullptr ? function : "?") + ")";

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 
-
 namespace slab::app {
 
 std::string checkpoint_path(const std::string& out) { return io::output_target(out) + ".ckpt.h5"; }

@@ -100,7 +100,8 @@ TEST(Io, GatherModeReassemblesBlocksSentInPieces) {
   const std::size_t n = 3 * (std::size_t{1} << 20) + 5;  // record length
   const RowPartition part(static_cast<std::int64_t>(n), world().size(), world().rank());
   std::vector<double> record(static_cast<std::size_t>(part.count()));
-  for (std::size_t i = 0; i < record.size(); ++i) record[i] = static_cast<double>(part.first()) + static_cast<double>(i);
+  for (std::size_t i = 0; i < record.size(); ++i)
+    record[i] = static_cast<double>(part.first()) + static_cast<double>(i);
   {
     io::Output out(world(), {dir.file("big.h5"), io::IoMode::gather, false});
     write_sample(out.sink(), t);

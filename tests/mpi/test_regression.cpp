@@ -97,13 +97,13 @@ TEST(Regression, EveryGradientKernelGivesTheSameBits) {
       std::vector<double> w(cols);
       for (std::size_t j = 0; j < cols; ++j) w[j] = 0.3 - 0.07 * static_cast<double>(j);
       const auto reference = regression::gradient_pass(d.X, d.y, w, 0.25, regression::Kernel::rows);
-      for (const auto kernel : {regression::Kernel::blocks, regression::Kernel::blocks_avx2,
-                                regression::Kernel::automatic}) {
+      for (const auto kernel :
+           {regression::Kernel::blocks, regression::Kernel::blocks_avx2, regression::Kernel::automatic}) {
         if (!regression::kernel_available(kernel)) continue;
         const auto part = regression::gradient_pass(d.X, d.y, w, 0.25, kernel);
         ASSERT_EQ(part.nodes.size(), reference.nodes.size());
-        EXPECT_EQ(part.values, reference.values) << "kernel " << static_cast<int>(kernel) << ", " << rows << " x "
-                                                 << cols;
+        EXPECT_EQ(part.values, reference.values)
+            << "kernel " << static_cast<int>(kernel) << ", " << rows << " x " << cols;
       }
     }
   }
