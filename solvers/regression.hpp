@@ -47,6 +47,7 @@ struct Fit {
   std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
   double compute_seconds = 0;
   double communication_seconds = 0;
+  std::vector<double> r;  // qr: the TSQR factor of [1 X y], (D + 2)^2 row-major (solvers/tsqr.hpp)
 };
 
 // Checks that X is (N, D) and y is (N,) with N >= 1, D >= 1. Throws InputError otherwise.
