@@ -31,8 +31,8 @@ using v4d = double __attribute__((vector_size(32)));
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-[[gnu::always_inline]] inline void store4(double* p, v4d v) { std::memcpy(p, &v, sizeof v); }
-[[gnu::always_inline]] inline double hsum(v4d v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+[[gnu::always_inline]] inline void store4(double* p, const v4d& v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline double hsum(const v4d& v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 // The rows of one leaf block of [1 X y]: row i has features x[i * x_stride + c] and y[i * y_stride].
 struct LeafRows {
