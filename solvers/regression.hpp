@@ -1,5 +1,5 @@
 // Linear regression y ~ X w + b by least squares, on rows split over the ranks (w and b are
-// replicated). Three methods:
+// replicated). Four methods (qr, TSQR, is in tsqr.hpp with the statistics of any fit):
 //   gd      full-batch gradient descent; one pass over the local rows per iteration computes the
 //           residuals, the gradient and the loss together, then one small collective combines them;
 //   normal  the normal equations [X 1]^T [X 1] z = [X 1]^T y, summed once, solved by Cholesky;
@@ -18,7 +18,7 @@
 
 namespace slab::regression {
 
-enum class Method { gd, lstsq, normal };
+enum class Method { gd, lstsq, normal, qr };
 [[nodiscard]] inline std::string to_string(Method m) {
   switch (m) {
     case Method::gd:
@@ -27,6 +27,8 @@ enum class Method { gd, lstsq, normal };
       return "lstsq";
     case Method::normal:
       return "normal";
+    case Method::qr:
+      return "qr";
   }
   return "?";
 }

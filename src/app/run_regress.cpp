@@ -13,6 +13,7 @@
 #include "run.hpp"
 #include "synthetic.hpp"
 #include "text_format.hpp"
+#include "tsqr.hpp"
 
 namespace slab::app {
 namespace {
@@ -152,6 +153,8 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   const auto fit_start = clock::now();
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "solve"); });
   std::optional<regression::Scaling> scaling;
+  std::optional<DistTensor> original_X;  // the statistics need X in the units of the fit
+  if (cfg.standardize) original_X.emplace(data.X);
   if (cfg.standardize) scaling = regression::standardize(comm, data.X);
   regression::Fit fit;
   const std::string checkpoint = checkpoint_path(out.path);
@@ -193,15 +196,25 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
       break;
     }
     case regression::Method::normal:
-      fit = regression::normal_equations(comm, data.X, data.y);
+      // A singular Gram matrix fails the Cholesky on every rank alike (the same bits everywhere).
+      mpi::collectively(comm, [&] { fit = regression::normal_equations(comm, data.X, data.y); });
       break;
     case regression::Method::lstsq:
       fit = regression::least_squares(comm, data.X, data.y);
+      break;
+    case regression::Method::qr:
+      // Every rank makes every collective call of qr, and its rank check reads the same bits of R on
+      // every rank: all ranks fail together or none does.
+      mpi::collectively(comm, [&] { fit = regression::qr(comm, data.X, data.y, cfg.rank_deficient); });
       break;
   }
   report.finish_progress();
   if (scaling) regression::to_original_units(*scaling, fit);
   const double fit_seconds = seconds_since(fit_start);
+  const auto stats_start = clock::now();
+  if (scaling) fit.r.clear();  // R of the standardised X
+  const regression::Statistics stats = regression::statistics(comm, original_X ? *original_X : data.X, data.y, fit);
+  const double stats_seconds = seconds_since(stats_start);
   if (fit.loss_increases > 0 && comm.is_root())
     std::fprintf(stderr, "slab: warning: the loss increased in %lld of %lld iterations; --lr %g may be too large\n",
                  static_cast<long long>(fit.loss_increases), static_cast<long long>(fit.iterations), cfg.gd.lr);
@@ -210,6 +223,9 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   write_replicated(comm, sink, "regression/w", fit.w);
   write_scalar(comm, sink, "regression/b", fit.b);
   write_replicated(comm, sink, "regression/loss", fit.loss);
+  write_replicated(comm, sink, "regression/w_stderr", stats.w_stderr);
+  write_scalar(comm, sink, "regression/b_stderr", stats.b_stderr);
+  write_replicated(comm, sink, "regression/t_values", stats.t_values);
   if (truth) {
     write_replicated(comm, sink, "regression/w_true", truth->w);
     write_scalar(comm, sink, "regression/b_true", truth->b);
@@ -229,14 +245,22 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
                             {"final_loss", fit.loss.empty() ? 0.0 : fit.loss.back()},
                             {"gradient_norm", fit.gradient_norm},
                             {"data_written", std::int64_t{cfg.write_data}},
-                            {"restarted_from_step", restarted_from}};
+                            {"restarted_from_step", restarted_from},
+                            {"rank_deficient", regression::to_string(cfg.rank_deficient)},
+                            {"r_squared", stats.r_squared},
+                            {"adj_r_squared", stats.adj_r_squared},
+                            {"residual_std", stats.residual_std},
+                            {"dof", stats.dof},
+                            {"condition_number", stats.condition_number}};
   for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
   attributes.emplace_back("wall_time_compute", comm.allreduce_max(fit.compute_seconds));
   attributes.emplace_back("wall_time_communication", comm.allreduce_max(fit.communication_seconds));
+  attributes.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
   attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(io_start)));
   attributes.emplace_back("wall_time_total", comm.allreduce_max(seconds_since(started)));
   sink.annotate("regression", attributes);
   sink.annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
+  sink.annotate("regression/t_values", {{"description", std::string("w / w_stderr, then b / b_stderr")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
@@ -246,9 +270,10 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   report.line("slab regress: " + regression::to_string(cfg.method) + " " + std::to_string(fit.iterations) +
               " iterations" + (fit.converged ? " (converged)" : "") + ", loss " +
               format_number(fit.loss.empty() ? 0.0 : fit.loss.back()) + ", gradient norm " +
-              format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + " on " + std::to_string(comm.size()) +
-              " ranks in " + format_number(seconds_since(started)) + " s (fit " + format_number(fit_seconds) +
-              " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
+              format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + ", R^2 " +
+              format_number(stats.r_squared) + ", condition number " + format_number(stats.condition_number) + " on " +
+              std::to_string(comm.size()) + " ranks in " + format_number(seconds_since(started)) + " s (fit " +
+              format_number(fit_seconds) + " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
               format_number(fit.communication_seconds) + " s; I/O " + format_number(io_seconds) + " s), " +
               format_number(work / fit_seconds) + " rows*iterations/s; wrote " + output.target());
 }
