@@ -143,6 +143,12 @@ class LeastSquaresAccuracy(TempDirTest):
             np.testing.assert_allclose(fit["t_values"], t, rtol=1e-9, err_msg=method)
             cond = np.linalg.cond(A)
             np.testing.assert_allclose(fit["condition_number"], cond, rtol=1e-10, err_msg=method)
+        # gd on standardised features: the statistics are those of the original X at the fit, whose
+        # rss is within (relative error of the fit)^2 of the minimum.
+        fit = self.fit(2, X, y, "gd", "--standardize", "--iters", "3000", "--tol", "0")
+        np.testing.assert_allclose(np.r_[fit["w_stderr"], fit["b_stderr"]], stderr, rtol=1e-8)
+        self.assertAlmostEqual(fit["r_squared"], float(r2), delta=1e-10)
+        np.testing.assert_allclose(fit["condition_number"], np.linalg.cond(A), rtol=1e-10)
 
     def test_rank_deficient_columns_are_named_or_solved_for_minimum_norm(self):
         X, y = well_conditioned_problem()
