@@ -266,11 +266,13 @@ LeafPlan plan_leaves(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 }  // namespace
 
 std::vector<double> tsqr_factor(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
-                                std::int64_t block_rows, Kernel kernel) {
+                                std::int64_t block_rows, Kernel kernel, double* communication_seconds) {
   check_shapes(X, y);
   if (block_rows < 1) throw RuntimeFailure("TSQR needs at least one row per block");
   const std::size_t width = X.row_length() + 2;
+  auto t = clock::now();
   const LeafPlan plan = plan_leaves(comm, X, y, block_rows);
+  double communication = since(t);
   if (kernel == Kernel::automatic)
     kernel = kernel_available(Kernel::blocks_avx2) ? Kernel::blocks_avx2 : Kernel::blocks;
   PartialTree part;
@@ -286,8 +288,11 @@ std::vector<double> tsqr_factor(const mpi::Comm& comm, const DistTensor& X, cons
   }
   const std::int64_t leaves = (plan.rows + block_rows - 1) / block_rows;
   std::vector<double> work(width * width + width);
-  return combine_tree(comm, leaves, width * width, part.nodes, part.values,
-                      [&](double* left, const double* right) { merge_triangles(left, right, width, work.data()); });
+  t = clock::now();
+  auto r = combine_tree(comm, leaves, width * width, part.nodes, part.values,
+                        [&](double* left, const double* right) { merge_triangles(left, right, width, work.data()); });
+  if (communication_seconds != nullptr) *communication_seconds = communication + since(t);
+  return r;
 }
 
 }  // namespace slab::regression
@@ -391,8 +396,8 @@ std::vector<std::size_t> dependent_columns(const std::vector<double>& r, std::si
 Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, RankDeficient policy) {
   const auto t = clock::now();
   Fit fit;
-  fit.r = tsqr_factor(comm, X, y);
-  fit.compute_seconds = since(t);
+  fit.r = tsqr_factor(comm, X, y, tsqr_block_rows, Kernel::automatic, &fit.communication_seconds);
+  fit.compute_seconds = since(t) - fit.communication_seconds;
   const std::size_t width = X.row_length() + 2;
   const std::int64_t rows = X.partition().global_rows();
   const std::vector<std::size_t> dependent = dependent_columns(fit.r, width, rows);

@@ -29,9 +29,11 @@ inline constexpr std::int64_t tsqr_block_rows = 256;
 // Collective: the R factor of [1 X y], row-major (D + 2) x (D + 2), upper triangular, the same bits
 // on every rank. `block_rows` is exposed for tests (small blocks make deep trees from small data);
 // `kernel` chooses the leaf build (Kernel::blocks_avx2 or the portable one; the same bits).
+// `communication_seconds`, when given, receives the time of the row exchange and the tree merge.
 [[nodiscard]] std::vector<double> tsqr_factor(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                               std::int64_t block_rows = tsqr_block_rows,
-                                              Kernel kernel = Kernel::automatic);
+                                              Kernel kernel = Kernel::automatic,
+                                              double* communication_seconds = nullptr);
 
 // What --method qr does with a rank-deficient [1 X]: stop with an InputError (exit 2) that names
 // the dependent columns, or return the minimum-norm least-squares solution.
