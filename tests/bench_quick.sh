@@ -8,7 +8,7 @@ for header in "| kernel | processes | GB/s |" \
               "| implementation | ranks | nx | min s | median s | cell updates/s | of bandwidth bound | speed-up vs 1 rank | × NumPy |" \
               "| implementation | ranks | nx | steps | min s | median s | time / PETSc idiom | time / NumPy+SciPy |" \
               "| implementation | ranks | N × D | min s/iteration | median s/iteration | of copy bound | of read bound | × NumPy |" \
-              "| implementation | ranks | N × D | min s | median s | speed-up vs 1 rank | × numpy.linalg.lstsq | time / slab normal |" \
+              "| implementation | ranks | N × D | min s | median s | min CPU s | speed-up vs 1 rank (CPU) | × numpy.linalg.lstsq (CPU) | time / slab normal (CPU) |" \
               "| implementation | ranks | size | min s | GB/s | of write(2) |" \
               "| command | ranks | min s | median s | solve s | inside slab s | start-up + shut-down s |"; do
   grep -qF -- "$header" <<<"$report" || { echo "missing table: $header"; exit 1; }
