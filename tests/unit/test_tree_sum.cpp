@@ -45,3 +45,15 @@ TEST(TreeSum, WideLeavesAreSummedComponentwise) {
   EXPECT_EQ(out[0], 31.0 * 32.0 / 2.0);
   EXPECT_EQ(out[1], 32.0);
 }
+
+// reduce_pairwise with another merge keeps the tree's shape and the left/right order: with the
+// non-associative, non-commutative merge (l, r) -> 2 l - r the result spells out the tree.
+TEST(TreeSum, AnyMergeFollowsThePerfectBinaryTree) {
+  auto unit = [](std::uint64_t k, double* out) { out[0] = static_cast<double>(k + 1); };
+  auto merge = [](double* left, const double* right) { left[0] = 2 * left[0] - right[0]; };
+  auto m = [](double l, double r) { return 2 * l - r; };
+  std::vector<double> stack(4);
+  double out = 0;
+  slab::reduce_pairwise(8, 1, unit, merge, stack.data(), &out);
+  EXPECT_EQ(out, m(m(m(1, 2), m(3, 4)), m(m(5, 6), m(7, 8))));
+}
