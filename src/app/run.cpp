@@ -4,6 +4,7 @@
 
 #include "petsc.hpp"
 #include "slab/version.hpp"
+#include "stop.hpp"
 
 namespace slab::app {
 
@@ -27,6 +28,7 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
 
 void run(const mpi::Comm& comm, const Config& config) {
   petsc::Session::insert_options(config.petsc_options);
+  stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:
       run_heat(comm, config);

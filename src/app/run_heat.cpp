@@ -9,6 +9,8 @@
 #include "output.hpp"
 #include "report.hpp"
 #include "run.hpp"
+#include "stop.hpp"
+#include "stopping.hpp"
 
 namespace slab::app {
 namespace {
@@ -177,6 +179,10 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const heat::Timing timing = heat::solve(comm, p, u, observer, first_step);
   const double solve_seconds = seconds_since(solve_start);
   report.finish_progress();
+  if (timing.stopped_by != 0) {
+    stop_with_checkpoint(comm, checkpoint, out.path, [&] { observer.checkpoint(timing.stopped_at, u); });
+    throw stop::Stopped(timing.stopped_by, "step", timing.stopped_at, p.steps, checkpoint);
+  }
 
   const auto finish_start = clock::now();
   sink.write("heat/t", comm.is_root() ? io::Block{{0}, {k}, times.data()} : io::Block::none(1));

@@ -11,6 +11,8 @@
 #include "regression.hpp"
 #include "report.hpp"
 #include "run.hpp"
+#include "stop.hpp"
+#include "stopping.hpp"
 #include "synthetic.hpp"
 #include "text_format.hpp"
 
@@ -190,6 +192,17 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
               write_replicated(comm, s, "checkpoint/state", {now.b, static_cast<double>(now.loss_increases)});
             });
           });
+      if (fit.stopped_by != 0) {
+        report.finish_progress();
+        stop_with_checkpoint(comm, checkpoint, out.path, [&] {
+          write_checkpoint(comm, checkpoint, out.mode, fingerprint, fit.iterations, [&](io::Sink& s) {
+            write_replicated(comm, s, "checkpoint/w", fit.w);
+            write_replicated(comm, s, "checkpoint/loss", fit.loss);
+            write_replicated(comm, s, "checkpoint/state", {fit.b, static_cast<double>(fit.loss_increases)});
+          });
+        });
+        throw stop::Stopped(fit.stopped_by, "iteration", fit.iterations, cfg.gd.iters, checkpoint);
+      }
       break;
     }
     case regression::Method::normal:
