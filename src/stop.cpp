@@ -86,9 +86,7 @@ void set_time_limit(double seconds) {
 
 void note_checkpoint(double seconds) { checkpoint_cost = std::max(checkpoint_cost, seconds); }
 
-double margin(double longest_step) {
-  return 2 * longest_step + 2 * (checkpoint_cost > 0 ? checkpoint_cost : 2.0) + 1.0;
-}
+double margin(double longest_step) { return 2 * longest_step + 2 * std::max(checkpoint_cost, 0.5) + 1.0; }
 
 Poll::Poll(const mpi::Comm& comm) : comm_(mpi::Comm::duplicate(comm.get())), last_(clock::now()) {}
 

@@ -37,10 +37,11 @@ void end_on_next_signal(const std::string& scratch, const std::string& other_scr
 
 // A wall-time limit, `seconds` from now (0 or less: none). The run stops while there is time left
 // for one more step, the checkpoint and the exit: the margin is twice the longest step-to-step
-// interval seen, plus twice the cost of a checkpoint (measured by note_checkpoint, 2 s until one
-// was measured), plus 1 s.
+// interval seen, plus twice the cost of a checkpoint (the largest given to note_checkpoint, at
+// least 0.5 s), plus 1 s.
 void set_time_limit(double seconds);
-// The wall time a checkpoint took; the margin grows to twice the largest one seen.
+// The wall time a checkpoint took, or an estimate before one was written; the margin keeps twice
+// the largest seen.
 void note_checkpoint(double seconds);
 // The margin kept before the limit, after step intervals up to `longest_step` seconds.
 [[nodiscard]] double margin(double longest_step);

@@ -50,5 +50,5 @@ TEST(StopSignals, ASignalDuringTheFinalCheckpointEndsAtOnceAndRemovesItsFiles) {
 }
 
 TEST(StopSignals, TheMarginCoversTwoStepsTwoCheckpointsAndASecond) {
-  EXPECT_DOUBLE_EQ(stop::margin(0.5), 2 * 0.5 + 2 * 2.0 + 1.0);  // no checkpoint measured yet: 2 s
+  EXPECT_DOUBLE_EQ(stop::margin(0.5), 2 * 0.5 + 2 * 0.5 + 1.0);  // no checkpoint measured yet: 0.5 s
 }
