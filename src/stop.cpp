@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <optional>
 
 namespace slab::stop {
@@ -16,19 +17,32 @@ using clock = std::chrono::steady_clock;
 constexpr int handled[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 
 volatile std::sig_atomic_t first_signal = 0;
+volatile std::sig_atomic_t first_signal_at = 0;  // CLOCK_MONOTONIC seconds
 volatile std::sig_atomic_t final_phase = 0;
 // Files the handler removes before ending the process; written before final_phase is set.
 char scratch_paths[2][4096];
 
+std::sig_atomic_t monotonic_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return static_cast<std::sig_atomic_t>(now.tv_sec);
+}
+
 extern "C" void on_signal(int signal) {
   if (final_phase != 0) {
+    // Under Slurm both srun and slurmstepd pass on a SIGTERM: a copy of the first signal within a
+    // second is not somebody insisting.
+    if (signal == first_signal && monotonic_seconds() - first_signal_at <= 1) return;
     for (const char* path : scratch_paths)
       if (path[0] != '\0') unlink(path);
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
   }
-  if (first_signal == 0) first_signal = signal;
+  if (first_signal == 0) {
+    first_signal_at = monotonic_seconds();
+    first_signal = signal;
+  }
 }
 
 std::optional<clock::time_point> deadline;

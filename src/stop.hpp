@@ -32,7 +32,8 @@ void install_handlers();
 [[nodiscard]] int received() noexcept;
 // From now on, another of those signals ends the process at once with the signal's default action,
 // after removing up to two files (a checkpoint and an output being written; empty: none). Call when
-// the final checkpoint starts: a second signal is the user insisting.
+// the final checkpoint starts: a second signal is the user insisting. A copy of the first signal
+// within a second of it does not count (srun and slurmstepd both pass on Slurm's SIGTERM).
 void end_on_next_signal(const std::string& scratch, const std::string& other_scratch);
 
 // A wall-time limit, `seconds` from now (0 or less: none). The run stops while there is time left

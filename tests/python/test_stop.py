@@ -18,13 +18,13 @@ import numpy as np
 
 from slabrun import MPIEXEC, MPI_ENV, SLAB, TIMEOUT, TempDirTest
 
-EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.02"]  # about 10 s at 2 ranks (Debug, idle)
+EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.01"]  # about 5 s at 2 ranks (Debug, idle)
 CRANK_NICOLSON = ["heat", "--nx", "1001", "--t-end", "0.01", "--scheme", "crank-nicolson", "--cfl", "5"]
 GD = ["regress", "--rows", "20000", "--cols", "8", "--lr", "0.002", "--iters", "1000", "--tol", "0"]
 HEAT_DATA = ["heat/u", "heat/t", "heat/x"]
 GD_DATA = ["regression/w", "regression/b", "regression/loss"]
 # mpirun waits this long before it passes SIGTERM on, and as long again before SIGKILL.
-SIGKILL_TIMEOUT = "4"
+SIGKILL_TIMEOUT = "3"
 STOPPED = 75
 
 

@@ -49,6 +49,18 @@ TEST(StopSignals, ASignalDuringTheFinalCheckpointEndsAtOnceAndRemovesItsFiles) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(StopSignals, ACopyOfTheFirstSignalDuringTheFinalCheckpointIsNotTheUserInsisting) {
+  EXPECT_EXIT(
+      {
+        stop::install_handlers();
+        std::raise(SIGTERM);
+        stop::end_on_next_signal("", "");
+        std::raise(SIGTERM);  // srun's copy of slurmstepd's SIGTERM
+        std::_Exit(stop::received() == SIGTERM ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
+}
+
 TEST(StopSignals, TheMarginCoversTwoStepsTwoCheckpointsAndASecond) {
   EXPECT_DOUBLE_EQ(stop::margin(0.5), 2 * 0.5 + 2 * 0.5 + 1.0);  // no checkpoint measured yet: 0.5 s
 }
