@@ -47,6 +47,7 @@ struct Fit {
   bool converged = false;
   double gradient_norm = 0;         // of the MSE at the returned (w, b)
   std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
+  int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/stop.hpp)
   double compute_seconds = 0;
   double communication_seconds = 0;
   std::vector<double> r;  // qr: the TSQR factor of [1 X y], (D + 2)^2 row-major (solvers/tsqr.hpp)
@@ -57,7 +58,8 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 
 // `start` resumes from a previous state (its w, b, loss history and iteration count): the result
 // is the same bits as an uninterrupted run. on_iteration(fit) is called on every rank after each
-// iteration with the state so far.
+// iteration with the state so far. Stops early between iterations, with fit.stopped_by set, when
+// every rank agrees to (a signal or a time limit, src/stop.hpp).
 [[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                    const GdOptions& options, const Fit* start = nullptr,
                                    const std::function<void(const Fit&)>& on_iteration = {});

@@ -32,6 +32,9 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--restart", out.restart,
                  "Resume from a checkpoint, on any number of ranks, with the same parameters");
+  cmd.add_option("--time-limit", out.time_limit,
+                 "Stop before this many seconds of wall time, with a checkpoint to --restart from (exit code 75)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
   std::string config_help;
   cmd.add_option("--config", config_help,

@@ -20,6 +20,7 @@ struct OutputConfig {
   bool overwrite = false;
   std::int64_t checkpoint_every = 0;  // steps (heat) or iterations (gd); 0: never
   std::string restart;                // a checkpoint to resume from
+  double time_limit = 0;              // seconds of wall time; stop (resumable) before it; 0: none
 };
 
 struct HeatConfig {

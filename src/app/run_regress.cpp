@@ -9,6 +9,8 @@
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "run.hpp"
+#include "stop.hpp"
+#include "stopping.hpp"
 #include "text_format.hpp"
 
 namespace slab::app {
@@ -153,7 +155,15 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
     if (every > 0 && now.iterations % every == 0 && now.iterations < cfg.gd.iters)
       checkpoint_gd(comm, plan, fingerprint, now);
   };
-  return regression::gradient_descent(comm, X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
+  regression::Fit result =
+      regression::gradient_descent(comm, X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
+  if (result.stopped_by != 0) {
+    report.finish_progress();
+    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path,
+                         [&] { checkpoint_gd(comm, plan, fingerprint, result); });
+    throw stop::Stopped(result.stopped_by, "iteration", result.iterations, cfg.gd.iters, plan.checkpoint);
+  }
+  return result;
 }
 
 }  // namespace
