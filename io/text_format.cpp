@@ -119,6 +119,15 @@ std::string json_metadata(const NamedTensors& datasets, const GroupAttributes& a
   return out.str();
 }
 
+namespace {
+// A CSV value that reads back as a float everywhere: "0" would make pandas type a column int64.
+std::string csv_number(double value) {
+  std::string text = format_double(value);
+  if (text.find_first_of(".eEnN") == std::string::npos) text += ".0";
+  return text;
+}
+}  // namespace
+
 void write_csv(const std::string& path, const Tensor& tensor, const std::string& name) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw RuntimeFailure("cannot create '" + path + "'");
@@ -132,7 +141,7 @@ void write_csv(const std::string& path, const Tensor& tensor, const std::string&
   }
   const auto data = tensor.data();
   for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < per_row; ++c) out << (c ? "," : "") << format_double(data[r * per_row + c]);
+    for (std::size_t c = 0; c < per_row; ++c) out << (c ? "," : "") << csv_number(data[r * per_row + c]);
     out << "\n";
   }
   finish(out, path);

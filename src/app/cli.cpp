@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <vector>
@@ -15,16 +16,49 @@ namespace {
 
 std::string version_text() { return std::string("slab ") + version + " (commit " + git_commit + ")"; }
 
+// An option taking one name of an enum's table: help shows `--scheme explicit|implicit|crank-nicolson`
+// with the default, and anything else (a number included) is refused with the choices listed.
+template <class E, std::size_t N>
+CLI::Option* add_choice(CLI::App& cmd, const std::string& flag, E& target, const NameTable<E, N>& table,
+                        const std::string& help) {
+  auto* option = cmd.add_option_function<std::string>(
+      flag, [&target, &table](const std::string& name) { target = *value_of(table, name); }, help);
+  option->type_name(choices(table))->default_str(name_of(table, target));
+  option->check(CLI::Validator(
+      [&table](std::string& name) {
+        return value_of(table, name) ? std::string() : "'" + name + "' is not one of " + choices(table);
+      },
+      ""));
+  return option;
+}
+
+void add_layout_options(CLI::App& cmd, bool& extendible, int& compress, const std::string& datasets) {
+  cmd.add_option_function<std::string>(
+         "--layout",
+         [&extendible](const std::string& name) {
+           extendible = *value_of(io::layout_names, name) == io::Layout::extendible;
+         },
+         "HDF5 layout of " + datasets +
+             ": contiguous, or extendible (unlimited first axis, chunks of about 1 MiB tiling both axes)")
+      ->type_name(choices(io::layout_names))
+      ->default_str("contiguous")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            return value_of(io::layout_names, name) ? std::string()
+                                                    : "'" + name + "' is not one of " + choices(io::layout_names);
+          },
+          ""));
+  cmd.add_option("--compress", compress, "gzip level 1-9 (with shuffle) for --layout extendible (0: none)")
+      ->check(CLI::Range(0, 9));
+}
+
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
                         const std::string& default_out) {
   out.out = default_out;
   cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
       ->capture_default_str();
-  const std::map<std::string, io::IoMode> modes{{"parallel", io::IoMode::parallel}, {"gather", io::IoMode::gather}};
-  cmd.add_option("--io", out.io,
-                 "HDF5 write mode: parallel (collective MPI-IO) or gather (rank 0 writes with serial HDF5)")
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
-      ->default_str("parallel");
+  add_choice(cmd, "--io", out.io, io::io_mode_names,
+             "HDF5 write mode: parallel (collective MPI-IO) or gather (rank 0 writes with serial HDF5)");
   cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
   cmd.add_option("--checkpoint-every", out.checkpoint_every,
                  "Write <out>.ckpt.h5 every N steps (heat) or iterations (gd); 0: never")
@@ -37,6 +71,7 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
                  "TOML file with these options as keys (in a [heat] or [regress] table); command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
+  cmd.set_version_flag("--version", version_text());
 }
 
 // The options a TOML file holds for `command`, as command-line words: keys of the [command] table
@@ -101,6 +136,36 @@ std::vector<std::string> expand_config(std::vector<std::string> args) {
   return args;
 }
 
+// "The following arguments were not expected: ...", listed in the order they were typed.
+std::string not_expected(const CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> extras = app.remaining(true);
+  const auto position = [&](const std::string& word) {
+    return std::find(args.begin(), args.end(), word) - args.begin();
+  };
+  std::stable_sort(extras.begin(), extras.end(),
+                   [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
+  std::string text =
+      extras.size() == 1 ? "The following argument was not expected:" : "The following arguments were not expected:";
+  for (const auto& word : extras) text += " " + word;
+  return text;
+}
+
+// A CLI11 message about an option that only a --config file holds names that file.
+std::string with_config_file(const std::string& message, int argc, const char* const* argv) {
+  std::string config;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--config" && i + 1 < argc) config = argv[i + 1];
+    if (word.starts_with("--config=")) config = word.substr(9);
+  }
+  const auto start = message.find("--");
+  if (config.empty() || start == std::string::npos) return message;
+  const std::string option = message.substr(start, message.find_first_of(" :=,", start) - start);
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == option || std::string(argv[i]).starts_with(option + "=")) return message;
+  return "--config " + config + ": " + message;
+}
+
 }  // namespace
 
 Parsed parse_command_line(int argc, const char* const* argv) {
@@ -120,8 +185,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   double t_end = 0.01, dt = 0, cfl = 0.4;
   std::int64_t steps = 0;
   heat->add_option("--nx", q.nx, "Grid nodes, boundaries included");
-  heat->add_option("--length", q.length, "Domain length L [length]");
-  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time]");
+  heat->add_option("--length", q.length, "Domain length L [length: 1, or m with --units si]");
+  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time: 1, or m2 s-1 with --units si]");
   auto* t_end_opt = heat->add_option("--t-end", t_end,
                                      "End time [time]; dt = t_end/steps with steps the fewest that keep R <= --cfl "
                                      "(or dt <= --dt), so the last step lands exactly on t_end");
@@ -131,31 +196,21 @@ Parsed parse_command_line(int argc, const char* const* argv) {
       heat->add_option("--cfl", cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
   steps_opt->excludes(t_end_opt);
   dt_opt->excludes(cfl_opt);
-  const std::map<std::string, heat::Scheme> schemes{{"explicit", heat::Scheme::explicit_euler},
-                                                    {"implicit", heat::Scheme::implicit_euler},
-                                                    {"crank-nicolson", heat::Scheme::crank_nicolson}};
-  heat->add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
-      ->transform(CLI::CheckedTransformer(schemes, CLI::ignore_case))
-      ->default_str("explicit");
-  const std::map<std::string, heat::Boundary> bcs{{"dirichlet", heat::Boundary::dirichlet},
-                                                  {"neumann", heat::Boundary::neumann},
-                                                  {"periodic", heat::Boundary::periodic}};
-  heat->add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
-      ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
-      ->default_str("dirichlet");
+  add_choice(*heat, "--scheme", q.scheme, heat::scheme_names,
+             "explicit (FTCS), implicit (backward Euler) or crank-nicolson");
+  add_choice(*heat, "--bc", q.bc, heat::boundary_names,
+             "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)");
   heat->add_option("--left", q.left, "Dirichlet value at x = 0");
   heat->add_option("--right", q.right, "Dirichlet value at x = L");
   heat->add_option("--init", cfg.heat.init,
                    "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
   heat->add_option("--mode", cfg.heat.mode, "k of the sine initial condition sin(k pi x / L)");
   heat->add_option("--snapshots", q.snapshots, "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
-  const std::map<std::string, bool> layouts{{"contiguous", false}, {"extendible", true}};
-  heat->add_option("--layout", cfg.heat.extendible,
-                   "HDF5 layout of /heat/u: contiguous, or extendible (unlimited first axis, one chunk per snapshot)")
-      ->transform(CLI::CheckedTransformer(layouts, CLI::ignore_case))
-      ->default_str("contiguous");
-  heat->add_option("--compress", cfg.heat.compress, "gzip level 1-9 for --layout extendible (0: none)")
-      ->check(CLI::Range(0, 9));
+  add_layout_options(*heat, cfg.heat.extendible, cfg.heat.compress, "/heat/u");
+  add_choice(*heat, "--units", cfg.heat.units, unit_system_names,
+             "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
+             "in s; alpha in m2 s-1)");
+  heat->add_option("--u-units", cfg.heat.u_units, "Units of u, written as is (a UDUNITS string: K, degC, mol m-3)");
   OutputConfig heat_out;
   bool heat_quiet = false;
   std::string heat_petsc;
@@ -171,17 +226,16 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
-  const std::map<std::string, regression::Method> methods{
-      {"gd", regression::Method::gd}, {"lstsq", regression::Method::lstsq}, {"normal", regression::Method::normal}};
-  reg->add_option("--method", r.method, "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)")
-      ->transform(CLI::CheckedTransformer(methods, CLI::ignore_case))
-      ->default_str("gd");
+  add_choice(*reg, "--method", r.method, regression::method_names,
+             "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)");
   reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
   reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
   reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");
   reg->add_flag("--standardize", r.standardize,
                 "Scale features to zero mean, unit variance (w reported in original units)");
-  reg->add_flag("!--no-data", r.write_data, "Do not write X and y to the output (for very large N)");
+  reg->add_flag_callback(
+      "--no-data", [&r] { r.write_data = false; }, "Do not write X and y to the output (for very large N)");
+  add_layout_options(*reg, r.extendible, r.compress, "/regression/X, y and loss");
   OutputConfig reg_out;
   bool reg_quiet = false;
   std::string reg_petsc;
@@ -197,8 +251,10 @@ Parsed parse_command_line(int argc, const char* const* argv) {
     return PrintAndExit{app.help("", CLI::AppFormatMode::All)};
   } catch (const CLI::CallForVersion&) {
     return PrintAndExit{version_text() + "\n"};
+  } catch (const CLI::ExtrasError&) {
+    throw InputError(not_expected(app, args));
   } catch (const CLI::ParseError& e) {
-    throw InputError(e.what());
+    throw InputError(with_config_file(e.what(), argc, argv));
   }
 
   if (heat->parsed()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "heat.hpp"
+#include "names.hpp"
 #include "output.hpp"
 #include "regression.hpp"
 
@@ -21,12 +22,20 @@ struct OutputConfig {
   std::string restart;                // a checkpoint to resume from
 };
 
+// The units a run's numbers are in: none stated (the problem is non-dimensional, units "1"), or SI
+// (x and length in m, t in s, alpha in m2 s-1).
+enum class UnitSystem { nondimensional, si };
+inline constexpr NameTable<UnitSystem, 2> unit_system_names{
+    {{UnitSystem::nondimensional, "nondimensional"}, {UnitSystem::si, "si"}}};
+
 struct HeatConfig {
   heat::Request request;
   std::string init = "sine";  // sine | gaussian | step | FILE.h5:/dataset
   int mode = 1;
-  bool extendible = false;  // --layout extendible
-  int compress = 0;         // gzip level for --layout extendible
+  bool extendible = false;                        // --layout extendible
+  int compress = 0;                               // gzip level for --layout extendible
+  UnitSystem units = UnitSystem::nondimensional;  // --units
+  std::string u_units = "1";                      // --u-units: the units of u, as UDUNITS writes them
 };
 
 struct RegressConfig {
@@ -38,7 +47,9 @@ struct RegressConfig {
   regression::Method method = regression::Method::gd;
   regression::GdOptions gd;
   bool standardize = false;
-  bool write_data = true;  // --no-data skips /regression/X and /regression/y
+  bool write_data = true;   // --no-data skips /regression/X and /regression/y
+  bool extendible = false;  // --layout extendible: X, y and loss chunked
+  int compress = 0;         // gzip level for --layout extendible
 };
 
 enum class Command { heat, regress };
