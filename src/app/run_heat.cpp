@@ -39,7 +39,17 @@ std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem
   return u;
 }
 
+// The units of length and time a run's numbers are in, as UDUNITS and pint spell them.
+struct HeatUnits {
+  std::string length, time, diffusivity;
+};
+HeatUnits heat_units(UnitSystem system) {
+  if (system == UnitSystem::si) return {"m", "s", "m2 s-1"};
+  return {"1", "1", "1"};  // a non-dimensional problem
+}
+
 io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
+  const HeatUnits units = heat_units(cfg.units);
   return {{"alpha", p.alpha},
           {"length", p.length},
           {"nx", p.nx},
@@ -55,9 +65,26 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"init", cfg.init},
           {"mode", std::int64_t{cfg.mode}},
           {"snapshots", p.snapshots},
-          {"layout", std::string(cfg.extendible ? "extendible" : "contiguous")},
+          {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
           {"compress", std::int64_t{cfg.compress}},
-          {"units", std::string("consistent units: x and length in [length], t in [time], alpha in [length^2/time]")}};
+          {"unit_system", name_of(unit_system_names, cfg.units)},
+          {"length_units", units.length},  // of length, dx and x
+          {"time_units", units.time},      // of dt, t_end and t
+          {"alpha_units", units.diffusivity}};
+}
+
+// Names and units of the datasets (netCDF/CF attributes: long_name, units).
+void annotate_heat_datasets(io::Sink& sink, const HeatConfig& cfg) {
+  const HeatUnits units = heat_units(cfg.units);
+  sink.annotate("heat/x", {{"long_name", std::string("position")},
+                           {"units", units.length},
+                           {"description", std::string("node positions x_i")}});
+  sink.annotate(
+      "heat/t",
+      {{"long_name", std::string("time")}, {"units", units.time}, {"description", std::string("snapshot times t_k")}});
+  sink.annotate("heat/u", {{"long_name", std::string("solution u of u_t = alpha u_xx")},
+                           {"units", cfg.u_units},
+                           {"description", std::string("u[k, i] = u(x_i, t_k)")}});
 }
 
 }  // namespace
@@ -96,9 +123,9 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto k = static_cast<std::uint64_t>(p.snapshots);
   const auto first = static_cast<std::uint64_t>(part.first());
   const auto count = static_cast<std::uint64_t>(part.count());
-  sink.create({"heat/x", {nx}});
-  sink.create({"heat/t", {k}});
-  sink.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress});
+  sink.create({"heat/x", {nx}, false, 0, {"x"}});
+  sink.create({"heat/t", {cfg.extendible ? 0 : k}, cfg.extendible, 0, {"t"}, k});
+  sink.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress, {"t", "x"}, k});
   std::vector<double> x(count);
   for (std::size_t i = 0; i < count; ++i) x[i] = p.x(part.first() + static_cast<std::int64_t>(i));
   sink.write("heat/x", count > 0 ? io::Block{{first}, {count}, x.data()} : io::Block::none(1));
@@ -182,17 +209,17 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.write("heat/t", comm.is_root() ? io::Block{{0}, {k}, times.data()} : io::Block::none(1));
   io::Attributes attributes = heat_attributes(p, cfg);
   if (max_error >= 0) attributes.emplace_back("max_error_vs_exact", max_error);
-  attributes.emplace_back("restarted_from_step", first_step);
-  const double wall = seconds_since(started);
-  for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
-  attributes.emplace_back("wall_time_compute", comm.allreduce_max(timing.compute));
-  attributes.emplace_back("wall_time_communication", comm.allreduce_max(timing.communication));
-  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(finish_start)));
-  attributes.emplace_back("wall_time_total", comm.allreduce_max(wall));
   sink.annotate("heat", attributes);
-  sink.annotate("heat/x", {{"units", std::string("length")}, {"description", std::string("node positions x_i")}});
-  sink.annotate("heat/t", {{"units", std::string("time")}, {"description", std::string("snapshot times t_k")}});
-  sink.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
+  annotate_heat_datasets(sink, cfg);
+  // Provenance apart from the parameters: two runs of the same problem differ only there.
+  const double wall = seconds_since(started);
+  io::Attributes run_record = provenance(comm, config);
+  run_record.emplace_back("restarted_from_step", first_step);
+  run_record.emplace_back("wall_time_compute", comm.allreduce_max(timing.compute));
+  run_record.emplace_back("wall_time_communication", comm.allreduce_max(timing.communication));
+  run_record.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(finish_start)));
+  run_record.emplace_back("wall_time_total", comm.allreduce_max(wall));
+  sink.annotate("provenance", run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);

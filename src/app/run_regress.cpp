@@ -90,6 +90,32 @@ void write_scalar(const mpi::Comm& comm, io::Sink& sink, const std::string& name
   sink.write(name, comm.is_root() ? io::Block{{}, {}, &v} : io::Block::none(0));
 }
 
+// A vector every rank holds; rank 0 writes it.
+void write_vector(const mpi::Comm& comm, io::Sink& sink, const io::DatasetSpec& spec, const std::vector<double>& v) {
+  sink.create(spec);
+  sink.write(spec.path, comm.is_root() && !v.empty() ? io::Block{{0}, {v.size()}, v.data()} : io::Block::none(1));
+}
+
+io::Attributes named(const std::string& long_name) {
+  // The data's units are not known to slab: "1" says so honestly.
+  return {{"long_name", long_name}, {"units", std::string("1")}};
+}
+
+void annotate_regression_datasets(io::Sink& sink, bool data, bool truth) {
+  if (data) {
+    sink.annotate("regression/X", named("features X[sample, feature]"));
+    sink.annotate("regression/y", named("target y[sample]"));
+  }
+  sink.annotate("regression/w", named("fitted weights w"));
+  sink.annotate("regression/b", named("fitted intercept b"));
+  sink.annotate("regression/history/iteration", named("updates of w and b before the loss was taken"));
+  sink.annotate("regression/history/loss", named("mean squared error at each iteration"));
+  if (truth) {
+    sink.annotate("regression/w_true", named("weights of the synthetic data's model"));
+    sink.annotate("regression/b_true", named("intercept of the synthetic data's model"));
+  }
+}
+
 }  // namespace
 
 void run_regress(const mpi::Comm& comm, const Config& config) {
@@ -102,6 +128,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     if (!(std::isfinite(cfg.noise) && cfg.noise >= 0)) throw InputError("--noise must be a non-negative number");
     if (!(std::isfinite(cfg.gd.lr) && cfg.gd.lr > 0)) throw InputError("--lr must be a positive number");
     if (cfg.gd.iters < 1) throw InputError("--iters must be at least 1");
+    if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
     if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
     const std::string ext = std::filesystem::path(cfg.data).extension().string();
     if ((config.output.checkpoint_every > 0 || !config.output.restart.empty()) && cfg.method != regression::Method::gd)
@@ -142,9 +169,13 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   io::Output output(comm, out);
   io::Sink& sink = output.sink();
   if (cfg.write_data) {
-    sink.create({"regression/X", data.X.global_shape()});
+    // Extendible datasets start empty and grow with the writes.
+    Shape x_shape = data.X.global_shape(), y_shape = data.y.global_shape();
+    if (cfg.extendible) x_shape[0] = y_shape[0] = 0;
+    sink.create(
+        {"regression/X", x_shape, cfg.extendible, cfg.compress, {"sample", "feature"}, data.X.global_shape()[0]});
     sink.write("regression/X", rows_block(data.X));
-    sink.create({"regression/y", data.y.global_shape()});
+    sink.create({"regression/y", y_shape, cfg.extendible, cfg.compress, {"sample"}, data.y.global_shape()[0]});
     sink.write("regression/y", rows_block(data.y));
   }
   double io_seconds = seconds_since(io_start);
@@ -207,11 +238,20 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
                  static_cast<long long>(fit.loss_increases), static_cast<long long>(fit.iterations), cfg.gd.lr);
 
   io_start = clock::now();
-  write_replicated(comm, sink, "regression/w", fit.w);
+  write_vector(comm, sink, {"regression/w", {fit.w.size()}, false, 0, {"feature"}}, fit.w);
   write_scalar(comm, sink, "regression/b", fit.b);
-  write_replicated(comm, sink, "regression/loss", fit.loss);
+  // The loss history has its own group (and dimension), so that xarray's view of /regression is
+  // the data and the fit alone: to_dataframe() there spans samples and features only.
+  std::vector<double> updates(fit.loss.size());
+  for (std::size_t i = 0; i < updates.size(); ++i) updates[i] = static_cast<double>(i);
+  const Shape history{cfg.extendible ? 0 : fit.loss.size()};
+  write_vector(comm, sink, {"regression/history/iteration", history, cfg.extendible, 0, {"iteration"}, fit.loss.size()},
+               updates);
+  write_vector(comm, sink,
+               {"regression/history/loss", history, cfg.extendible, cfg.compress, {"iteration"}, fit.loss.size()},
+               fit.loss);
   if (truth) {
-    write_replicated(comm, sink, "regression/w_true", truth->w);
+    write_vector(comm, sink, {"regression/w_true", {truth->w.size()}, false, 0, {"feature"}}, truth->w);
     write_scalar(comm, sink, "regression/b_true", truth->b);
   }
   io::Attributes attributes{{"method", regression::to_string(cfg.method)},
@@ -229,14 +269,18 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
                             {"final_loss", fit.loss.empty() ? 0.0 : fit.loss.back()},
                             {"gradient_norm", fit.gradient_norm},
                             {"data_written", std::int64_t{cfg.write_data}},
-                            {"restarted_from_step", restarted_from}};
-  for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
-  attributes.emplace_back("wall_time_compute", comm.allreduce_max(fit.compute_seconds));
-  attributes.emplace_back("wall_time_communication", comm.allreduce_max(fit.communication_seconds));
-  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(io_start)));
-  attributes.emplace_back("wall_time_total", comm.allreduce_max(seconds_since(started)));
+                            {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
+                            {"compress", std::int64_t{cfg.compress}}};
   sink.annotate("regression", attributes);
-  sink.annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
+  annotate_regression_datasets(sink, cfg.write_data, truth.has_value());
+  // Provenance apart from the parameters: two runs of the same problem differ only there.
+  io::Attributes run_record = provenance(comm, config);
+  run_record.emplace_back("restarted_from_step", restarted_from);
+  run_record.emplace_back("wall_time_compute", comm.allreduce_max(fit.compute_seconds));
+  run_record.emplace_back("wall_time_communication", comm.allreduce_max(fit.communication_seconds));
+  run_record.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(io_start)));
+  run_record.emplace_back("wall_time_total", comm.allreduce_max(seconds_since(started)));
+  sink.annotate("provenance", run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
