@@ -186,7 +186,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   std::int64_t steps = 0;
   heat->add_option("--nx", q.nx, "Grid nodes, boundaries included");
   heat->add_option("--length", q.length, "Domain length L [length: 1, or m with --units si]");
-  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time: 1, or m2 s-1 with --units si]");
+  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time: 1, or m^2/s with --units si]");
   auto* t_end_opt = heat->add_option("--t-end", t_end,
                                      "End time [time]; dt = t_end/steps with steps the fewest that keep R <= --cfl "
                                      "(or dt <= --dt), so the last step lands exactly on t_end");
@@ -209,7 +209,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   add_layout_options(*heat, cfg.heat.extendible, cfg.heat.compress, "/heat/u");
   add_choice(*heat, "--units", cfg.heat.units, unit_system_names,
              "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
-             "in s; alpha in m2 s-1)");
+             "in s; alpha in m^2/s)");
   heat->add_option("--u-units", cfg.heat.u_units, "Units of u, written as is (a UDUNITS string: K, degC, mol m-3)");
   OutputConfig heat_out;
   bool heat_quiet = false;

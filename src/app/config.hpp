@@ -23,7 +23,7 @@ struct OutputConfig {
 };
 
 // The units a run's numbers are in: none stated (the problem is non-dimensional, units "1"), or SI
-// (x and length in m, t in s, alpha in m2 s-1).
+// (x and length in m, t in s, alpha in m^2/s).
 enum class UnitSystem { nondimensional, si };
 inline constexpr NameTable<UnitSystem, 2> unit_system_names{
     {{UnitSystem::nondimensional, "nondimensional"}, {UnitSystem::si, "si"}}};

@@ -44,7 +44,7 @@ struct HeatUnits {
   std::string length, time, diffusivity;
 };
 HeatUnits heat_units(UnitSystem system) {
-  if (system == UnitSystem::si) return {"m", "s", "m2 s-1"};
+  if (system == UnitSystem::si) return {"m", "s", "m^2/s"};
   return {"1", "1", "1"};  // a non-dimensional problem
 }
 
