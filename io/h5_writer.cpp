@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 namespace slab::io {
@@ -127,6 +128,7 @@ void H5Writer::create(const DatasetSpec& spec) {
     for (std::size_t d = 0; d < chunk.size(); ++d) chunk_bytes *= chunk[d];
     for (std::size_t d = 1; d < chunk.size(); ++d) row_chunks *= (dims[d] + chunk[d] - 1) / chunk[d];
     SLAB_H5(H5Pset_chunk_cache(access.get(), 12421, (row_chunks + 1) * chunk_bytes, 1.0), where);
+    if (comm_ != nullptr && spec.deflate > 0 && chunk[0] > 1) records_[spec.path].per_chunk = chunk[0];
   }
   h5::Dataset dataset(SLAB_H5(H5Dcreate2(file_.get(), absolute(spec.path).c_str(), H5T_IEEE_F64LE, space.get(),
                                          link.get(), create.get(), access.get()),
@@ -137,7 +139,51 @@ void H5Writer::create(const DatasetSpec& spec) {
 }
 
 void H5Writer::write(const std::string& path, const Block& block) {
-  guarded([&] { write_block(path, block); });
+  guarded([&] {
+    if (records_.contains(path))
+      write_record(path, block);
+    else
+      write_block(path, block);
+  });
+}
+
+void H5Writer::write_record(const std::string& path, const Block& block) {
+  // Where this write lies, agreed by every rank (a rank with an empty block knows nothing of it).
+  const bool empty = block.size() == 0;
+  std::int64_t span[3] = {empty ? std::numeric_limits<std::int64_t>::min() : static_cast<std::int64_t>(block.start[0]),
+                          empty ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(block.start[0]),
+                          empty ? 0 : static_cast<std::int64_t>(block.count[0])};
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, span, 3, MPI_INT64_T, MPI_MAX, comm_->get()));
+  Records& held = records_.at(path);
+  const bool one_record = span[2] == 1 && span[0] == -span[1];
+  const auto record = static_cast<std::uint64_t>(span[0]);
+  if (held.count > 0 && (!one_record || record != held.first + held.count)) flush_records(path);
+  if (!one_record) {
+    write_block(path, block);
+    return;
+  }
+  if (held.count == 0) {
+    held.first = record;
+    held.part = block;
+    held.data.clear();
+  }
+  if (!empty) held.data.insert(held.data.end(), block.data, block.data + block.size());
+  ++held.count;
+  if ((record + 1) % held.per_chunk == 0) flush_records(path);
+}
+
+void H5Writer::flush_records(const std::string& path) {
+  Records& held = records_.at(path);
+  if (held.count == 0) return;
+  Block rows = held.data.empty() ? Block::none(held.part.start.size()) : held.part;
+  if (!held.data.empty()) {
+    rows.start[0] = held.first;
+    rows.count[0] = held.count;
+    rows.data = held.data.data();
+  }
+  held.count = 0;
+  write_block(path, rows);
+  held.data.clear();
 }
 
 void H5Writer::write_block(const std::string& path, const Block& block) {
@@ -306,7 +352,10 @@ void H5Writer::attach_dimensions() {
 }
 
 void H5Writer::commit() {
-  guarded([&] { attach_dimensions(); });
+  guarded([&] {
+    for (auto& entry : records_) flush_records(entry.first);
+    attach_dimensions();
+  });
   // Written last: a reader that sees complete == 1 knows every dataset was written.
   annotate("", {{"complete", std::int64_t{1}}});
   guarded([&] {

@@ -36,6 +36,11 @@ class H5Writer final : public Sink {
  private:
   [[nodiscard]] std::string context(const std::string& dataset = {}) const;
   void write_block(const std::string& path, const Block& block);
+  // Parallel writes to a compressed chunked dataset: records are held until a row of chunks is
+  // complete, so each chunk is compressed once (parallel HDF5 has no chunk cache for filtered
+  // data: a partial chunk would be read, decompressed and compressed again at every record).
+  void write_record(const std::string& path, const Block& block);
+  void flush_records(const std::string& path);
   // Runs an operation that writes data; a failure marks the HDF5 library unusable.
   template <class F>
   void guarded(F&& operation);
@@ -52,6 +57,14 @@ class H5Writer final : public Sink {
   std::map<std::string, bool> extendible_;
   std::vector<std::pair<std::string, std::vector<std::string>>> dims_;  // datasets with dims, in creation order
   std::map<std::string, h5::Dataset> scales_;                           // dimensions without a variable, made on commit
+  struct Records {
+    hsize_t per_chunk = 1;     // first-axis extent of a chunk
+    std::uint64_t first = 0;   // first record held
+    std::uint64_t count = 0;   // records held (the same on every rank)
+    Block part;                // this rank's part of one record (start/count past the first axis)
+    std::vector<double> data;  // this rank's part of every record held
+  };
+  std::map<std::string, Records> records_;  // compressed extendible datasets of a parallel writer
   int next_dimension_id_ = 0;
   bool every_transfer_collective_ = true;
 };
