@@ -67,6 +67,9 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--restart", out.restart,
                  "Resume from a checkpoint, on any number of ranks, with the same parameters");
+  cmd.add_option("--time-limit", out.time_limit,
+                 "Stop before this many seconds of wall time, with a checkpoint to --restart from (exit code 75)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
   std::string config_help;
   cmd.add_option("--config", config_help,
@@ -210,7 +213,12 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
   add_choice(*reg, "--method", r.method, regression::method_names,
-             "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)");
+             "qr (TSQR least squares: the recommended direct method, as accurate as LAPACK, the same bits on "
+             "any rank count), lstsq (PETSc LSQR; options via --petsc), normal (normal equations: fastest, "
+             "least accurate) or gd (gradient descent)");
+  add_choice(*reg, "--rank-deficient", r.rank_deficient, regression::rank_deficient_names,
+             "--method qr on linearly dependent columns: error (exit 2, naming them) or min-norm (the "
+             "minimum-norm solution)");
   reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
   reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
   reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");

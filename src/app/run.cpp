@@ -6,6 +6,7 @@
 #include "run_heat.hpp"
 #include "run_regress.hpp"
 #include "slab/version.hpp"
+#include "stop.hpp"
 
 namespace slab::app {
 
@@ -40,6 +41,7 @@ void append(io::Attributes& attributes, io::Attributes more) {
 
 void run(const mpi::Comm& comm, const Config& config) {
   petsc::Session::insert_options(config.petsc_options);
+  stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:
       run_heat(comm, config);

@@ -6,6 +6,8 @@
 
 #include "h5_reader.hpp"
 #include "run.hpp"
+#include "stop.hpp"
+#include "stopping.hpp"
 
 namespace slab::app {
 namespace {
@@ -72,6 +74,9 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
   plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes};
   io::check_output(comm, plan.output);
+  // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
+  // snapshot at a conservative 100 MB/s.
+  stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
   plan.checkpoint = checkpoint_path(config.output.out);
   plan.fingerprint = heat_fingerprint(plan.problem);
   return plan;
@@ -269,6 +274,10 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   PhaseTimes times{.compute = timing.compute, .communication = timing.communication};
   times.solve = seconds_since(solve_start);
   report.finish_progress();
+  if (timing.stopped_by != 0) {
+    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] { record.checkpoint(timing.stopped_at, u); });
+    throw stop::Stopped(timing.stopped_by, "step", timing.stopped_at, plan.problem.steps, plan.checkpoint);
+  }
 
   const auto finish_start = clock::now();
   io::Attributes attributes = heat_attributes(plan.problem, cfg);

@@ -9,6 +9,8 @@
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "run.hpp"
+#include "stop.hpp"
+#include "stopping.hpp"
 #include "text_format.hpp"
 
 namespace slab::app {
@@ -164,7 +166,7 @@ void checkpoint_gd(const mpi::Comm& comm, const RegressPlan& plan, const Fingerp
 }
 
 regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, const Dataset& data,
-                       Reporter& report, std::int64_t& restarted_from) {
+                       const DistTensor& X, Reporter& report, std::int64_t& restarted_from) {
   const RegressConfig& cfg = config.regress;
   const Fingerprint fingerprint = gd_fingerprint(cfg, data);
   std::optional<regression::Fit> start;
@@ -180,7 +182,15 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
     if (every > 0 && now.iterations % every == 0 && now.iterations < cfg.gd.iters)
       checkpoint_gd(comm, plan, fingerprint, now);
   };
-  return regression::gradient_descent(comm, data.X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
+  regression::Fit result =
+      regression::gradient_descent(comm, X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
+  if (result.stopped_by != 0) {
+    report.finish_progress();
+    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path,
+                         [&] { checkpoint_gd(comm, plan, fingerprint, result); });
+    throw stop::Stopped(result.stopped_by, "iteration", result.iterations, cfg.gd.iters, plan.checkpoint);
+  }
+  return result;
 }
 
 }  // namespace
@@ -240,23 +250,60 @@ void write_data(io::Sink& sink, const Dataset& data, const RegressConfig& cfg) {
 regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, Dataset& data,
                     Reporter& report, std::int64_t& restarted_from) {
   const RegressConfig& cfg = config.regress;
+  std::optional<DistTensor> scaled;
   std::optional<regression::Scaling> scaling;
-  if (cfg.standardize) scaling = regression::standardize(comm, data.X);
+  if (cfg.standardize) scaling = regression::standardize(comm, scaled.emplace(data.X));
+  const DistTensor& X = scaled ? *scaled : data.X;
   regression::Fit result;
   switch (cfg.method) {
     case regression::Method::gd:
-      result = fit_gd(comm, config, plan, data, report, restarted_from);
+      result = fit_gd(comm, config, plan, data, X, report, restarted_from);
       break;
     case regression::Method::normal:
-      result = regression::normal_equations(comm, data.X, data.y);
+      // A singular Gram matrix fails the Cholesky on every rank alike (the same bits everywhere).
+      mpi::collectively(comm, [&] { result = regression::normal_equations(comm, X, data.y); });
       break;
     case regression::Method::lstsq:
-      result = regression::least_squares(comm, data.X, data.y);
+      result = regression::least_squares(comm, X, data.y);
+      break;
+    case regression::Method::qr:
+      // Every rank makes every collective call of qr, and its rank check reads the same bits of R on
+      // every rank: all ranks fail together or none does.
+      mpi::collectively(comm, [&] { result = regression::qr(comm, X, data.y, cfg.rank_deficient); });
       break;
   }
   report.finish_progress();
-  if (scaling) regression::to_original_units(*scaling, result);
+  if (scaling) {
+    regression::to_original_units(*scaling, result);
+    result.r.clear();  // the R of the scaled X: the statistics make their own
+  }
   return result;
+}
+
+regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data, const regression::Fit& fit) {
+  return regression::statistics(comm, data.X, data.y, fit);
+}
+
+void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::Statistics& stats) {
+  write_vector(comm, sink, {"regression/w_stderr", {stats.w_stderr.size()}, false, 0, {"feature"}}, stats.w_stderr);
+  write_scalar(comm, sink, "regression/b_stderr", stats.b_stderr);
+  // D+1 values on their own dimension, in their own group: xarray's view of /regression stays the
+  // data and the fit (to_dataframe() spans samples and features only).
+  write_vector(comm, sink, {"regression/statistics/t_values", {stats.t_values.size()}, false, 0, {"coefficient"}},
+               stats.t_values);
+  sink.annotate("regression/w_stderr", named("standard error of w"));
+  sink.annotate("regression/b_stderr", named("standard error of b"));
+  io::Attributes t_values = named("t values of the coefficients");
+  t_values.emplace_back("description", std::string("w / w_stderr, then b / b_stderr"));
+  sink.annotate("regression/statistics/t_values", t_values);
+}
+
+io::Attributes statistics_attributes(const regression::Statistics& stats) {
+  return {{"r_squared", stats.r_squared},
+          {"adj_r_squared", stats.adj_r_squared},
+          {"residual_std", stats.residual_std},
+          {"dof", stats.dof},
+          {"condition_number", stats.condition_number}};
 }
 
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
@@ -297,16 +344,19 @@ io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
           {"gradient_norm", fit.gradient_norm},
           {"data_written", std::int64_t{cfg.write_data}},
           {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
-          {"compress", std::int64_t{cfg.compress}}};
+          {"compress", std::int64_t{cfg.compress}},
+          {"rank_deficient", regression::to_string(cfg.rank_deficient)}};
 }
 
-std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit, int ranks,
-                            const PhaseTimes& times, const std::string& target) {
+std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
+                            const regression::Statistics& stats, int ranks, const PhaseTimes& times,
+                            const std::string& target) {
   const double work =
       static_cast<double>(rows_of(data)) * static_cast<double>(std::max<std::int64_t>(fit.iterations, 1));
   return "slab regress: " + regression::to_string(cfg.method) + " " + std::to_string(fit.iterations) + " iterations" +
          (fit.converged ? " (converged)" : "") + ", loss " + format_number(fit.loss.empty() ? 0.0 : fit.loss.back()) +
-         ", gradient norm " + format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + " on " +
+         ", gradient norm " + format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + ", R^2 " +
+         format_number(stats.r_squared) + ", condition number " + format_number(stats.condition_number) + " on " +
          std::to_string(ranks) + " ranks in " + format_number(times.total) + " s (fit " + format_number(times.solve) +
          " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
          format_number(fit.communication_seconds) + " s; I/O " + format_number(times.io) + " s), " +
@@ -336,14 +386,21 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   if (result.loss_increases > 0 && comm.is_root())
     std::fprintf(stderr, "slab: warning: the loss increased in %lld of %lld iterations; --lr %g may be too large\n",
                  static_cast<long long>(result.loss_increases), static_cast<long long>(result.iterations), cfg.gd.lr);
+  const auto stats_start = clock::now();
+  const regression::Statistics stats = fit_statistics(comm, data, result);
+  const double stats_seconds = seconds_since(stats_start);
 
   io_start = clock::now();
   const double io_before = times.io;
   write_fit(comm, output.sink(), result, data.truth, cfg);
-  output.sink().annotate("regression", regress_attributes(cfg, data, result));
+  write_statistics(comm, output.sink(), stats);
+  io::Attributes attributes = regress_attributes(cfg, data, result);
+  append(attributes, statistics_attributes(stats));
+  output.sink().annotate("regression", attributes);
   // Provenance apart from the parameters: two runs of the same problem differ only there.
   io::Attributes run_record = provenance(comm, config);
   run_record.emplace_back("restarted_from_step", restarted_from);
+  run_record.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
   append(run_record, timing_attributes(comm, times));
@@ -353,7 +410,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
-  report.line(regress_summary(cfg, data, result, comm.size(), times, output.target()));
+  report.line(regress_summary(cfg, data, result, stats, comm.size(), times, output.target()));
 }
 
 }  // namespace slab::app
