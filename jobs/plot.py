@@ -127,6 +127,8 @@ def plot_weights(stem, arrays):
         ax.plot(index, arrays["regression/w_true"], "x", color="gray", label="w_true")
     b = float(arrays["regression/b"])
     note = f"b = {b:.4g}"
+    if "regression/b_stderr" in arrays:
+        note += f" ± {1.96 * float(arrays['regression/b_stderr']):.2g}"
     if "regression/b_true" in arrays:
         note += f" (true {float(arrays['regression/b_true']):.4g})"
     ax.axhline(0, color="lightgray", linewidth=0.8)
