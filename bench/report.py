@@ -176,6 +176,21 @@ def main(path, prefix):
                 "committed); the difference is launching, loading the libraries, MPI_Init, PETSc and MPI_Finalize. "
                 "`mpirun /bin/true` is the launcher alone.", ""]
 
+    rows = []
+    for r in (x for x in results if x["case"] == "read-layout" and x["read"] == "u[:, i]"):
+        snapshot = next((x for x in results if x["case"] == "read-layout" and x["read"] == "u[k, :]"
+                         and x["impl"] == r["impl"] and x["n"] == r["n"]), None)
+        chunks = " × ".join(map(str, r["chunks"])) if r["chunks"] else "contiguous"
+        rows.append([r["impl"], chunks, fmt(r["bytes"] / 1e6), fmt(median(r)),
+                     fmt(median(snapshot)) if snapshot else ""])
+    if rows:
+        r0 = next(x for x in results if x["case"] == "read-layout")
+        out += [f"### Reading /heat/u (nx = {r0['n']}, {r0['steps']} snapshots) with h5py", "",
+                table(["layout", "chunks", "file MB", "u[:, i] median s", "u[k, :] median s"], rows),
+                "", "A point's time series and one snapshot, each from a freshly opened file (empty HDF5 chunk "
+                "cache, warm page cache: decompression and copying more than disk; noisy on a shared machine).",
+                ""]
+
     text = "\n".join(out)
     print(text)
     with open(prefix + ".json", "w") as f:

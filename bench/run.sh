@@ -25,11 +25,11 @@ lines="$work/results.jsonl"
 
 if ((quick)); then
   reps=1; stream_n=100000; heat_sizes="10000"; heat_steps=20; cn_n=10000; cn_steps=5
-  gd_n=20000; gd_iters=5; write_n=1048576; lstsq_n=20000
+  gd_n=20000; gd_iters=5; write_n=1048576; lstsq_n=20000; read_nx=10000
 else
   reps=3; stream_n=40000000; heat_sizes="1000000 10000000"; heat_steps=200; cn_n=1000000; cn_steps=50
   gd_n=2000000; gd_iters=50; write_n=134217728   # 1 GiB
-  lstsq_n=2000000
+  lstsq_n=2000000; read_nx=1000000
 fi
 ranks_list="1 2"
 # NumPy's OpenBLAS runs its own kernel for this CPU only without these overrides (see the README).
@@ -51,6 +51,7 @@ numpy gd "$gd_n" 16 "$gd_iters" "$reps" >>"$lines"
 numpy lstsq "$lstsq_n" 16 "$reps" >>"$lines"
 numpy h5write "$write_n" "$reps" "$work" >>"$lines"
 /usr/bin/python3 bench/whole_run.py "$BUILD_DIR/slab" 2 "$reps" "$work" >>"$lines"
+/usr/bin/python3 bench/read_layouts.py "$BUILD_DIR/slab" 2 "$read_nx" 101 "$reps" "$work" >>"$lines"
 
 mkdir -p bench/results
 out="bench/results/$(date +%Y-%m-%d)"

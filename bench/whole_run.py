@@ -32,7 +32,7 @@ def main(slab, ranks, reps, directory):
                 os.remove(out)
             outside.append(timed(mpirun + [slab, job, "--out", out, "--quiet"]))
             with h5py.File(out) as f:
-                attrs = f[group].attrs
+                attrs = f["provenance"].attrs if "provenance" in f else f[group].attrs
                 inside.append(float(attrs["wall_time_total"]))
                 solve.append(float(attrs["wall_time_compute"] + attrs["wall_time_communication"]))
         os.remove(out)

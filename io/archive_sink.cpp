@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "error.hpp"
 #include "numpy_format.hpp"
@@ -14,6 +15,7 @@ ArchiveSink::ArchiveSink(std::string path, ArchiveFormat format) : path_(std::mo
 void ArchiveSink::create(const DatasetSpec& spec) {
   order_.push_back(spec.path);
   datasets_.insert_or_assign(spec.path, Tensor(spec.shape));
+  if (!spec.dims.empty()) dims_[spec.path] = spec.dims;
 }
 
 void ArchiveSink::write(const std::string& path, const Block& block) {
@@ -73,10 +75,10 @@ void ArchiveSink::commit() {
                  values);
   switch (format_) {
     case ArchiveFormat::npz:
-      write_npz(path_, members);
+      write_npz(path_, members, {{"attributes", json_metadata(members, attributes_, dims_)}});
       break;
     case ArchiveFormat::json:
-      write_json(path_, members, attributes_);
+      write_json(path_, members, attributes_, dims_);
       break;
     case ArchiveFormat::csv: {
       std::filesystem::create_directory(path_);
@@ -84,9 +86,13 @@ void ArchiveSink::commit() {
         std::string file = name;
         for (char& c : file)
           if (c == '/') c = '_';
-        write_csv(path_ + "/" + file + ".csv", *tensor);
+        write_csv(path_ + "/" + file + ".csv", *tensor, name.substr(name.rfind('/') + 1));
       }
-      write_json(path_ + "/attributes.json", {}, attributes_);
+      const std::string metadata = path_ + "/attributes.json";
+      std::ofstream out(metadata, std::ios::trunc);
+      out << json_metadata(members, attributes_, dims_);
+      out.close();
+      if (!out) throw RuntimeFailure("write failed for '" + metadata + "' (disk full?)");
       break;
     }
   }

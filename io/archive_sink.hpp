@@ -1,6 +1,9 @@
 // ArchiveSink: a serial sink that assembles every dataset in memory and, on commit, writes them
 // all as one NumPy .npz archive, one JSON document, or a directory of CSV files. Used on rank 0
 // behind a GatherSink; meant for data that fits in one process's memory.
+// Metadata travels in every format: the .npz holds a member `attributes` (a 0-d unicode array: a
+// JSON document with every dataset's shape and dims and every attribute), the CSV directory an
+// attributes.json with the same document, the .json output all of it inline.
 #pragma once
 
 #include <map>
@@ -28,6 +31,7 @@ class ArchiveSink final : public Sink {
   ArchiveFormat format_;
   std::vector<std::string> order_;  // datasets in creation order
   std::map<std::string, Tensor> datasets_;
+  DatasetDims dims_;
   GroupAttributes attributes_;
 };
 

@@ -1,10 +1,13 @@
 // H5Writer: a Sink writing one HDF5 file. Parallel: the file is opened with MPI-IO on the run's
 // communicator, metadata and transfers are collective, and each rank writes its block as a
 // hyperslab. Serial: one process writes with the default driver (used by gather mode on rank 0).
+// The file follows the netCDF-4 conventions: datasets with dims get HDF5 dimension scales (made
+// and attached on commit, collectively), so netCDF, xarray and h5netcdf see named dimensions.
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "h5.hpp"
 #include "mpi.hpp"
@@ -33,10 +36,18 @@ class H5Writer final : public Sink {
  private:
   [[nodiscard]] std::string context(const std::string& dataset = {}) const;
   void write_block(const std::string& path, const Block& block);
+  // Parallel writes to a compressed chunked dataset: records are held until a row of chunks is
+  // complete, so each chunk is compressed once (parallel HDF5 has no chunk cache for filtered
+  // data: a partial chunk would be read, decompressed and compressed again at every record).
+  void write_record(const std::string& path, const Block& block);
+  void flush_records(const std::string& path);
   // Runs an operation that writes data; a failure marks the HDF5 library unusable.
   template <class F>
   void guarded(F&& operation);
   void write_attribute(hid_t object, const std::string& name, const AttributeValue& value, const std::string& where);
+  // Makes every named dimension a dimension scale and attaches the scales to their datasets.
+  void attach_dimensions();
+  hid_t dimension_scale(const std::string& path, const std::string& name, hsize_t length, bool unlimited);
 
   std::string path_;
   const mpi::Comm* comm_;
@@ -44,6 +55,17 @@ class H5Writer final : public Sink {
   h5::PropertyList transfer_;
   std::map<std::string, h5::Dataset> datasets_;
   std::map<std::string, bool> extendible_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dims_;  // datasets with dims, in creation order
+  std::map<std::string, h5::Dataset> scales_;                           // dimensions without a variable, made on commit
+  struct Records {
+    hsize_t per_chunk = 1;     // first-axis extent of a chunk
+    std::uint64_t first = 0;   // first record held
+    std::uint64_t count = 0;   // records held (the same on every rank)
+    Block part;                // this rank's part of one record (start/count past the first axis)
+    std::vector<double> data;  // this rank's part of every record held
+  };
+  std::map<std::string, Records> records_;  // compressed extendible datasets of a parallel writer
+  int next_dimension_id_ = 0;
   bool every_transfer_collective_ = true;
 };
 

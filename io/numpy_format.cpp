@@ -119,6 +119,46 @@ std::string npy_header(const Shape& shape) {
   throw RuntimeFailure("shape too long for a .npy header");
 }
 
+namespace {
+
+// UTF-8 to code points; a malformed byte becomes U+FFFD.
+std::vector<std::uint32_t> code_points(std::string_view text) {
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool valid = n > 0 && i + n <= text.size();
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      valid = (b >> 6) == 2;
+      cp = cp << 6 | (b & 0x3f);
+    }
+    out.push_back(valid ? cp : 0xfffd);
+    i += valid ? n : 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string npy_text_bytes(const std::string& text) {
+  const std::vector<std::uint32_t> points = code_points(text);
+  const std::size_t n = std::max<std::size_t>(points.size(), 1);
+  std::string bytes = npy_header({});
+  bytes.replace(bytes.find("'<f8'"), 5, "'<U" + std::to_string(n) + "'");
+  // The dict grew by a few characters: re-pad to a multiple of 64 (the length field is 16 bits).
+  const std::size_t dict_end = bytes.find('}') + 1;
+  bytes.resize(dict_end);
+  const std::size_t total = (dict_end + 1 + 63) / 64 * 64;
+  bytes.append(total - dict_end - 1, ' ');
+  bytes.push_back('\n');
+  bytes[8] = static_cast<char>((total - 10) & 0xff);
+  bytes[9] = static_cast<char>((total - 10) >> 8);
+  for (std::size_t i = 0; i < n; ++i) put32(bytes, i < points.size() ? points[i] : 0);
+  return bytes;
+}
+
 std::string npy_bytes(const Tensor& tensor) {
   std::string bytes = npy_header(tensor.shape());
   const auto data = tensor.data();
@@ -185,12 +225,15 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
 
 Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), "'" + path + "'"); }
 
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members) {
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
+               const std::vector<std::pair<std::string, std::string>>& texts) {
   std::string zip;
   std::string directory;
-  for (const auto& [name, tensor] : members) {
-    const std::string member = name + ".npy";
-    const std::string data = npy_bytes(*tensor);
+  const std::size_t count = members.size() + texts.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool text = i >= members.size();
+    const std::string member = (text ? texts[i - members.size()].first : members[i].first) + ".npy";
+    const std::string data = text ? npy_text_bytes(texts[i - members.size()].second) : npy_bytes(*members[i].second);
     if (data.size() >= 0xffffffffu || zip.size() >= 0xffffffffu)
       throw InputError("'" + path + "': .npz output is limited to 4 GiB per member and archive; use an .h5 output");
     const std::uint32_t crc = crc_of(data);
@@ -236,8 +279,8 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
   put32(zip, 0x06054b50);
   put16(zip, 0);
   put16(zip, 0);
-  put16(zip, static_cast<std::uint32_t>(members.size()));
-  put16(zip, static_cast<std::uint32_t>(members.size()));
+  put16(zip, static_cast<std::uint32_t>(count));
+  put16(zip, static_cast<std::uint32_t>(count));
   put32(zip, static_cast<std::uint32_t>(directory.size()));
   put32(zip, directory_offset);
   put16(zip, 0);

@@ -19,14 +19,18 @@ namespace slab::io {
 [[nodiscard]] std::string npy_header(const Shape& shape);
 void write_npy(const std::string& path, const Tensor& tensor);
 [[nodiscard]] std::string npy_bytes(const Tensor& tensor);
+// A 0-d NumPy unicode array ('<Un') holding UTF-8 `text`: np.load reads it without pickle.
+[[nodiscard]] std::string npy_text_bytes(const std::string& text);
 
 // Parses .npy bytes. Accepts float64 little-endian ('<f8'), C or Fortran order (converted to C
 // order), any shape. Throws InputError naming `what` for anything else.
 [[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
 [[nodiscard]] Tensor read_npy(const std::string& path);
 
-// Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them.
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members);
+// Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them; `texts` become
+// 0-d unicode members (str(np.load(path)[name]) is the text).
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
+               const std::vector<std::pair<std::string, std::string>>& texts = {});
 [[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what);
 [[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path);
 

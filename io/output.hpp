@@ -16,11 +16,20 @@
 #include <string>
 
 #include "mpi.hpp"
+#include "names.hpp"
 #include "sink.hpp"
 
 namespace slab::io {
 
 enum class IoMode { parallel, gather };
+inline constexpr NameTable<IoMode, 2> io_mode_names{{{IoMode::parallel, "parallel"}, {IoMode::gather, "gather"}}};
+[[nodiscard]] inline std::string to_string(IoMode mode) { return name_of(io_mode_names, mode); }
+
+// How a growing dataset is stored: contiguous (fixed size), or extendible (chunked, unlimited first axis).
+enum class Layout { contiguous, extendible };
+inline constexpr NameTable<Layout, 2> layout_names{
+    {{Layout::contiguous, "contiguous"}, {Layout::extendible, "extendible"}}};
+[[nodiscard]] inline std::string to_string(Layout layout) { return name_of(layout_names, layout); }
 
 struct OutputOptions {
   std::string path;

@@ -24,8 +24,14 @@ using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
 struct DatasetSpec {
   std::string path;         // "heat/u": groups are created as needed
   Shape shape;              // the global shape; {} is a scalar. For an extendible dataset, the initial size
-  bool extendible = false;  // unlimited first dimension, one chunk per record (first-axis index)
-  int deflate = 0;          // gzip level 1-9 for extendible datasets; 0 = none
+  bool extendible = false;  // unlimited first dimension, chunked (chunks of about 1 MiB tiling every axis)
+  int deflate = 0;          // gzip level 1-9 (with the shuffle filter) for extendible datasets; 0 = none
+  // netCDF dimension names, one per axis ({"t", "x"}), or none. A 1-D dataset named like its own
+  // dimension in the same group is that dimension's coordinate variable; a dimension without one is
+  // recorded as netCDF's "dimension without a variable". Datasets sharing a name share its length.
+  std::vector<std::string> dims = {};
+  // The first-axis length an extendible dataset is expected to reach (it shapes the chunks); 0: unknown.
+  std::uint64_t expected_rows = 0;
 };
 
 struct Block {

@@ -66,17 +66,27 @@ std::string format_double(double value) {
   return buf;
 }
 
-void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+namespace {
+
+void json_document(std::ostream& out, const NamedTensors& datasets, const GroupAttributes& attributes,
+                   const DatasetDims& dims, bool with_data) {
   out << "{\n";
   for (const auto& [name, tensor] : datasets) {
     out << "  " << json_string(name) << ": {\"shape\": [";
     for (std::size_t i = 0; i < tensor->shape().size(); ++i) out << (i ? ", " : "") << tensor->shape()[i];
-    out << "], \"data\": [";
-    const auto data = tensor->data();
-    for (std::size_t i = 0; i < data.size(); ++i) out << (i ? ", " : "") << json_number(data[i]);
-    out << "]},\n";
+    out << "]";
+    if (const auto found = dims.find(name); found != dims.end()) {
+      out << ", \"dims\": [";
+      for (std::size_t i = 0; i < found->second.size(); ++i) out << (i ? ", " : "") << json_string(found->second[i]);
+      out << "]";
+    }
+    if (with_data) {
+      out << ", \"data\": [";
+      const auto data = tensor->data();
+      for (std::size_t i = 0; i < data.size(); ++i) out << (i ? ", " : "") << json_number(data[i]);
+      out << "]";
+    }
+    out << "},\n";
   }
   out << "  \"attributes\": {";
   bool first_group = true;
@@ -91,18 +101,47 @@ void write_json(const std::string& path, const NamedTensors& datasets, const Gro
     out << "}";
   }
   out << "\n  }\n}\n";
+}
+
+}  // namespace
+
+void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes,
+                const DatasetDims& dims) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  json_document(out, datasets, attributes, dims, true);
   finish(out, path);
 }
 
-void write_csv(const std::string& path, const Tensor& tensor) {
+std::string json_metadata(const NamedTensors& datasets, const GroupAttributes& attributes, const DatasetDims& dims) {
+  std::ostringstream out;
+  json_document(out, datasets, attributes, dims, false);
+  return out.str();
+}
+
+namespace {
+// A CSV value that reads back as a float everywhere: "0" would make pandas type a column int64.
+std::string csv_number(double value) {
+  std::string text = format_double(value);
+  if (text.find_first_of(".eEnN") == std::string::npos) text += ".0";
+  return text;
+}
+}  // namespace
+
+void write_csv(const std::string& path, const Tensor& tensor, const std::string& name) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw RuntimeFailure("cannot create '" + path + "'");
-  out << "# shape: " << to_string(tensor.shape()) << "\n";
   const std::size_t rows = tensor.shape().empty() ? 1 : tensor.shape()[0];
   const std::size_t per_row = rows == 0 ? 0 : tensor.size() / rows;
+  if (tensor.shape().size() <= 1) {
+    out << name << "\n";
+  } else {
+    for (std::size_t c = 0; c < per_row; ++c) out << (c ? "," : "") << name << "[" << c << "]";
+    out << "\n";
+  }
   const auto data = tensor.data();
   for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < per_row; ++c) out << (c ? "," : "") << format_double(data[r * per_row + c]);
+    for (std::size_t c = 0; c < per_row; ++c) out << (c ? "," : "") << csv_number(data[r * per_row + c]);
     out << "\n";
   }
   finish(out, path);

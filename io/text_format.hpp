@@ -14,14 +14,21 @@ namespace slab::io {
 
 using NamedTensors = std::vector<std::pair<std::string, const Tensor*>>;
 using GroupAttributes = std::vector<std::pair<std::string, Attributes>>;
+using DatasetDims = std::map<std::string, std::vector<std::string>>;  // dataset -> dimension names
 
-// {"heat/u": {"shape": [K, nx], "data": [flat row-major]}, ..., "attributes": {"heat": {...}}}
-void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes);
+// {"heat/u": {"shape": [K, nx], "dims": ["t", "x"], "data": [flat row-major]}, ...,
+//  "attributes": {"heat": {...}}}; "dims" only for datasets that have them.
+void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes,
+                const DatasetDims& dims = {});
+// The same document without "data": every dataset's shape and dims, and every attribute.
+[[nodiscard]] std::string json_metadata(const NamedTensors& datasets, const GroupAttributes& attributes,
+                                        const DatasetDims& dims);
 
-// One array per file: a "# shape: (K, nx)" comment line, then one line per row (the first axis)
-// with the remaining axes flattened, so np.loadtxt(f, delimiter=",", ndmin=2).reshape(shape)
-// rebuilds the array.
-void write_csv(const std::string& path, const Tensor& tensor);
+// One array per file: a header row naming the columns, then one line per row (the first axis)
+// with the remaining axes flattened, so pandas.read_csv(f) gives a numeric frame and
+// np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2).reshape(shape) rebuilds the array. A 0-D or
+// 1-D dataset is one column named `name`; columns of a wider one are name[0], name[1], ...
+void write_csv(const std::string& path, const Tensor& tensor, const std::string& name);
 
 // Reads a numeric CSV: '#' lines and blank lines are skipped, a first line that is not numeric is
 // taken as a header. Returns a (rows, columns) tensor. InputError names the file and line.

@@ -20,6 +20,8 @@ mpirun -np "$RANKS" "$SLAB" regress --out out/reg.h5 --overwrite
 cat <<'TEXT'
 
 Load the results in Python:
+  import xarray as xr
+  ds = xr.open_dataset("out/heat.h5", group="heat")       # u(t, x) with coordinates t and x
   import h5py, numpy as np
   u = np.asarray(h5py.File("out/heat.h5")["heat/u"])      # (snapshots, nx): u[k, i] = u(x_i, t_k)
   w = h5py.File("out/reg.h5")["regression/w"][()]         # fitted weights

@@ -3,8 +3,9 @@
 #
 #   jobs/setup.sh            build and run dependencies
 #   jobs/setup.sh --bench    also what bench/run.sh's peers need (SciPy's banded solver)
-#   jobs/setup.sh --tests    also what the test suite needs (Slurm, munge, clang for the fuzzer, and
-#                            the bench's packages for its smoke run)
+#   jobs/setup.sh --tests    also what the test suite needs (Slurm, munge, clang for the fuzzer,
+#                            the bench's packages for its smoke run, and the clients the outputs are
+#                            loaded with: xarray, netCDF4, h5netcdf, pandas, pint, ncdump, udunits2)
 #
 # Where apt is not available or the user is not root (a cluster login node), it installs nothing:
 # it checks that the stack is provided some other way (modules, PETSC_DIR/PETSC_ARCH,
@@ -22,7 +23,9 @@ packages=(
 )
 case "${1:-}" in
   --bench) packages+=(python3-scipy) ;;
-  --tests) packages+=(python3-scipy slurm-wlm munge clang libclang-rt-14-dev) ;;
+  --tests) packages+=(python3-scipy slurm-wlm munge clang libclang-rt-14-dev
+                      python3-xarray python3-netcdf4 python3-h5netcdf python3-pandas python3-pint netcdf-bin
+                      udunits-bin) ;;
 esac
 
 missing=()

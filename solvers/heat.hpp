@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mpi.hpp"
+#include "names.hpp"
 #include "partition.hpp"
 
 namespace slab::heat {
@@ -19,29 +20,14 @@ namespace slab::heat {
 enum class Scheme { explicit_euler, implicit_euler, crank_nicolson };
 enum class Boundary { dirichlet, neumann, periodic };
 
-[[nodiscard]] inline std::string to_string(Scheme s) {
-  switch (s) {
-    case Scheme::explicit_euler:
-      return "explicit";
-    case Scheme::implicit_euler:
-      return "implicit";
-    case Scheme::crank_nicolson:
-      return "crank-nicolson";
-  }
-  return "?";
-}
+inline constexpr NameTable<Scheme, 3> scheme_names{{{Scheme::explicit_euler, "explicit"},
+                                                    {Scheme::implicit_euler, "implicit"},
+                                                    {Scheme::crank_nicolson, "crank-nicolson"}}};
+inline constexpr NameTable<Boundary, 3> boundary_names{
+    {{Boundary::dirichlet, "dirichlet"}, {Boundary::neumann, "neumann"}, {Boundary::periodic, "periodic"}}};
 
-[[nodiscard]] inline std::string to_string(Boundary b) {
-  switch (b) {
-    case Boundary::dirichlet:
-      return "dirichlet";
-    case Boundary::neumann:
-      return "neumann";
-    case Boundary::periodic:
-      return "periodic";
-  }
-  return "?";
-}
+[[nodiscard]] inline std::string to_string(Scheme s) { return name_of(scheme_names, s); }
+[[nodiscard]] inline std::string to_string(Boundary b) { return name_of(boundary_names, b); }
 
 // What the user asked for. Time stepping is resolved from it by resolve().
 struct Request {

@@ -14,24 +14,15 @@
 #include <vector>
 
 #include "dist_tensor.hpp"
+#include "names.hpp"
 #include "tree_sum.hpp"
 
 namespace slab::regression {
 
 enum class Method { gd, lstsq, normal, qr };
-[[nodiscard]] inline std::string to_string(Method m) {
-  switch (m) {
-    case Method::gd:
-      return "gd";
-    case Method::lstsq:
-      return "lstsq";
-    case Method::normal:
-      return "normal";
-    case Method::qr:
-      return "qr";
-  }
-  return "?";
-}
+inline constexpr NameTable<Method, 4> method_names{
+    {{Method::gd, "gd"}, {Method::lstsq, "lstsq"}, {Method::normal, "normal"}, {Method::qr, "qr"}}};
+[[nodiscard]] inline std::string to_string(Method m) { return name_of(method_names, m); }
 
 struct GdOptions {
   double lr = 0.1;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dist_tensor.hpp"
+#include "names.hpp"
 #include "regression.hpp"
 
 namespace slab::regression {
@@ -38,6 +39,8 @@ inline constexpr std::int64_t tsqr_block_rows = 256;
 // What --method qr does with a rank-deficient [1 X]: stop with an InputError (exit 2) that names
 // the dependent columns, or return the minimum-norm least-squares solution.
 enum class RankDeficient { error, min_norm };
+inline constexpr NameTable<RankDeficient, 2> rank_deficient_names{
+    {{RankDeficient::error, "error"}, {RankDeficient::min_norm, "min-norm"}}};
 [[nodiscard]] std::string to_string(RankDeficient policy);
 
 // Column j of [1 X] is numerically dependent on columns 0..j-1 when

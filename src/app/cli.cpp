@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -16,16 +17,50 @@ namespace {
 
 std::string version_text() { return std::string("slab ") + version + " (commit " + git_commit + ")"; }
 
+// An option taking one name of an enum's table: help shows `--scheme explicit|implicit|crank-nicolson`
+// with the default, and anything else (a number included) is refused with the choices listed.
+template <class E, std::size_t N>
+CLI::Option* add_choice(CLI::App& cmd, const std::string& flag, E& target, const NameTable<E, N>& table,
+                        const std::string& help) {
+  auto* option = cmd.add_option_function<std::string>(
+      flag, [&target, &table](const std::string& name) { target = *value_of(table, name); }, help);
+  option->type_name(choices(table))->default_str(name_of(table, target));
+  option->check(CLI::Validator(
+      [&table](std::string& name) {
+        return value_of(table, name) ? std::string() : "'" + name + "' is not one of " + choices(table);
+      },
+      ""));
+  return option;
+}
+
+// --layout and --compress of the datasets a command writes (heat's u, regression's X, y and loss).
+void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const std::string& datasets) {
+  cmd.add_option_function<std::string>(
+         "--layout",
+         [&extendible](const std::string& name) {
+           extendible = *value_of(io::layout_names, name) == io::Layout::extendible;
+         },
+         "HDF5 layout of " + datasets +
+             ": contiguous, or extendible (unlimited first axis, chunks of about 1 MiB tiling both axes)")
+      ->type_name(choices(io::layout_names))
+      ->default_str("contiguous")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            return value_of(io::layout_names, name) ? std::string()
+                                                    : "'" + name + "' is not one of " + choices(io::layout_names);
+          },
+          ""));
+  cmd.add_option("--compress", compress, "gzip level 1-9 (with shuffle) for --layout extendible (0: none)")
+      ->check(CLI::Range(0, 9));
+}
+
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
                         const std::string& default_out) {
   out.out = default_out;
   cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
       ->capture_default_str();
-  const std::map<std::string, io::IoMode> modes{{"parallel", io::IoMode::parallel}, {"gather", io::IoMode::gather}};
-  cmd.add_option("--io", out.io,
-                 "HDF5 write mode: parallel (collective MPI-IO) or gather (rank 0 writes with serial HDF5)")
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
-      ->default_str("parallel");
+  add_choice(cmd, "--io", out.io, io::io_mode_names,
+             "HDF5 write mode: parallel (collective MPI-IO) or gather (rank 0 writes with serial HDF5)");
   cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
   cmd.add_option("--checkpoint-every", out.checkpoint_every,
                  "Write <out>.ckpt.h5 every N steps (heat) or iterations (gd); 0: never")
@@ -41,6 +76,7 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
                  "TOML file with these options as keys (in a [heat] or [regress] table); command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
+  cmd.set_version_flag("--version", version_text());
 }
 
 // The options a TOML file holds for `command`, as command-line words: keys of the [command] table
@@ -136,36 +172,26 @@ void add_time_options(CLI::App& heat, TimeFlags& time) {
 void add_model_options(CLI::App& heat, HeatConfig& cfg) {
   heat::Request& q = cfg.request;
   heat.add_option("--nx", q.nx, "Grid nodes, boundaries included");
-  heat.add_option("--length", q.length, "Domain length L [length]");
-  heat.add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time]");
-  const std::map<std::string, heat::Scheme> schemes{{"explicit", heat::Scheme::explicit_euler},
-                                                    {"implicit", heat::Scheme::implicit_euler},
-                                                    {"crank-nicolson", heat::Scheme::crank_nicolson}};
-  heat.add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
-      ->transform(CLI::CheckedTransformer(schemes, CLI::ignore_case))
-      ->default_str("explicit");
-  const std::map<std::string, heat::Boundary> bcs{{"dirichlet", heat::Boundary::dirichlet},
-                                                  {"neumann", heat::Boundary::neumann},
-                                                  {"periodic", heat::Boundary::periodic}};
-  heat.add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
-      ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
-      ->default_str("dirichlet");
+  heat.add_option("--length", q.length, "Domain length L [length: 1, or m with --units si]");
+  heat.add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time: 1, or m^2/s with --units si]");
+  add_choice(heat, "--scheme", q.scheme, heat::scheme_names,
+             "explicit (FTCS), implicit (backward Euler) or crank-nicolson");
+  add_choice(heat, "--bc", q.bc, heat::boundary_names,
+             "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)");
   heat.add_option("--left", q.left, "Dirichlet value at x = 0");
   heat.add_option("--right", q.right, "Dirichlet value at x = L");
   heat.add_option("--init", cfg.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
   heat.add_option("--mode", cfg.mode, "k of the sine initial condition sin(k pi x / L)");
+  add_choice(heat, "--units", cfg.units, unit_system_names,
+             "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
+             "in s; alpha in m^2/s)");
+  heat.add_option("--u-units", cfg.u_units, "Units of u, written as is (a UDUNITS string: K, degC, mol m-3)");
 }
 
 void add_layout_options(CLI::App& heat, HeatConfig& cfg) {
   heat.add_option("--snapshots", cfg.request.snapshots,
                   "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
-  const std::map<std::string, bool> layouts{{"contiguous", false}, {"extendible", true}};
-  heat.add_option("--layout", cfg.extendible,
-                  "HDF5 layout of /heat/u: contiguous, or extendible (unlimited first axis, one chunk per snapshot)")
-      ->transform(CLI::CheckedTransformer(layouts, CLI::ignore_case))
-      ->default_str("contiguous");
-  heat.add_option("--compress", cfg.compress, "gzip level 1-9 for --layout extendible (0: none)")
-      ->check(CLI::Range(0, 9));
+  add_storage_options(heat, cfg.extendible, cfg.compress, "/heat/u and /heat/t");
 }
 
 CLI::App* add_heat_command(CLI::App& app, HeatConfig& cfg, TimeFlags& time, CommonFlags& common) {
@@ -186,35 +212,58 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
-  const std::map<std::string, regression::Method> methods{{"gd", regression::Method::gd},
-                                                          {"lstsq", regression::Method::lstsq},
-                                                          {"normal", regression::Method::normal},
-                                                          {"qr", regression::Method::qr}};
-  reg->add_option("--method", r.method,
-                  "qr (TSQR least squares: the recommended direct method, as accurate as LAPACK, the same bits on "
-                  "any rank count), lstsq (PETSc LSQR; options via --petsc), normal (normal equations: fastest, "
-                  "least accurate) or gd (gradient descent)")
-      ->transform(CLI::CheckedTransformer(methods, CLI::ignore_case))
-      ->default_str("gd");
-  const std::map<std::string, regression::RankDeficient> policies{{"error", regression::RankDeficient::error},
-                                                                  {"min-norm", regression::RankDeficient::min_norm}};
-  reg->add_option("--rank-deficient", r.rank_deficient,
-                  "--method qr on linearly dependent columns: error (exit 2, naming them) or min-norm (the "
-                  "minimum-norm solution)")
-      ->transform(CLI::CheckedTransformer(policies, CLI::ignore_case))
-      ->default_str("error");
+  add_choice(*reg, "--method", r.method, regression::method_names,
+             "qr (TSQR least squares: the recommended direct method, as accurate as LAPACK, the same bits on "
+             "any rank count), lstsq (PETSc LSQR; options via --petsc), normal (normal equations: fastest, "
+             "least accurate) or gd (gradient descent)");
+  add_choice(*reg, "--rank-deficient", r.rank_deficient, regression::rank_deficient_names,
+             "--method qr on linearly dependent columns: error (exit 2, naming them) or min-norm (the "
+             "minimum-norm solution)");
   reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
   reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
   reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");
   reg->add_flag("--standardize", r.standardize,
                 "Scale features to zero mean, unit variance (w reported in original units)");
-  reg->add_flag("!--no-data", r.write_data, "Do not write X and y to the output (for very large N)");
+  reg->add_flag_callback(
+      "--no-data", [&r] { r.write_data = false; }, "Do not write X and y to the output (for very large N)");
+  add_storage_options(*reg, r.extendible, r.compress, "/regression/X, y and the loss history");
   add_output_options(*reg, common.out, common.quiet, common.petsc, "reg.h5");
   return reg;
 }
 
+// "The following arguments were not expected: ...", listed in the order they were typed.
+std::string not_expected(const CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> extras = app.remaining(true);
+  const auto position = [&](const std::string& word) {
+    return std::find(args.begin(), args.end(), word) - args.begin();
+  };
+  std::stable_sort(extras.begin(), extras.end(),
+                   [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
+  std::string text =
+      extras.size() == 1 ? "The following argument was not expected:" : "The following arguments were not expected:";
+  for (const auto& word : extras) text += " " + word;
+  return text;
+}
+
+// A CLI11 message about an option that only a --config file holds names that file. `typed`: the
+// words of the command line before the file was expanded.
+std::string with_config_file(const std::string& message, const std::vector<std::string>& typed) {
+  std::string config;
+  for (std::size_t i = 1; i < typed.size(); ++i) {
+    if (typed[i] == "--config" && i + 1 < typed.size()) config = typed[i + 1];
+    if (typed[i].starts_with("--config=")) config = typed[i].substr(9);
+  }
+  const auto start = message.find("--");
+  if (config.empty() || start == std::string::npos) return message;
+  const std::string option = message.substr(start, message.find_first_of(" :=,", start) - start);
+  for (const auto& word : typed)
+    if (word == option || word.starts_with(option + "=")) return message;
+  return "--config " + config + ": " + message;
+}
+
 // Parses the words; text to print instead when they ask for help or the version.
-std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::string>& args) {
+std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::string>& args,
+                                        const std::vector<std::string>& typed) {
   try {
     // CLI11 wants the words after the program name, last first.
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -225,8 +274,10 @@ std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::st
     return PrintAndExit{app.help("", CLI::AppFormatMode::All)};
   } catch (const CLI::CallForVersion&) {
     return PrintAndExit{version_text() + "\n"};
+  } catch (const CLI::ExtrasError&) {
+    throw InputError(not_expected(app, args));
   } catch (const CLI::ParseError& e) {
-    throw InputError(e.what());
+    throw InputError(with_config_file(e.what(), typed));
   }
   return std::nullopt;
 }
@@ -253,7 +304,8 @@ void take_common(Config& cfg, Command command, CommonFlags& common) {
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
   for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
-  const std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc));
+  const std::vector<std::string> typed(argv, argv + argc);
+  const std::vector<std::string> args = expand_config(typed);
 
   CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
   app.set_version_flag("--version", version_text());
@@ -264,7 +316,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   CommonFlags heat_common, regress_common;
   CLI::App* heat = add_heat_command(app, cfg.heat, time, heat_common);
   add_regress_command(app, cfg.regress, regress_common);
-  if (auto print = parse_words(app, args)) return *print;
+  if (auto print = parse_words(app, args, typed)) return *print;
 
   if (heat->parsed()) {
     take_common(cfg, Command::heat, heat_common);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "heat.hpp"
+#include "names.hpp"
 #include "output.hpp"
 #include "regression.hpp"
 #include "tsqr.hpp"
@@ -23,12 +24,20 @@ struct OutputConfig {
   double time_limit = 0;              // seconds of wall time; stop (resumable) before it; 0: none
 };
 
+// The units a run's numbers are in: none stated (the problem is non-dimensional, units "1"), or SI
+// (x and length in m, t in s, alpha in m^2/s).
+enum class UnitSystem { nondimensional, si };
+inline constexpr NameTable<UnitSystem, 2> unit_system_names{
+    {{UnitSystem::nondimensional, "nondimensional"}, {UnitSystem::si, "si"}}};
+
 struct HeatConfig {
   heat::Request request;
   std::string init = "sine";  // sine | gaussian | step | FILE.h5:/dataset
   int mode = 1;
-  bool extendible = false;  // --layout extendible
-  int compress = 0;         // gzip level for --layout extendible
+  bool extendible = false;                        // --layout extendible
+  int compress = 0;                               // gzip level for --layout extendible
+  UnitSystem units = UnitSystem::nondimensional;  // --units
+  std::string u_units = "1";                      // --u-units: the units of u, as UDUNITS writes them
 };
 
 struct RegressConfig {
@@ -41,7 +50,9 @@ struct RegressConfig {
   regression::RankDeficient rank_deficient = regression::RankDeficient::error;  // --method qr
   regression::GdOptions gd;
   bool standardize = false;
-  bool write_data = true;  // --no-data skips /regression/X and /regression/y
+  bool write_data = true;   // --no-data skips /regression/X and /regression/y
+  bool extendible = false;  // --layout extendible: X, y and loss chunked
+  int compress = 0;         // gzip level for --layout extendible
 };
 
 enum class Command { heat, regress };

@@ -39,6 +39,8 @@ class Reporter {
   std::string unit_;
   std::chrono::steady_clock::time_point start_;
   int last_decile_ = -1;
+  std::int64_t first_done_ = -1;  // units done at the first progress report, and when
+  double first_seconds_ = 0;
   bool live_line_open_ = false;
 };
 

@@ -25,7 +25,7 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
           {"command_line", config.command_line},
           {"nranks", std::int64_t{comm.size()}},
           {"start_time", started},
-          {"io_mode", std::string(config.output.io == io::IoMode::parallel ? "parallel" : "gather")}};
+          {"io_mode", io::to_string(config.output.io)}};
 }
 
 io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times) {

@@ -43,6 +43,15 @@ io::Block row_block(std::uint64_t index, const RowPartition& part, const double*
   return io::Block{{index, static_cast<std::uint64_t>(part.first())}, {1, count}, local};
 }
 
+// The units of length and time a run's numbers are in, as UDUNITS and pint spell them.
+struct HeatUnits {
+  std::string length, time, diffusivity;
+};
+HeatUnits heat_units(UnitSystem system) {
+  if (system == UnitSystem::si) return {"m", "s", "m^2/s"};
+  return {"1", "1", "1"};  // a non-dimensional problem
+}
+
 io::Block node_block(const RowPartition& part, const double* local) {
   const auto count = static_cast<std::uint64_t>(part.count());
   if (count == 0) return io::Block::none(1);
@@ -104,9 +113,10 @@ HeatRecord::HeatRecord(const mpi::Comm& comm, io::Sink& sink, const HeatPlan& pl
   const auto started = clock::now();
   const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
   const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
-  sink_.create({"heat/x", {nx}});
-  sink_.create({"heat/t", {k}});
-  sink_.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress});
+  // netCDF dimensions t and x, with x and t their coordinate variables; t grows with u.
+  sink_.create({"heat/x", {nx}, false, 0, {"x"}});
+  sink_.create({"heat/t", {cfg.extendible ? 0 : k}, cfg.extendible, 0, {"t"}, k});
+  sink_.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress, {"t", "x"}, k});
   x_.resize(static_cast<std::size_t>(part_.count()));
   for (std::size_t i = 0; i < x_.size(); ++i) x_[i] = plan.problem.x(part_.first() + static_cast<std::int64_t>(i));
   sink_.write("heat/x", node_block(part_, x_.data()));
@@ -169,14 +179,24 @@ std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u
   return step;
 }
 
-void HeatRecord::finish(const io::Attributes& attributes) {
+void HeatRecord::finish(const io::Attributes& parameters, const io::Attributes& run_record) {
   const auto started = clock::now();
   const auto k = static_cast<std::uint64_t>(plan_.problem.snapshots);
   sink_.write("heat/t", comm_.is_root() ? io::Block{{0}, {k}, times_.data()} : io::Block::none(1));
-  sink_.annotate("heat", attributes);
-  sink_.annotate("heat/x", {{"units", std::string("length")}, {"description", std::string("node positions x_i")}});
-  sink_.annotate("heat/t", {{"units", std::string("time")}, {"description", std::string("snapshot times t_k")}});
-  sink_.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
+  sink_.annotate("heat", parameters);
+  // Names and units of the variables (netCDF/CF attributes long_name and units).
+  const HeatUnits units = heat_units(cfg_.units);
+  sink_.annotate("heat/x", {{"long_name", std::string("position")},
+                            {"units", units.length},
+                            {"description", std::string("node positions x_i")}});
+  sink_.annotate(
+      "heat/t",
+      {{"long_name", std::string("time")}, {"units", units.time}, {"description", std::string("snapshot times t_k")}});
+  sink_.annotate("heat/u", {{"long_name", std::string("solution u of u_t = alpha u_xx")},
+                            {"units", cfg_.u_units},
+                            {"description", std::string("u[k, i] = u(x_i, t_k)")}});
+  // Provenance apart from the parameters: two runs of the same problem differ only there.
+  sink_.annotate("provenance", run_record);
   io_seconds_ += seconds_since(started);
 }
 
@@ -194,6 +214,7 @@ heat::Observer observe(HeatRecord& record, Reporter& report, const HeatPlan& pla
 }
 
 io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
+  const HeatUnits units = heat_units(cfg.units);
   return {{"alpha", p.alpha},
           {"length", p.length},
           {"nx", p.nx},
@@ -209,9 +230,12 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"init", cfg.init},
           {"mode", std::int64_t{cfg.mode}},
           {"snapshots", p.snapshots},
-          {"layout", std::string(cfg.extendible ? "extendible" : "contiguous")},
+          {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
           {"compress", std::int64_t{cfg.compress}},
-          {"units", std::string("consistent units: x and length in [length], t in [time], alpha in [length^2/time]")}};
+          {"unit_system", name_of(unit_system_names, cfg.units)},
+          {"length_units", units.length},  // of length, dx and x
+          {"time_units", units.time},      // of dt, t_end and t
+          {"alpha_units", units.diffusivity}};
 }
 
 std::string heat_summary(const heat::Problem& p, int ranks, const PhaseTimes& times, const heat::Timing& timing,
@@ -258,12 +282,12 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto finish_start = clock::now();
   io::Attributes attributes = heat_attributes(plan.problem, cfg);
   if (record.max_error() >= 0) attributes.emplace_back("max_error_vs_exact", record.max_error());
-  attributes.emplace_back("restarted_from_step", first_step);
   times.total = seconds_since(started);
   times.io = record.io_seconds() + seconds_since(finish_start);
-  append(attributes, provenance(comm, config));
-  append(attributes, timing_attributes(comm, times));
-  record.finish(attributes);
+  io::Attributes run_record = provenance(comm, config);
+  run_record.emplace_back("restarted_from_step", first_step);
+  append(run_record, timing_attributes(comm, times));
+  record.finish(attributes, run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);

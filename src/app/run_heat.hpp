@@ -57,8 +57,9 @@ class HeatRecord {
   // was taken after; u receives this rank's nodes.
   [[nodiscard]] std::int64_t restore(const std::string& from, std::vector<double>& u);
 
-  // Collective: writes t and the group's attributes.
-  void finish(const io::Attributes& attributes);
+  // Collective: writes t, the parameters as /heat's attributes, each dataset's long_name and units,
+  // and the run's provenance as the attributes of /provenance.
+  void finish(const io::Attributes& parameters, const io::Attributes& run_record);
   [[nodiscard]] double io_seconds() const noexcept { return io_seconds_; }
 
  private:

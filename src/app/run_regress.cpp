@@ -28,6 +28,7 @@ void check_regress_options(const Config& config) {
   if (!(std::isfinite(cfg.noise) && cfg.noise >= 0)) throw InputError("--noise must be a non-negative number");
   if (!(std::isfinite(cfg.gd.lr) && cfg.gd.lr > 0)) throw InputError("--lr must be a positive number");
   if (cfg.gd.iters < 1) throw InputError("--iters must be at least 1");
+  if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
   if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
   if ((config.output.checkpoint_every > 0 || !config.output.restart.empty()) && cfg.method != regression::Method::gd)
     throw InputError("--checkpoint-every and --restart apply to --method gd only");
@@ -98,6 +99,32 @@ io::Block rows_block(const DistTensor& t) {
 void write_scalar(const mpi::Comm& comm, io::Sink& sink, const std::string& name, const double& v) {
   sink.create({name, {}});
   sink.write(name, comm.is_root() ? io::Block{{}, {}, &v} : io::Block::none(0));
+}
+
+// A vector every rank holds; rank 0 writes it.
+void write_vector(const mpi::Comm& comm, io::Sink& sink, const io::DatasetSpec& spec, const std::vector<double>& v) {
+  sink.create(spec);
+  sink.write(spec.path, comm.is_root() && !v.empty() ? io::Block{{0}, {v.size()}, v.data()} : io::Block::none(1));
+}
+
+io::Attributes named(const std::string& long_name) {
+  // The data's units are not known to slab: "1" says so honestly.
+  return {{"long_name", long_name}, {"units", std::string("1")}};
+}
+
+void annotate_regression_datasets(io::Sink& sink, bool data, bool truth) {
+  if (data) {
+    sink.annotate("regression/X", named("features X[sample, feature]"));
+    sink.annotate("regression/y", named("target y[sample]"));
+  }
+  sink.annotate("regression/w", named("fitted weights w"));
+  sink.annotate("regression/b", named("fitted intercept b"));
+  sink.annotate("regression/history/iteration", named("updates of w and b before the loss was taken"));
+  sink.annotate("regression/history/loss", named("mean squared error at each iteration"));
+  if (truth) {
+    sink.annotate("regression/w_true", named("weights of the synthetic data's model"));
+    sink.annotate("regression/b_true", named("intercept of the synthetic data's model"));
+  }
 }
 
 std::size_t rows_of(const Dataset& d) { return d.X.global_shape()[0]; }
@@ -209,10 +236,14 @@ std::string describe(const Dataset& data, const RegressConfig& cfg, int ranks, c
          (cfg.standardize ? " standardize" : "") + " ranks=" + std::to_string(ranks) + " -> " + io::output_target(out);
 }
 
-void write_data(io::Sink& sink, const Dataset& data) {
-  sink.create({"regression/X", data.X.global_shape()});
+void write_data(io::Sink& sink, const Dataset& data, const RegressConfig& cfg) {
+  // Extendible datasets start empty and grow with the writes.
+  Shape x_shape = data.X.global_shape(), y_shape = data.y.global_shape();
+  if (cfg.extendible) x_shape[0] = y_shape[0] = 0;
+  const std::uint64_t rows = rows_of(data);
+  sink.create({"regression/X", x_shape, cfg.extendible, cfg.compress, {"sample", "feature"}, rows});
   sink.write("regression/X", rows_block(data.X));
-  sink.create({"regression/y", data.y.global_shape()});
+  sink.create({"regression/y", y_shape, cfg.extendible, cfg.compress, {"sample"}, rows});
   sink.write("regression/y", rows_block(data.y));
 }
 
@@ -254,9 +285,17 @@ regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data
 }
 
 void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::Statistics& stats) {
-  write_replicated(comm, sink, "regression/w_stderr", stats.w_stderr);
+  write_vector(comm, sink, {"regression/w_stderr", {stats.w_stderr.size()}, false, 0, {"feature"}}, stats.w_stderr);
   write_scalar(comm, sink, "regression/b_stderr", stats.b_stderr);
-  write_replicated(comm, sink, "regression/t_values", stats.t_values);
+  // D+1 values on their own dimension, in their own group: xarray's view of /regression stays the
+  // data and the fit (to_dataframe() spans samples and features only).
+  write_vector(comm, sink, {"regression/statistics/t_values", {stats.t_values.size()}, false, 0, {"coefficient"}},
+               stats.t_values);
+  sink.annotate("regression/w_stderr", named("standard error of w"));
+  sink.annotate("regression/b_stderr", named("standard error of b"));
+  io::Attributes t_values = named("t values of the coefficients");
+  t_values.emplace_back("description", std::string("w / w_stderr, then b / b_stderr"));
+  sink.annotate("regression/statistics/t_values", t_values);
 }
 
 io::Attributes statistics_attributes(const regression::Statistics& stats) {
@@ -268,18 +307,27 @@ io::Attributes statistics_attributes(const regression::Statistics& stats) {
 }
 
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
-               const std::optional<regression::Truth>& truth) {
-  write_replicated(comm, sink, "regression/w", fit.w);
+               const std::optional<regression::Truth>& truth, const RegressConfig& cfg) {
+  write_vector(comm, sink, {"regression/w", {fit.w.size()}, false, 0, {"feature"}}, fit.w);
   write_scalar(comm, sink, "regression/b", fit.b);
-  write_replicated(comm, sink, "regression/loss", fit.loss);
+  // The loss history has its own group (and dimension), so that xarray's view of /regression is
+  // the data and the fit alone: to_dataframe() there spans samples and features only.
+  std::vector<double> updates(fit.loss.size());
+  for (std::size_t i = 0; i < updates.size(); ++i) updates[i] = static_cast<double>(i);
+  const Shape history{cfg.extendible ? 0 : fit.loss.size()};
+  write_vector(comm, sink, {"regression/history/iteration", history, cfg.extendible, 0, {"iteration"}, fit.loss.size()},
+               updates);
+  write_vector(comm, sink,
+               {"regression/history/loss", history, cfg.extendible, cfg.compress, {"iteration"}, fit.loss.size()},
+               fit.loss);
   if (truth) {
-    write_replicated(comm, sink, "regression/w_true", truth->w);
+    write_vector(comm, sink, {"regression/w_true", {truth->w.size()}, false, 0, {"feature"}}, truth->w);
     write_scalar(comm, sink, "regression/b_true", truth->b);
   }
+  annotate_regression_datasets(sink, cfg.write_data, truth.has_value());
 }
 
-io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
-                                  std::int64_t restarted_from) {
+io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit) {
   return {{"method", regression::to_string(cfg.method)},
           {"rows", static_cast<std::int64_t>(rows_of(data))},
           {"cols", static_cast<std::int64_t>(cols_of(data))},
@@ -295,7 +343,8 @@ io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
           {"final_loss", fit.loss.empty() ? 0.0 : fit.loss.back()},
           {"gradient_norm", fit.gradient_norm},
           {"data_written", std::int64_t{cfg.write_data}},
-          {"restarted_from_step", restarted_from},
+          {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
+          {"compress", std::int64_t{cfg.compress}},
           {"rank_deficient", regression::to_string(cfg.rank_deficient)}};
 }
 
@@ -324,7 +373,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
 
   auto io_start = clock::now();
   io::Output output(comm, plan.output);
-  if (cfg.write_data) write_data(output.sink(), data);
+  if (cfg.write_data) write_data(output.sink(), data, cfg);
   PhaseTimes times{.io = seconds_since(io_start)};
 
   const auto fit_start = clock::now();
@@ -343,18 +392,19 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
 
   io_start = clock::now();
   const double io_before = times.io;
-  write_fit(comm, output.sink(), result, data.truth);
+  write_fit(comm, output.sink(), result, data.truth, cfg);
   write_statistics(comm, output.sink(), stats);
-  io::Attributes attributes = regress_attributes(cfg, data, result, restarted_from);
+  io::Attributes attributes = regress_attributes(cfg, data, result);
   append(attributes, statistics_attributes(stats));
-  attributes.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
-  append(attributes, provenance(comm, config));
+  output.sink().annotate("regression", attributes);
+  // Provenance apart from the parameters: two runs of the same problem differ only there.
+  io::Attributes run_record = provenance(comm, config);
+  run_record.emplace_back("restarted_from_step", restarted_from);
+  run_record.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
-  append(attributes, timing_attributes(comm, times));
-  output.sink().annotate("regression", attributes);
-  output.sink().annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
-  output.sink().annotate("regression/t_values", {{"description", std::string("w / w_stderr, then b / b_stderr")}});
+  append(run_record, timing_attributes(comm, times));
+  output.sink().annotate("provenance", run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);

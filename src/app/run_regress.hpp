@@ -43,8 +43,9 @@ struct Dataset {
 // The parameter line rank 0 prints first.
 [[nodiscard]] std::string describe(const Dataset& data, const RegressConfig& cfg, int ranks, const std::string& out);
 
-// Collective: /regression/X and /regression/y, each rank its rows.
-void write_data(io::Sink& sink, const Dataset& data);
+// Collective: /regression/X (sample, feature) and /regression/y (sample), each rank its rows, in
+// the layout of --layout/--compress.
+void write_data(io::Sink& sink, const Dataset& data, const RegressConfig& cfg);
 
 // Fits by cfg.method. gd resumes from --restart and checkpoints every --checkpoint-every
 // iterations; `restarted_from` receives the iteration it resumed at (0: a fresh start).
@@ -57,19 +58,21 @@ void write_data(io::Sink& sink, const Dataset& data);
 [[nodiscard]] regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data,
                                                     const regression::Fit& fit);
 
-// Collective: /regression/w_stderr (D,), b_stderr () and t_values (D+1,: w's, then b's).
+// Collective: /regression/w_stderr (feature), b_stderr () and /regression/statistics/t_values
+// (coefficient: D+1, w's then b's), each with its long_name and units.
 void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::Statistics& stats);
 
 // r_squared, adj_r_squared, residual_std, dof and condition_number, as attributes of /regression.
 [[nodiscard]] io::Attributes statistics_attributes(const regression::Statistics& stats);
 
-// Collective: w, b, the loss history and, for synthetic data, the true model.
+// Collective: w and b, the loss history (/regression/history: loss and its iteration coordinate),
+// for synthetic data the true model, and every dataset's long_name and units.
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
-               const std::optional<regression::Truth>& truth);
+               const std::optional<regression::Truth>& truth, const RegressConfig& cfg);
 
 // Every parameter and the fit's figures, as the /regression group's attributes.
 [[nodiscard]] io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
-                                                const regression::Fit& fit, std::int64_t restarted_from);
+                                                const regression::Fit& fit);
 
 // The summary line rank 0 prints last.
 [[nodiscard]] std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,

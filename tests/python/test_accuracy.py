@@ -96,7 +96,8 @@ class LeastSquaresAccuracy(TempDirTest):
             return None
         with h5py.File(out) as f:
             r = f["regression"]
-            fit = {name: r[name][()] for name in ("w", "b", "w_stderr", "b_stderr", "t_values")}
+            fit = {name: r[name][()] for name in ("w", "b", "w_stderr", "b_stderr")}
+            fit["t_values"] = r["statistics/t_values"][()]
             fit.update(dict(r.attrs))
         return fit
 

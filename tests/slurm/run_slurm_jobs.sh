@@ -135,11 +135,11 @@ reg, = glob.glob(out + "/reg-*.h5")
 sweep = sorted(glob.glob(out + "/sweep-*.h5"), key=lambda p: h5py.File(p)["heat"].attrs["nx"])
 with h5py.File(heat) as f:
     assert f["heat/u"].shape == (11, 2001), f["heat/u"].shape
-    assert f["heat"].attrs["nranks"] == 2 and f["heat"].attrs["scheme"] == "crank-nicolson"
+    assert f["provenance"].attrs["nranks"] == 2 and f["heat"].attrs["scheme"] == "crank-nicolson"
     assert f.attrs["complete"] == 1
 with h5py.File(reg) as f:
     r = f["regression"]
-    assert r["X"].shape == (5000, 4) and r.attrs["nranks"] == 2
+    assert r["X"].shape == (5000, 4) and f["provenance"].attrs["nranks"] == 2
     assert np.allclose(r["w"][()], r["w_true"][()], atol=0.01)
 # The README recipe: many outputs into one array.
 u_final = [h5py.File(p)["heat/u"][-1] for p in sweep]
@@ -166,7 +166,7 @@ grep -q "resume: from" "slurm-$id.out" || fail "job $id did not resume: $(cat "s
 import sys
 import h5py, numpy as np
 with h5py.File(sys.argv[1]) as a, h5py.File(sys.argv[2]) as b:
-    step = b["heat"].attrs["restarted_from_step"]
+    step = b["provenance"].attrs["restarted_from_step"]
     assert step > 0
     for name in ("heat/u", "heat/t", "heat/x"):
         assert np.array_equal(a[name][()], b[name][()]), name
@@ -186,8 +186,8 @@ import sys
 import h5py
 with h5py.File(sys.argv[1]) as f:
     r = f["regression"]
-    assert r.attrs["iterations"] == int(sys.argv[2]) and len(r["loss"]) == int(sys.argv[2]), r.attrs["iterations"]
-    assert r.attrs["restarted_from_step"] > 0
+    assert r.attrs["iterations"] == int(sys.argv[2]) and len(r["history/loss"]) == int(sys.argv[2]), r.attrs["iterations"]
+    assert f["provenance"].attrs["restarted_from_step"] > 0
 PY
 echo "slurm: --time=2 job completed through $stops requeue(s) with all $ITERS iterations"
 echo "slurm: all jobs passed"

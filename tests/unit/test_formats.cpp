@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -19,6 +20,19 @@ TEST(Npy, HeaderIsVersion1AlignedTo64BytesWithTheShape) {
   EXPECT_EQ(h.back(), '\n');
   EXPECT_NE(io::npy_header({5}).find("(5,)"), std::string::npos);
   EXPECT_NE(io::npy_header({}).find("()"), std::string::npos);
+}
+
+TEST(Npy, TextIsAZeroDimensionalUnicodeArrayOfCodePoints) {
+  // "aé€": three code points, stored as UTF-32LE after a '<U3' header padded to 64 bytes.
+  const std::string bytes = io::npy_text_bytes("a\xc3\xa9\xe2\x82\xac");
+  const std::size_t header = bytes.find('\n') + 1;
+  EXPECT_EQ(header % 64, 0u);
+  EXPECT_EQ(static_cast<std::size_t>(static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8),
+            header - 10);
+  EXPECT_NE(bytes.find("'descr': '<U3', 'fortran_order': False, 'shape': (), }"), std::string::npos) << bytes;
+  ASSERT_EQ(bytes.size(), header + 12);
+  const std::uint32_t expected[] = {0x61, 0xe9, 0x20ac};
+  EXPECT_EQ(std::memcmp(bytes.data() + header, expected, sizeof expected), 0);
 }
 
 TEST(Npy, RoundTripsEveryBit) {
