@@ -18,6 +18,9 @@ namespace slab::heat {
 
 enum class Scheme { explicit_euler, implicit_euler, crank_nicolson };
 enum class Boundary { dirichlet, neumann, periodic };
+// How the implicit schemes solve their tridiagonal systems: slab's own direct solver (the same bits
+// on any number of ranks) or PETSc's KSP (any --petsc option).
+enum class Solver { direct, petsc };
 
 [[nodiscard]] inline std::string to_string(Scheme s) {
   switch (s) {
@@ -43,6 +46,8 @@ enum class Boundary { dirichlet, neumann, periodic };
   return "?";
 }
 
+[[nodiscard]] inline std::string to_string(Solver s) { return s == Solver::direct ? "direct" : "petsc"; }
+
 // What the user asked for. Time stepping is resolved from it by resolve().
 struct Request {
   std::int64_t nx = 1001;
@@ -57,6 +62,7 @@ struct Request {
   double left = 0.0;
   double right = 0.0;
   std::int64_t snapshots = 11;
+  Solver solver = Solver::direct;
 };
 
 // A fully resolved problem: every number a run needs.
@@ -69,6 +75,7 @@ struct Problem {
   Boundary bc;
   double left, right;
   std::int64_t snapshots;
+  Solver solver = Solver::direct;
 
   [[nodiscard]] double r() const noexcept { return alpha * dt / (dx * dx); }
   // x_i = i dx; dx = L/(nx-1) with both ends on the grid, or L/nx for periodic (x = L is x = 0).

@@ -143,6 +143,13 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   heat->add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
       ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
       ->default_str("dirichlet");
+  const std::map<std::string, heat::Solver> solvers{{"direct", heat::Solver::direct},
+                                                    {"petsc", heat::Solver::petsc}};
+  heat->add_option("--solver", q.solver,
+                   "Implicit schemes: direct (slab's tridiagonal solver, the same bits on any rank count) or petsc "
+                   "(PETSc KSP; takes --petsc options)")
+      ->transform(CLI::CheckedTransformer(solvers, CLI::ignore_case))
+      ->default_str("direct");
   heat->add_option("--left", q.left, "Dirichlet value at x = 0");
   heat->add_option("--right", q.right, "Dirichlet value at x = L");
   heat->add_option("--init", cfg.heat.init,
