@@ -47,13 +47,18 @@ Timing solve_direct(const mpi::Comm& comm, const Problem& p, std::vector<double>
   const RowPartition part(p.nx, comm.size(), comm.rank());
   tridiag::Solver solver(comm, part, direct_operator(p), block_rows);
   Timing timing;
+  solver.load(u);
   auto advance = [&](std::int64_t steps) {
     const auto started = std::chrono::steady_clock::now();
-    for (std::int64_t k = 0; k < steps; ++k) solver.step(u);
+    solver.advance(steps);
     timing.compute += detail::seconds_since(started);
   };
-  auto current = [&] { return std::span<const double>(u); };
+  auto current = [&] {
+    solver.store(u);
+    return std::span<const double>(u);
+  };
   detail::run_steps(comm, p, first_step, observer, timing, p.steps, advance, current);
+  solver.store(u);
   return timing;
 }
 

@@ -198,8 +198,8 @@ void Reduced::solve(std::vector<double>& x) const {
 
 namespace {
 
-constexpr int old_values_tag = 1601;
-constexpr int results_tag = 1602;
+constexpr int to_blocks_tag = 1601;
+constexpr int to_rows_tag = 1602;
 
 // Outstanding MPI requests; waits for them if an exception leaves them behind.
 class Requests {
@@ -220,49 +220,42 @@ class Requests {
   std::vector<MPI_Request> list_;
 };
 
-// Global rows [row, row + count), all on rank `owner`: a neighbour row before or after a rank's
-// blocks, or part of the body of its last block.
-enum class Kind { before, body, after };
+// Global rows [row, row + count), all on rank `owner`.
 struct Segment {
   std::int64_t row, count;
   int owner;
-  Kind kind;
 };
 
-// What the blocks starting on rank q need from other ranks, in a fixed order: the row before
-// them, the rows of their last block past q's own rows (the body), the row after them.
-struct Needs {
+// The blocks whose first row is on rank q, their rows, and the rows of those past q's own rows
+// (the tail of its last block), split by the ranks that hold them.
+struct Span {
   std::int64_t lo = 0, hi = 0;      // q's blocks [lo, hi)
   std::int64_t begin = 0, end = 0;  // their rows
-  std::vector<Segment> segments;
-  std::optional<std::int64_t> before, after;  // the neighbour rows (global), if they exist
+  std::vector<Segment> tail;
 };
 
-Needs needs_of(const RowPartition& part, const Blocks& blocks, bool periodic, int q) {
-  Needs need;
-  const std::int64_t first = part.first_of(q), end = first + part.count_of(q), n = blocks.n;
-  std::tie(need.lo, need.hi) = blocks.starting_in(first, end);
-  if (need.lo == need.hi) return need;
-  need.begin = blocks.first(need.lo);
-  need.end = blocks.end(need.hi - 1);
-  auto remote = [&](std::int64_t row) { return row < first || row >= need.end; };
-  if (periodic || need.begin > 0) need.before = (need.begin - 1 + n) % n;
-  if (periodic || need.end < n) need.after = need.end % n;
-  if (need.before && remote(*need.before))
-    need.segments.push_back({*need.before, 1, part.owner(*need.before), Kind::before});
-  for (std::int64_t row = end; row < need.end;) {
+Span span_of(const RowPartition& part, const Blocks& blocks, int q) {
+  Span span;
+  const std::int64_t first = part.first_of(q), end = first + part.count_of(q);
+  std::tie(span.lo, span.hi) = blocks.starting_in(first, end);
+  if (span.lo == span.hi) return span;
+  span.begin = blocks.first(span.lo);
+  span.end = blocks.end(span.hi - 1);
+  for (std::int64_t row = end; row < span.end;) {
     const int p = part.owner(row);
-    const std::int64_t stop = std::min(need.end, part.first_of(p) + part.count_of(p));
-    need.segments.push_back({row, stop - row, p, Kind::body});
+    const std::int64_t stop = std::min(span.end, part.first_of(p) + part.count_of(p));
+    span.tail.push_back({row, stop - row, p});
     row = stop;
   }
-  if (need.after && remote(*need.after))
-    need.segments.push_back({*need.after, 1, part.owner(*need.after), Kind::after});
-  return need;
+  return span;
 }
 
 }  // namespace
 
+// The solver keeps the state in its own layout: each rank holds the whole blocks that start on it.
+// A step then needs no point-to-point message at all: the neighbour values a block's right-hand
+// side needs are the first and last values of the neighbouring blocks, which every rank has from
+// the previous step's reduced system. One allgather per step.
 struct Solver::Impl {
   const mpi::Comm& comm;
   RowPartition part;
@@ -270,24 +263,23 @@ struct Solver::Impl {
   Blocks blocks;
   std::vector<BlockFactor> factors;  // first block, last block, interior (as many as differ)
   Reduced reduced;
-  Needs mine;
-  std::vector<std::pair<int, Segment>> sends;  // old values other ranks need from my rows
-  std::optional<Segment> leading;              // my rows in a block another rank owns
-  std::vector<double> staged;                  // my last block, when it runs past my rows
-  double staged_before = 0, staged_after = 0;  // received neighbour values
-  std::vector<int> counts, displacements;      // of the reduced right-hand side, per rank
-  std::vector<double> mine_rhs, rhs;
+  Span mine;
+  std::vector<std::pair<int, Segment>> lent;  // my rows in other ranks' blocks: (owner, rows)
+  std::vector<double> x;                      // rows [mine.begin, mine.end)
+  std::vector<int> counts, displacements;     // of the reduced right-hand side, per rank
+  std::vector<double> mine_ends, ends;        // first and last value of my blocks / of every block
 
   Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows);
   [[nodiscard]] const BlockFactor& factor(std::int64_t k) const;
+  [[nodiscard]] double* block(std::int64_t k) { return x.data() + (blocks.first(k) - mine.begin); }
   void plan();
-  void exchange_old(std::span<double> u);
-  void sweep(std::span<double> u);
-  void sweep_blocks(const std::vector<double*>& data, const std::vector<double>& before,
-                    const std::vector<double>& after);
-  void solve_reduced();
-  void correct_and_return(std::span<double> u);
-  [[nodiscard]] double* block_data(std::span<double> u, std::int64_t k);
+  void load(std::span<const double> u);
+  void store(std::span<double> u);
+  void gather_ends();
+  void sweep();
+  void sweep_interior(const std::vector<std::int64_t>& ks);
+  void correct();
+  void step();
 };
 
 Solver::Impl::Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows)
@@ -331,145 +323,112 @@ void Solver::Impl::plan() {
   counts.assign(static_cast<std::size_t>(ranks), 0);
   displacements.assign(static_cast<std::size_t>(ranks), 0);
   for (int q = 0; q < ranks; ++q) {
-    Needs need = needs_of(part, blocks, op.periodic, q);
-    counts[static_cast<std::size_t>(q)] = static_cast<int>(2 * (need.hi - need.lo));
-    displacements[static_cast<std::size_t>(q)] = static_cast<int>(2 * need.lo);
-    if (q == me) {
-      mine = std::move(need);
-      continue;
-    }
-    for (const Segment& s : need.segments)
-      if (s.owner == me) sends.emplace_back(q, s);
+    Span span = span_of(part, blocks, q);
+    counts[static_cast<std::size_t>(q)] = static_cast<int>(2 * (span.hi - span.lo));
+    displacements[static_cast<std::size_t>(q)] = static_cast<int>(2 * span.lo);
+    for (const Segment& s : span.tail)
+      if (s.owner == me) lent.emplace_back(q, s);
+    if (q == me) mine = std::move(span);
   }
-  rhs.assign(2 * static_cast<std::size_t>(blocks.count), 0.0);
-  mine_rhs.assign(static_cast<std::size_t>(2 * (mine.hi - mine.lo)), 0.0);
-  if (part.count() == 0) return;
-  const std::int64_t k0 = std::min(part.first() / blocks.size, blocks.count - 1);
-  if (blocks.first(k0) < part.first())
-    leading = Segment{part.first(), std::min(part.end(), blocks.end(k0)) - part.first(), part.owner(blocks.first(k0)),
-                      Kind::body};
-  if (mine.hi > mine.lo && mine.end > part.end())
-    staged.assign(static_cast<std::size_t>(mine.end - blocks.first(mine.hi - 1)), 0.0);
+  ends.assign(2 * static_cast<std::size_t>(blocks.count), 0.0);
+  mine_ends.assign(static_cast<std::size_t>(2 * (mine.hi - mine.lo)), 0.0);
+  x.assign(static_cast<std::size_t>(mine.end - mine.begin), 0.0);
 }
 
-double* Solver::Impl::block_data(std::span<double> u, std::int64_t k) {
-  if (k + 1 == mine.hi && !staged.empty()) return staged.data();
-  return u.data() + (blocks.first(k) - part.first());
-}
-
-void Solver::Impl::exchange_old(std::span<double> u) {
+// Rows to blocks: my blocks' rows from my own rows and the tail from the ranks that hold it.
+void Solver::Impl::load(std::span<const double> u) {
   Requests requests;
-  const std::int64_t staged_first = mine.hi > mine.lo ? blocks.first(mine.hi - 1) : 0;
-  for (const Segment& s : mine.segments) {
-    double* into = s.kind == Kind::before  ? &staged_before
-                   : s.kind == Kind::after ? &staged_after
-                                           : staged.data() + (s.row - staged_first);
-    SLAB_MPI(
-        MPI_Irecv(into, static_cast<int>(s.count), MPI_DOUBLE, s.owner, old_values_tag, comm.get(), requests.add()));
-  }
-  for (const auto& [q, s] : sends)
-    SLAB_MPI(MPI_Isend(u.data() + (s.row - part.first()), static_cast<int>(s.count), MPI_DOUBLE, q, old_values_tag,
+  for (const Segment& s : mine.tail)
+    SLAB_MPI(MPI_Irecv(x.data() + (s.row - mine.begin), static_cast<int>(s.count), MPI_DOUBLE, s.owner, to_blocks_tag,
                        comm.get(), requests.add()));
+  for (const auto& [q, s] : lent)
+    SLAB_MPI(MPI_Isend(u.data() + (s.row - part.first()), static_cast<int>(s.count), MPI_DOUBLE, q, to_blocks_tag,
+                       comm.get(), requests.add()));
+  if (!x.empty()) std::copy(u.begin() + (mine.begin - part.first()), u.end(), x.begin());
+  requests.wait();
+  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
+    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
+    mine_ends[i] = block(k)[0];
+    mine_ends[i + 1] = block(k)[factor(k).rows() - 1];
+  }
+  gather_ends();
+}
+
+// Blocks to rows.
+void Solver::Impl::store(std::span<double> u) {
+  Requests requests;
+  for (const auto& [q, s] : lent)
+    SLAB_MPI(MPI_Irecv(u.data() + (s.row - part.first()), static_cast<int>(s.count), MPI_DOUBLE, q, to_rows_tag,
+                       comm.get(), requests.add()));
+  for (const Segment& s : mine.tail)
+    SLAB_MPI(MPI_Isend(x.data() + (s.row - mine.begin), static_cast<int>(s.count), MPI_DOUBLE, s.owner, to_rows_tag,
+                       comm.get(), requests.add()));
+  if (!x.empty()) std::copy(x.begin(), x.begin() + (part.end() - mine.begin), u.begin() + (mine.begin - part.first()));
   requests.wait();
 }
 
-void Solver::Impl::sweep(std::span<double> u) {
-  if (mine.hi == mine.lo) return;
-  const std::int64_t first = part.first(), end = part.end(), staged_first = blocks.first(mine.hi - 1);
-  if (!staged.empty()) std::copy(u.begin() + (staged_first - first), u.end(), staged.begin());
-  auto old = [&](std::int64_t row, double received) {
-    if (row >= first && row < end) return u[static_cast<std::size_t>(row - first)];
-    if (row >= end && row < mine.end) return staged[static_cast<std::size_t>(row - staged_first)];
-    return received;
-  };
-  const auto count = static_cast<std::size_t>(mine.hi - mine.lo);
-  std::vector<double> before(count), after(count);
-  std::vector<double*> data(count);
-  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const auto i = static_cast<std::size_t>(k - mine.lo);
-    data[i] = block_data(u, k);
-    before[i] = k > mine.lo   ? u[static_cast<std::size_t>(blocks.first(k) - 1 - first)]
-                : mine.before ? old(*mine.before, staged_before)
-                              : 0.0;
-    after[i] = k + 1 < mine.hi ? u[static_cast<std::size_t>(blocks.end(k) - first)]
-               : mine.after    ? old(*mine.after, staged_after)
-                               : 0.0;
-  }
-  sweep_blocks(data, before, after);
-  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const auto i = static_cast<std::size_t>(k - mine.lo);
-    mine_rhs[2 * i] = data[i][0];
-    mine_rhs[2 * i + 1] = data[i][factor(k).rows() - 1];
-  }
+void Solver::Impl::gather_ends() {
+  SLAB_MPI(MPI_Allgatherv(mine_ends.data(), static_cast<int>(mine_ends.size()), MPI_DOUBLE, ends.data(), counts.data(),
+                          displacements.data(), MPI_DOUBLE, comm.get()));
 }
 
-// Interior blocks four at a time (independent chains the core overlaps), the others one by one.
-void Solver::Impl::sweep_blocks(const std::vector<double*>& data, const std::vector<double>& before,
-                                const std::vector<double>& after) {
-  std::array<double*, 4> x{};
-  std::array<double, 4> um{}, up{};
-  int g = 0;
-  auto flush = [&] {
-    if (g == 0) return;
-    const BlockFactor& f = factors[2];
-    switch (g) {
-      case 4:
-        f.sweep_uniform<4>(op.interior, x.data(), um.data(), up.data(), op.identity_rhs);
-        break;
-      case 3:
-        f.sweep_uniform<3>(op.interior, x.data(), um.data(), up.data(), op.identity_rhs);
-        break;
-      case 2:
-        f.sweep_uniform<2>(op.interior, x.data(), um.data(), up.data(), op.identity_rhs);
-        break;
-      case 1:
-        f.sweep_uniform<1>(op.interior, x.data(), um.data(), up.data(), op.identity_rhs);
-        break;
-      default:
-        break;
-    }
-    g = 0;
-  };
+void Solver::Impl::sweep() {
+  const std::int64_t nb = blocks.count;
+  const auto value = [&](std::int64_t i) { return ends[static_cast<std::size_t>((i + 2 * nb) % (2 * nb))]; };
+  std::vector<std::int64_t> interior;
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const auto i = static_cast<std::size_t>(k - mine.lo);
-    if (k == 0 || k + 1 == blocks.count) {
-      factor(k).sweep(data[i], before[i], after[i], op.identity_rhs);
+    if (k > 0 && k + 1 < nb) {
+      interior.push_back(k);
       continue;
     }
-    x[static_cast<std::size_t>(g)] = data[i], um[static_cast<std::size_t>(g)] = before[i];
-    up[static_cast<std::size_t>(g)] = after[i];
-    if (++g == 4) flush();
+    const double before = k > 0 || op.periodic ? value(2 * k - 1) : 0.0;
+    const double after = k + 1 < nb || op.periodic ? value(2 * k + 2) : 0.0;
+    factor(k).sweep(block(k), before, after, op.identity_rhs);
   }
-  flush();
+  sweep_interior(interior);
+  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
+    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
+    mine_ends[i] = block(k)[0];
+    mine_ends[i + 1] = block(k)[factor(k).rows() - 1];
+  }
 }
 
-void Solver::Impl::solve_reduced() {
-  SLAB_MPI(MPI_Allgatherv(mine_rhs.data(), static_cast<int>(mine_rhs.size()), MPI_DOUBLE, rhs.data(), counts.data(),
-                          displacements.data(), MPI_DOUBLE, comm.get()));
-  reduced.solve(rhs);
+// Interior blocks four at a time: independent dependency chains that the core overlaps. Their
+// neighbour values are the ends of the neighbouring blocks (read before the reduced solve).
+void Solver::Impl::sweep_interior(const std::vector<std::int64_t>& ks) {
+  std::array<double*, 4> data{};
+  std::array<double, 4> before{}, after{};
+  for (std::size_t i = 0; i < ks.size(); i += 4) {
+    const auto g = static_cast<int>(std::min<std::size_t>(4, ks.size() - i));
+    for (int j = 0; j < g; ++j) {
+      const std::int64_t k = ks[i + static_cast<std::size_t>(j)];
+      data[static_cast<std::size_t>(j)] = block(k);
+      before[static_cast<std::size_t>(j)] = ends[static_cast<std::size_t>(2 * k - 1)];
+      after[static_cast<std::size_t>(j)] = ends[static_cast<std::size_t>(2 * k + 2)];
+    }
+    const BlockFactor& f = factors[2];
+    if (g == 4) f.sweep_uniform<4>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
+    if (g == 3) f.sweep_uniform<3>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
+    if (g == 2) f.sweep_uniform<2>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
+    if (g == 1) f.sweep_uniform<1>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
+  }
 }
 
-void Solver::Impl::correct_and_return(std::span<double> u) {
+void Solver::Impl::correct() {
   const std::int64_t nb = blocks.count;
-  const auto value = [&](std::int64_t i) { return rhs[static_cast<std::size_t>((i + 2 * nb) % (2 * nb))]; };
+  const auto value = [&](std::int64_t i) { return ends[static_cast<std::size_t>((i + 2 * nb) % (2 * nb))]; };
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
     const double lower = k > 0 || op.periodic ? value(2 * k - 1) : 0.0;
     const double upper = k + 1 < nb || op.periodic ? value(2 * k + 2) : 0.0;
-    factor(k).correct(block_data(u, k), lower, upper, value(2 * k), value(2 * k + 1));
+    factor(k).correct(block(k), lower, upper, value(2 * k), value(2 * k + 1));
   }
-  Requests requests;
-  if (leading)
-    SLAB_MPI(MPI_Irecv(u.data(), static_cast<int>(leading->count), MPI_DOUBLE, leading->owner, results_tag, comm.get(),
-                       requests.add()));
-  if (!staged.empty()) {
-    const std::int64_t staged_first = blocks.first(mine.hi - 1);
-    std::copy(staged.begin(), staged.begin() + (part.end() - staged_first), u.begin() + (staged_first - part.first()));
-    for (const Segment& s : mine.segments)
-      if (s.kind == Kind::body)
-        SLAB_MPI(MPI_Isend(staged.data() + (s.row - staged_first), static_cast<int>(s.count), MPI_DOUBLE, s.owner,
-                           results_tag, comm.get(), requests.add()));
-  }
-  requests.wait();
+}
+
+void Solver::Impl::step() {
+  sweep();
+  gather_ends();
+  reduced.solve(ends);
+  correct();
 }
 
 Solver::Solver(const mpi::Comm& comm, const RowPartition& part, Operator op, std::int64_t block_rows)
@@ -477,11 +436,18 @@ Solver::Solver(const mpi::Comm& comm, const RowPartition& part, Operator op, std
 
 Solver::~Solver() = default;
 
+void Solver::load(std::span<const double> u) { impl_->load(u); }
+
+void Solver::advance(std::int64_t steps) {
+  for (std::int64_t k = 0; k < steps; ++k) impl_->step();
+}
+
+void Solver::store(std::span<double> u) { impl_->store(u); }
+
 void Solver::step(std::span<double> u) {
-  impl_->exchange_old(u);
-  impl_->sweep(u);
-  impl_->solve_reduced();
-  impl_->correct_and_return(u);
+  load(u);
+  advance(1);
+  store(u);
 }
 
 }  // namespace slab::tridiag

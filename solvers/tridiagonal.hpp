@@ -14,9 +14,11 @@
 //   3. per block, the correction x = y - v L_{k-1} - w F_{k+1}, skipped where a spike entry is
 //      below 1e-30 (the spikes of a diagonally dominant matrix decay geometrically, so this touches
 //      the rows near the block ends only; the error it makes is below 1e-30 max|x|).
-// A block belongs to the rank that owns its first row; that rank receives the block's other rows
-// and one neighbour value each side, and sends the results back. So every floating-point operation
-// is fixed by global indices alone, on any number of ranks (ranks with no rows included).
+// A block belongs to the rank that owns its first row, which holds the whole block between load()
+// and store(); the neighbour values of a block's right-hand side are the ends of the neighbouring
+// blocks, known to every rank from the reduced system. So a step is one allgather, and every
+// floating-point operation is fixed by global indices alone, on any number of ranks (ranks with no
+// rows included).
 #pragma once
 
 #include <cstdint>
@@ -101,7 +103,11 @@ class Solver {
   Solver(const Solver&) = delete;
   Solver& operator=(const Solver&) = delete;
 
-  // u (this rank's rows) <- A^{-1} B u. Collective.
+  // The solver holds the state in its own layout (whole blocks per rank). Collective, each of them.
+  void load(std::span<const double> u);  // from this rank's rows
+  void advance(std::int64_t steps);      // u <- A^{-1} B u, `steps` times
+  void store(std::span<double> u);       // to this rank's rows
+  // load, one step, store.
   void step(std::span<double> u);
 
  private:
