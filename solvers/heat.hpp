@@ -1,6 +1,7 @@
 // The 1D heat equation u_t = alpha u_xx on [0, L], on a grid of nx nodes split over the ranks by
 // RowPartition. Three schemes: explicit FTCS with a one-node halo exchanged each step, and
-// backward Euler and Crank-Nicolson as distributed PETSc solves. Solvers know nothing of files:
+// backward Euler and Crank-Nicolson by slab's direct tridiagonal solver (heat_direct.hpp) or
+// PETSc (heat_implicit.hpp). Solvers know nothing of files:
 // they hand each snapshot to an observer.
 #pragma once
 
