@@ -14,7 +14,7 @@ quick=0
 if [[ -z "${BUILD_DIR:-}" ]]; then
   jobs/setup.sh --bench >/dev/null
   cmake --preset release -DSLAB_BUILD_BENCH=ON >/dev/null
-  cmake --build --preset release -j "$(nproc)" --target slab_bench slab >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target slab_bench slab thomas_peer >/dev/null
   BUILD_DIR=build/release
 fi
 source jobs/env.sh
@@ -24,10 +24,10 @@ trap 'rm -rf "$work"' EXIT
 lines="$work/results.jsonl"
 
 if ((quick)); then
-  reps=1; stream_n=100000; heat_sizes="10000"; heat_steps=20; cn_n=10000; cn_steps=5
+  reps=1; stream_n=100000; heat_sizes="10000"; heat_steps=20; cn_sizes="10000"; cn_steps=5
   gd_n=20000; gd_iters=5; write_n=1048576; lstsq_n=20000; read_nx=10000
 else
-  reps=3; stream_n=40000000; heat_sizes="1000000 10000000"; heat_steps=200; cn_n=1000000; cn_steps=50
+  reps=3; stream_n=40000000; heat_sizes="1000000 10000000"; heat_steps=200; cn_sizes="1000000 10000000"; cn_steps=50
   gd_n=2000000; gd_iters=50; write_n=134217728   # 1 GiB
   lstsq_n=2000000; read_nx=1000000
 fi
@@ -40,13 +40,19 @@ for ranks in $ranks_list; do
   for n in $heat_sizes; do
     mpirun -np "$ranks" "$BENCH" heat-explicit --n "$n" --steps "$heat_steps" --reps "$reps" >>"$lines"
   done
-  mpirun -np "$ranks" "$BENCH" heat-cn --n "$cn_n" --steps "$cn_steps" --reps "$reps" >>"$lines"
+  for n in $cn_sizes; do
+    mpirun -np "$ranks" "$BENCH" heat-cn --n "$n" --steps "$cn_steps" --reps "$reps" >>"$lines"
+    /usr/bin/python3 bench/cn_marginal.py "$BUILD_DIR/slab" "$ranks" "$n" "$reps" "$work" >>"$lines"
+  done
   mpirun -np "$ranks" "$BENCH" gd --n "$gd_n" --cols 16 --steps "$gd_iters" --reps "$reps" >>"$lines"
   mpirun -np "$ranks" "$BENCH" lstsq --n "$lstsq_n" --cols 16 --reps "$reps" >>"$lines"
   mpirun -np "$ranks" "$BENCH" h5write --n "$write_n" --reps "$reps" --dir "$work" >>"$lines"
 done
 for n in $heat_sizes; do numpy heat-explicit "$n" "$heat_steps" "$reps" >>"$lines"; done
-numpy heat-cn "$cn_n" "$cn_steps" "$reps" >>"$lines"
+for n in $cn_sizes; do
+  "$BUILD_DIR/thomas_peer" "$n" "$cn_steps" "$reps" >>"$lines"
+  numpy heat-cn "$n" "$cn_steps" "$reps" >>"$lines"
+done
 numpy gd "$gd_n" 16 "$gd_iters" "$reps" >>"$lines"
 numpy lstsq "$lstsq_n" 16 "$reps" >>"$lines"
 numpy h5write "$write_n" "$reps" "$work" >>"$lines"

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "heat_direct.hpp"
 #include "heat_explicit.hpp"
 #include "heat_implicit.hpp"
 
@@ -51,6 +52,7 @@ Problem resolve(const Request& q) {
   p.left = q.left;
   p.right = q.right;
   p.snapshots = q.snapshots;
+  p.solver = q.solver;
   p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
   const double cfl = q.cfl.value_or(0.4);
   const double dt_limit = q.dt ? *q.dt : cfl * p.dx * p.dx / q.alpha;
@@ -121,6 +123,7 @@ std::optional<double> exact_sine(const Problem& p, int mode, double x, double t)
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step) {
   if (p.scheme == Scheme::explicit_euler) return solve_explicit(comm, p, u, observer, first_step);
+  if (p.solver == Solver::direct) return solve_direct(comm, p, u, observer, first_step);
   return solve_implicit(comm, p, u, observer, first_step);
 }
 

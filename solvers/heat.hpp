@@ -1,6 +1,7 @@
 // The 1D heat equation u_t = alpha u_xx on [0, L], on a grid of nx nodes split over the ranks by
 // RowPartition. Three schemes: explicit FTCS with a one-node halo exchanged each step, and
-// backward Euler and Crank-Nicolson as distributed PETSc solves. Solvers know nothing of files:
+// backward Euler and Crank-Nicolson by slab's direct tridiagonal solver (heat_direct.hpp) or
+// PETSc (heat_implicit.hpp). Solvers know nothing of files:
 // they hand each snapshot to an observer.
 #pragma once
 
@@ -19,6 +20,9 @@ namespace slab::heat {
 
 enum class Scheme { explicit_euler, implicit_euler, crank_nicolson };
 enum class Boundary { dirichlet, neumann, periodic };
+// How the implicit schemes solve their tridiagonal systems: slab's own direct solver (the same bits
+// on any number of ranks) or PETSc's KSP (any --petsc option).
+enum class Solver { direct, petsc };
 
 inline constexpr NameTable<Scheme, 3> scheme_names{{{Scheme::explicit_euler, "explicit"},
                                                     {Scheme::implicit_euler, "implicit"},
@@ -28,6 +32,9 @@ inline constexpr NameTable<Boundary, 3> boundary_names{
 
 [[nodiscard]] inline std::string to_string(Scheme s) { return name_of(scheme_names, s); }
 [[nodiscard]] inline std::string to_string(Boundary b) { return name_of(boundary_names, b); }
+
+inline constexpr NameTable<Solver, 2> solver_names{{{Solver::direct, "direct"}, {Solver::petsc, "petsc"}}};
+[[nodiscard]] inline std::string to_string(Solver s) { return name_of(solver_names, s); }
 
 // What the user asked for. Time stepping is resolved from it by resolve().
 struct Request {
@@ -43,6 +50,7 @@ struct Request {
   double left = 0.0;
   double right = 0.0;
   std::int64_t snapshots = 11;
+  Solver solver = Solver::direct;
 };
 
 // A fully resolved problem: every number a run needs.
@@ -55,6 +63,7 @@ struct Problem {
   Boundary bc;
   double left, right;
   std::int64_t snapshots;
+  Solver solver = Solver::direct;
 
   [[nodiscard]] double r() const noexcept { return alpha * dt / (dx * dx); }
   // x_i = i dx; dx = L/(nx-1) with both ends on the grid, or L/nx for periodic (x = L is x = 0).

@@ -1,4 +1,4 @@
-// Backward Euler (theta = 1) and Crank-Nicolson (theta = 1/2) through PETSc:
+// Backward Euler (theta = 1) and Crank-Nicolson (theta = 1/2) through PETSc (--solver petsc):
 //   (I - theta R L) u^{n+1} = (I + (1 - theta) R L) u^n
 // with L the second-difference operator of the boundary condition, assembled once as a distributed
 // AIJ matrix whose row ownership is slab's RowPartition. One KSP is set up once and reused every

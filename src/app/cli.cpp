@@ -178,6 +178,9 @@ void add_model_options(CLI::App& heat, HeatConfig& cfg) {
              "explicit (FTCS), implicit (backward Euler) or crank-nicolson");
   add_choice(heat, "--bc", q.bc, heat::boundary_names,
              "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)");
+  add_choice(heat, "--solver", q.solver, heat::solver_names,
+             "Implicit schemes: direct (slab's tridiagonal solver, the same bits on any rank count) or petsc "
+             "(PETSc KSP; takes --petsc options)");
   heat.add_option("--left", q.left, "Dirichlet value at x = 0");
   heat.add_option("--right", q.right, "Dirichlet value at x = L");
   heat.add_option("--init", cfg.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");

@@ -66,6 +66,9 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   mpi::collectively(comm, [&] {
     plan.problem = heat::resolve(cfg.request);
     if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
+    const heat::Problem& p = plan.problem;
+    if (!config.petsc_options.empty() && p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::direct)
+      throw InputError("--petsc options apply to --solver petsc; the direct solver takes none");
     if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
     if (!built_in_init(cfg.init)) (void)split_init_file(cfg.init);
   });
@@ -225,6 +228,7 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"cfl", p.r()},
           {"scheme", heat::to_string(p.scheme)},
           {"bc", heat::to_string(p.bc)},
+          {"solver", heat::to_string(p.solver)},
           {"left", p.left},
           {"right", p.right},
           {"init", cfg.init},

@@ -102,6 +102,70 @@ class HeatOutput(TempDirTest):
             self.assertIn(text, header)
 
 
+def implicit_reference(u0, steps, r, scheme, bc, left, right):
+    """Steps u0 by backward Euler or Crank-Nicolson the textbook way: B u by NumPy slicing, then
+    SciPy's banded solver (LAPACK gbsv) or, periodic, its circulant solver."""
+    import scipy.linalg
+    theta = 0.5 if scheme == "crank-nicolson" else 1.0
+    n = len(u0)
+    if bc == "periodic" and n == 2:
+        bc = "neumann"  # both neighbours of a node are the other node
+
+    def laplacian(u):
+        if bc == "periodic":
+            return np.roll(u, 1) - 2 * u + np.roll(u, -1)
+        lu = np.empty_like(u)
+        lu[1:-1] = u[:-2] - 2 * u[1:-1] + u[2:]
+        lu[0], lu[-1] = (2 * u[1] - 2 * u[0], 2 * u[-2] - 2 * u[-1]) if bc == "neumann" else (0, 0)
+        return lu
+
+    ab = np.zeros((3, n))
+    ab[0, 1:], ab[1, :], ab[2, :-1] = -theta * r, 1 + 2 * theta * r, -theta * r
+    if bc == "neumann":
+        ab[0, 1], ab[2, n - 2] = -2 * theta * r, -2 * theta * r
+    if bc == "dirichlet":
+        ab[0, 1], ab[1, 0], ab[1, -1], ab[2, n - 2] = 0, 1, 1, 0
+    column = np.zeros(n)
+    column[0], column[1], column[-1] = 1 + 2 * theta * r, -theta * r, -theta * r
+    u = np.array(u0, dtype=float)
+    for _ in range(steps):
+        b = u + (1 - theta) * r * laplacian(u)
+        if bc == "dirichlet":
+            b[0], b[-1] = left, right
+        u = scipy.linalg.solve_circulant(column, b) if bc == "periodic" else scipy.linalg.solve_banded((1, 1), ab, b)
+    return u
+
+
+class ImplicitReference(TempDirTest):
+    """The direct solver's result at 1-3 ranks against NumPy/SciPy stepping the same scheme: the
+    same bits at every rank count, and the reference to 1e-12 of max |u| (both solves are backward
+    stable; the matrices' condition number is below 1 + 4R = 41)."""
+
+    def test_every_scheme_and_boundary_matches_scipy_at_1_2_3_ranks(self):
+        for scheme in ("implicit", "crank-nicolson"):
+            for bc in ("dirichlet", "neumann", "periodic"):
+                for nx, rank_counts in ((2, (3,)), (5, (2,)), (9001, (1, 2, 3))):
+                    self.check(scheme, bc, nx, rank_counts)
+
+    def check(self, scheme, bc, nx, rank_counts):
+        args = ["heat", "--nx", nx, "--steps", 20, "--cfl", 10, "--scheme", scheme, "--bc", bc, "--init", "gaussian",
+                "--left", 1.5, "--right", -0.5, "--snapshots", 3, "-q", "--overwrite"]
+        results = []
+        for ranks in rank_counts:
+            self.slab(ranks, *args, "--out", "run.h5")
+            with h5py.File(self.path("run.h5")) as f:
+                results.append(f["heat/u"][()])
+                r = f["heat"].attrs["cfl"]
+        u = results[0]
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, u, err_msg=f"{scheme} {bc} nx={nx}")
+        for k, steps in ((1, 10), (2, 10)):
+            expected = implicit_reference(u[k - 1], steps, r, scheme, bc, 1.5, -0.5)
+            scale = np.max(np.abs(expected))
+            np.testing.assert_allclose(u[k], expected, rtol=0, atol=1e-12 * scale,
+                                       err_msg=f"{scheme} {bc} nx={nx} snapshot {k}")
+
+
 class RegressionOutput(TempDirTest):
     def test_fit_matches_numpy_lstsq_and_is_identical_across_ranks(self):
         fits = {}

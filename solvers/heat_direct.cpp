@@ -1,0 +1,65 @@
+#include "heat_direct.hpp"
+
+#include <chrono>
+
+#include "heat_loop.hpp"
+
+namespace slab::heat {
+
+tridiag::Operator direct_operator(const Problem& p) {
+  const double theta = p.scheme == Scheme::crank_nicolson ? 0.5 : 1.0;
+  const double lhs = -theta * p.r();         // A = I + lhs L
+  const double rhs = (1.0 - theta) * p.r();  // B = I + rhs L
+  const bool explicit_part = theta < 1.0;
+  // Periodic with two nodes: both neighbours of a node are the other node, the Neumann rows.
+  const Boundary bc = p.bc == Boundary::periodic && p.nx == 2 ? Boundary::neumann : p.bc;
+  tridiag::Row interior;
+  interior.a = interior.c = 1.0 * lhs;
+  interior.d = -2.0 * lhs + 1.0;
+  if (explicit_part) interior.rl = interior.rr = 1.0 * rhs, interior.rd = -2.0 * rhs + 1.0;
+
+  tridiag::Operator op;
+  op.n = p.nx;
+  op.periodic = bc == Boundary::periodic;
+  op.identity_rhs = !explicit_part;
+  op.interior = interior;
+  const std::int64_t last = p.nx - 1;
+  const double left = p.left, right = p.right;
+  op.row = [=](std::int64_t i) {
+    if ((i != 0 && i != last) || bc == Boundary::periodic) return interior;
+    tridiag::Row r;  // the identity row of a Dirichlet boundary: u_i = its value
+    if (bc == Boundary::dirichlet) {
+      r.rd = 0;
+      r.rc = i == 0 ? left : right;
+      return r;
+    }
+    r = interior;  // Neumann: mirror ghost, u_{-1} = u_1 and u_n = u_{n-2}
+    (i == 0 ? r.c : r.a) = 2.0 * lhs;
+    (i == 0 ? r.a : r.c) = 0;
+    if (explicit_part) (i == 0 ? r.rr : r.rl) = 2.0 * rhs, (i == 0 ? r.rl : r.rr) = 0;
+    return r;
+  };
+  return op;
+}
+
+Timing solve_direct(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
+                    std::int64_t first_step, std::int64_t block_rows) {
+  const RowPartition part(p.nx, comm.size(), comm.rank());
+  tridiag::Solver solver(comm, part, direct_operator(p), block_rows);
+  Timing timing;
+  solver.load(u);
+  auto advance = [&](std::int64_t steps) {
+    const auto started = std::chrono::steady_clock::now();
+    solver.advance(steps);
+    timing.compute += detail::seconds_since(started);
+  };
+  auto current = [&] {
+    solver.store(u);
+    return std::span<const double>(u);
+  };
+  detail::run_steps(comm, p, first_step, observer, timing, p.steps, advance, current);
+  solver.store(u);
+  return timing;
+}
+
+}  // namespace slab::heat
