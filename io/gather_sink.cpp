@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace slab::io {
@@ -59,9 +60,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
   std::copy(block.start.begin(), block.start.end(), header.begin());
   std::copy(block.count.begin(), block.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
   header[2 * rank] = block.size();
-  std::vector<std::uint64_t> headers(comm_.is_root() ? header.size() * comm_.size() : 0);
-  SLAB_MPI(MPI_Gather(header.data(), static_cast<int>(header.size()), MPI_UINT64_T, headers.data(),
-                      static_cast<int>(header.size()), MPI_UINT64_T, 0, comm_.get()));
+  const std::vector<std::uint64_t> headers = comm_.gather(std::span<const std::uint64_t>(header), 0);
 
   const Slicing mine(block, piece_elements);
   mpi::collectively(comm_, [&] {
@@ -73,7 +72,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
   if (!comm_.is_root()) {
     for (std::uint64_t k = 0; block.size() > 0 && k < mine.pieces(block); ++k) {
       const Block part = mine.piece(block, k, block.data + k * mine.per_piece * mine.slice_elements);
-      SLAB_MPI(MPI_Send(part.data, static_cast<int>(part.size()), MPI_DOUBLE, 0, tag_piece, comm_.get()));
+      comm_.send(std::span<const double>(part.data, part.size()), 0, tag_piece);
     }
     mpi::raise_if_any(comm_, std::nullopt);  // rank 0's verdict on the write
     return;
@@ -87,10 +86,8 @@ void GatherSink::write(const std::string& path, const Block& block) {
     if (failure || !root_sink_) return;
     try {
       root_sink_->write(path, part);
-    } catch (const Error& e) {
-      failure = mpi::LocalFailure{e.code(), e.what()};
-    } catch (const std::exception& e) {
-      failure = mpi::LocalFailure{ExitCode::runtime, e.what()};
+    } catch (const std::exception&) {
+      failure = mpi::failure_of(std::current_exception());
     }
   };
   if (block.size() > 0) write_part(block);
@@ -110,19 +107,18 @@ void GatherSink::write(const std::string& path, const Block& block) {
     }
   }
   std::vector<double> buffers[2];
-  MPI_Request request = MPI_REQUEST_NULL;
+  mpi::Request request;  // declared after the buffers: cancelled before they are freed
   auto post = [&](std::size_t i) {
     auto& buffer = buffers[i % 2];
     std::uint64_t elements = 1;  // order[i].size() is 0 until it has data
     for (const auto c : order[i].count) elements *= c;
     buffer.resize(elements);
     order[i].data = buffer.data();
-    SLAB_MPI(MPI_Irecv(buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, source[i], tag_piece, comm_.get(),
-                       &request));
+    request = comm_.irecv(std::span<double>(buffer), source[i], tag_piece);
   };
   if (!order.empty()) post(0);
   for (std::size_t i = 0; i < order.size(); ++i) {
-    SLAB_MPI(MPI_Wait(&request, MPI_STATUS_IGNORE));
+    request.wait();
     if (i + 1 < order.size()) post(i + 1);
     write_part(order[i]);
   }

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "error.hpp"
+
 namespace slab::h5 {
 
 // Turns HDF5's automatic error printing off (slab reports errors itself). Idempotent.
@@ -26,7 +28,7 @@ template <class T>
 T check(T value, const char* call, const std::string& context);
 #define SLAB_H5(call, context) ::slab::h5::check((call), #call, (context))
 
-// Owner of one hid_t, closed with Close (H5Fclose, H5Dclose, ...). Never throws on close.
+// Owner of one hid_t, closed with Close (H5Fclose, H5Dclose, ...). The destructor never throws.
 template <herr_t (*Close)(hid_t)>
 class Handle {
  public:
@@ -54,8 +56,10 @@ class Handle {
   }
   // Gives up ownership without closing.
   [[nodiscard]] hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
+  // Closes now; a failure is printed as a warning (see slab::warn), never thrown.
   void reset() noexcept {
-    if (id_ >= 0) Close(std::exchange(id_, H5I_INVALID_HID));
+    if (id_ >= 0 && Close(std::exchange(id_, H5I_INVALID_HID)) < 0)
+      warn("an HDF5 handle did not close in a destructor: " + error_stack());
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "heat_loop.hpp"
 
@@ -123,16 +124,15 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     const auto started = std::chrono::steady_clock::now();
     double* src = a.data() + block;
     double* dst = b.data() + block;
-    MPI_Request requests[4];
-    int count = 0;
-    const int kk = static_cast<int>(k);
+    const auto width = static_cast<std::size_t>(k);
+    mpi::RequestSet requests;  // cancelled if anything below throws before they complete
     if (lower >= 0) {
-      SLAB_MPI(MPI_Irecv(src - k, kk, MPI_DOUBLE, lower, tag_up, comm.get(), &requests[count++]));
-      SLAB_MPI(MPI_Isend(src, kk, MPI_DOUBLE, lower, tag_down, comm.get(), &requests[count++]));
+      requests.add(comm.irecv(std::span<double>(src - k, width), lower, tag_up));
+      requests.add(comm.isend(std::span<const double>(src, width), lower, tag_down));
     }
     if (upper >= 0) {
-      SLAB_MPI(MPI_Irecv(src + n, kk, MPI_DOUBLE, upper, tag_down, comm.get(), &requests[count++]));
-      SLAB_MPI(MPI_Isend(src + n - k, kk, MPI_DOUBLE, upper, tag_up, comm.get(), &requests[count++]));
+      requests.add(comm.irecv(std::span<double>(src + n, width), upper, tag_down));
+      requests.add(comm.isend(std::span<const double>(src + n - k, width), upper, tag_up));
     }
     // Tiles that read no ghost run while the messages fly; the rest after they arrive.
     for (std::int64_t t0 = 0; t0 < n; t0 += tile_nodes) {
@@ -140,7 +140,7 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
       if (!tiles.needs_ghosts(t0, t1, k)) tiles.advance(src, dst, t0, t1, k);
     }
     const auto computed = std::chrono::steady_clock::now();
-    SLAB_MPI(MPI_Waitall(count, requests, MPI_STATUSES_IGNORE));
+    requests.wait_all();
     const auto exchanged = std::chrono::steady_clock::now();
     for (std::int64_t t0 = 0; t0 < n; t0 += tile_nodes) {
       const std::int64_t t1 = std::min(n, t0 + tile_nodes);
