@@ -7,10 +7,11 @@
 #include <cstdint>
 #include <string>
 
+#include "stopwatch.hpp"
+
 namespace slab::app {
 
-// Seconds since `start`, for the phase timings.
-[[nodiscard]] double seconds_since(std::chrono::steady_clock::time_point start);
+using slab::seconds_since;
 // A number in six significant digits, for messages.
 [[nodiscard]] std::string format_number(double value);
 
