@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <span>
 #include <string>
 #include <utility>
 
@@ -74,5 +75,12 @@ using PropertyList = Handle<H5Pclose>;
 using Attribute = Handle<H5Aclose>;
 using Datatype = Handle<H5Tclose>;
 using Object = Handle<H5Oclose>;
+
+// Selects the block [start, start + count) of `file_space` and returns the matching memory space;
+// an empty start (a scalar dataset) selects the whole. Without data (`empty`, or any count 0) it
+// selects nothing on either side: a rank with no data still takes part in a collective transfer,
+// passing any valid buffer.
+[[nodiscard]] Dataspace select_block(const Dataspace& file_space, std::span<const hsize_t> start,
+                                     std::span<const hsize_t> count, bool empty, const std::string& context);
 
 }  // namespace slab::h5

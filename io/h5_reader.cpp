@@ -59,17 +59,7 @@ void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std
     std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
     start[0] = first;
     counts[0] = count;
-    const hsize_t one = 1;
-    h5::Dataspace memory;
-    if (count == 0) {
-      SLAB_H5(H5Sselect_none(file_space.get()), where);
-      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(1, &one, nullptr), where));
-      SLAB_H5(H5Sselect_none(memory.get()), where);
-    } else {
-      SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, counts.data(), nullptr),
-              where);
-      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(counts.size()), counts.data(), nullptr), where));
-    }
+    const h5::Dataspace memory = h5::select_block(file_space, start, counts, count == 0, where);
     h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
     SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
     double dummy = 0;
