@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "checkpoint.hpp"
+#include "file_format.hpp"
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "output.hpp"
@@ -29,9 +30,8 @@ Data read_on_root(const mpi::Comm& comm, const std::string& path) {
   Tensor X, y;
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
-    const std::string ext = std::filesystem::path(path).extension().string();
     if (!std::filesystem::exists(path)) throw InputError("no such file '" + path + "' (--data)");
-    if (ext == ".npz") {
+    if (io::format_of(path) == io::FileFormat::npz) {
       auto arrays = io::read_npz(path);
       if (!arrays.contains("X") || !arrays.contains("y"))
         throw InputError("'" + path + "' (--data) must hold arrays named X and y");
@@ -57,8 +57,8 @@ Data read_on_root(const mpi::Comm& comm, const std::string& path) {
 
 Data read_data(const mpi::Comm& comm, const std::string& path) {
   Data data = [&] {
-    const std::string ext = std::filesystem::path(path).extension().string();
-    if (ext == ".npz" || ext == ".csv") return read_on_root(comm, path);
+    const auto format = io::format_of(path);
+    if (format == io::FileFormat::npz || format == io::FileFormat::csv) return read_on_root(comm, path);
     DistTensor X = io::read_rows(comm, path, "/regression/X", {2, {}, {}}, "--data");
     DistTensor y = io::read_rows(comm, path, "/regression/y", {1, X.global_shape()[0], 1}, "--data");
     return Data{std::move(X), std::move(y)};
@@ -103,10 +103,10 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     if (!(std::isfinite(cfg.gd.lr) && cfg.gd.lr > 0)) throw InputError("--lr must be a positive number");
     if (cfg.gd.iters < 1) throw InputError("--iters must be at least 1");
     if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
-    const std::string ext = std::filesystem::path(cfg.data).extension().string();
+    const auto format = io::format_of(cfg.data);
     if ((config.output.checkpoint_every > 0 || !config.output.restart.empty()) && cfg.method != regression::Method::gd)
       throw InputError("--checkpoint-every and --restart apply to --method gd only");
-    if (!synthetic && ext != ".h5" && ext != ".hdf5" && ext != ".npz" && ext != ".csv")
+    if (!synthetic && (!format || *format == io::FileFormat::json))
       throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
   });
   // The size is known only for synthetic data here; read data is checked at its own size below.
