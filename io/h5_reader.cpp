@@ -110,9 +110,4 @@ DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::
   return H5Input(comm, file, option).rows(dataset, expected);
 }
 
-Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                  const ExpectedShape& expected, const std::string& option) {
-  return H5Input(comm, file, option).whole(dataset, expected);
-}
-
 }  // namespace slab::io

@@ -39,9 +39,6 @@ class H5Input {
 [[nodiscard]] DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                                    const ExpectedShape& expected, const std::string& option);
 
-[[nodiscard]] Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                                const ExpectedShape& expected, const std::string& option);
-
 // True when `path` names an HDF5 file (by its signature, not its extension).
 [[nodiscard]] bool is_hdf5(const std::string& path);
 

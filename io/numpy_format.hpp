@@ -17,13 +17,11 @@ namespace slab::io {
 
 // The complete .npy byte stream header for a float64 C-order array (magic through padding).
 [[nodiscard]] std::string npy_header(const Shape& shape);
-void write_npy(const std::string& path, const Tensor& tensor);
 [[nodiscard]] std::string npy_bytes(const Tensor& tensor);
 
 // Parses .npy bytes. Accepts float64 little-endian ('<f8'), C or Fortran order (converted to C
 // order), any shape. Throws InputError naming `what` for anything else.
 [[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
-[[nodiscard]] Tensor read_npy(const std::string& path);
 
 // Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members);

@@ -23,17 +23,6 @@ RowPartition::RowPartition(std::int64_t global_rows, int ranks, int rank) : glob
   }
 }
 
-int RowPartition::owner(std::int64_t row) const {
-  if (row < 0 || row >= global_rows_)
-    throw InputError("row " + std::to_string(row) + " is outside 0.." + std::to_string(global_rows_ - 1));
-  // offsets_ is non-decreasing; the owner is the last rank whose block starts at or before row and
-  // is not empty.
-  const auto it = std::upper_bound(offsets_.begin(), offsets_.end(), row);
-  int r = static_cast<int>(it - offsets_.begin()) - 1;
-  while (counts_[r] == 0) --r;
-  return r;
-}
-
 int RowPartition::lower_neighbour() const noexcept {
   for (int r = rank_ - 1; r >= 0; --r)
     if (counts_[r] > 0) return r;

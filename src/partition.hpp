@@ -23,13 +23,8 @@ class RowPartition {
   [[nodiscard]] std::int64_t count() const noexcept { return counts_[rank_]; }
   [[nodiscard]] std::int64_t end() const noexcept { return first() + count(); }
 
-  [[nodiscard]] std::int64_t count_of(int r) const { return counts_.at(r); }
-  [[nodiscard]] std::int64_t first_of(int r) const { return offsets_.at(r); }
+  // Rows of every rank, in rank order.
   [[nodiscard]] const std::vector<std::int64_t>& counts() const noexcept { return counts_; }
-  [[nodiscard]] const std::vector<std::int64_t>& offsets() const noexcept { return offsets_; }
-
-  // The rank that owns global row `row` (0 <= row < global_rows).
-  [[nodiscard]] int owner(std::int64_t row) const;
 
   // Nearest rank below / above this one that owns at least one row; -1 when there is none.
   // Ranks that own no rows are skipped, so halo exchange stays correct when rows < ranks.

@@ -37,17 +37,6 @@ class Tensor {
   // Flat row-major offset of a multi-index, with bounds checks.
   [[nodiscard]] std::size_t offset(std::initializer_list<std::size_t> index) const;
 
-  // Same data, new shape with the same element count.
-  [[nodiscard]] Tensor reshape(Shape shape) const;
-
-  // Matrix product of a (m, k) tensor with a (k, n) or (k,) tensor.
-  [[nodiscard]] Tensor matmul(const Tensor& other) const;
-  [[nodiscard]] Tensor transpose() const;  // rank 2 only
-
-  // Reductions over one axis; the result drops that axis (like NumPy's a.sum(axis=...)).
-  [[nodiscard]] Tensor sum(std::size_t axis) const;
-  [[nodiscard]] Tensor mean(std::size_t axis) const;
-
   friend bool operator==(const Tensor&, const Tensor&) = default;
 
  private:

@@ -17,8 +17,6 @@ TEST(RowPartition, EveryRowsRanksPairIsBalancedContiguousAndOrdered) {
         SCOPED_TRACE(testing::Message() << "rows " << rows << " ranks " << ranks << " rank " << rank);
         EXPECT_EQ(p.first(), expected_first);
         EXPECT_EQ(p.end(), p.first() + p.count());
-        EXPECT_EQ(p.first_of(rank), p.first());
-        EXPECT_EQ(p.count_of(rank), p.count());
         const auto [lo, hi] = std::minmax_element(p.counts().begin(), p.counts().end());
         EXPECT_LE(*hi - *lo, 1);
         // The split PETSc makes for PETSC_DECIDE: n/size, plus one on the first n%size ranks.
@@ -31,18 +29,6 @@ TEST(RowPartition, EveryRowsRanksPairIsBalancedContiguousAndOrdered) {
       EXPECT_EQ(total, rows);
     }
   }
-}
-
-TEST(RowPartition, OwnerFindsTheRankHoldingEachRow) {
-  for (std::int64_t rows = 1; rows <= 20; ++rows)
-    for (int ranks = 1; ranks <= 8; ++ranks) {
-      const RowPartition p(rows, ranks, 0);
-      for (std::int64_t row = 0; row < rows; ++row) {
-        const int r = p.owner(row);
-        EXPECT_GE(row, p.first_of(r));
-        EXPECT_LT(row, p.first_of(r) + p.count_of(r));
-      }
-    }
 }
 
 TEST(RowPartition, ZeroRowRanksAreLegalAndSkippedByNeighbours) {
@@ -65,7 +51,6 @@ TEST(RowPartition, RejectsImpossibleArguments) {
   EXPECT_THROW(RowPartition(-1, 2, 0), slab::InputError);
   EXPECT_THROW(RowPartition(10, 0, 0), slab::InputError);
   EXPECT_THROW(RowPartition(10, 2, 2), slab::InputError);
-  EXPECT_THROW((void)RowPartition(10, 2, 0).owner(10), slab::InputError);
 }
 
 TEST(RowPartition, LargeRowCountsUse64BitIndices) {
