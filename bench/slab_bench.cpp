@@ -122,7 +122,7 @@ slab::heat::Problem heat_problem(const Args& a, slab::heat::Scheme scheme, doubl
   slab::heat::Request q;
   q.nx = a.n;
   q.steps = a.steps;
-  q.cfl = r;
+  q.diffusion_number = r;
   q.scheme = scheme;
   q.snapshots = 1;
   return slab::heat::resolve(q);

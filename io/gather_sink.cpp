@@ -55,11 +55,11 @@ constexpr int tag_piece = 7;
 
 void GatherSink::write(const std::string& path, const Block& block) {
   // Every rank's start and count to rank 0, which then knows the shape of every piece to come.
-  const std::size_t rank = block.start.size();
-  std::vector<std::uint64_t> header(2 * rank + 1);
+  const std::size_t ndim = block.start.size();
+  std::vector<std::uint64_t> header(2 * ndim + 1);
   std::copy(block.start.begin(), block.start.end(), header.begin());
-  std::copy(block.count.begin(), block.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
-  header[2 * rank] = block.size();
+  std::copy(block.count.begin(), block.count.end(), header.begin() + static_cast<std::ptrdiff_t>(ndim));
+  header[2 * ndim] = block.size();
   const std::vector<std::uint64_t> headers = comm_.gather(std::span<const std::uint64_t>(header), 0);
 
   const Slicing mine(block, piece_elements);
@@ -97,9 +97,9 @@ void GatherSink::write(const std::string& path, const Block& block) {
   for (int r = 1; r < comm_.size(); ++r) {
     const auto* h = headers.data() + static_cast<std::size_t>(r) * header.size();
     Block theirs;
-    theirs.start.assign(h, h + rank);
-    theirs.count.assign(h + rank, h + 2 * rank);
-    if (h[2 * rank] == 0) continue;
+    theirs.start.assign(h, h + ndim);
+    theirs.count.assign(h + ndim, h + 2 * ndim);
+    if (h[2 * ndim] == 0) continue;
     const Slicing slicing(theirs, piece_elements);
     for (std::uint64_t k = 0; k < slicing.pieces(theirs); ++k) {
       order.push_back(slicing.piece(theirs, k, nullptr));

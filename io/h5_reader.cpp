@@ -31,16 +31,16 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
     if (H5Tget_class(type.get()) != H5T_FLOAT)
       throw InputError("dataset '" + dataset + "' in " + where + " is not floating point");
     h5::Dataspace space(SLAB_H5(H5Dget_space(o.data.get()), where));
-    const int rank = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
-    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    const int ndim = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
+    std::vector<hsize_t> dims(static_cast<std::size_t>(ndim));
     SLAB_H5(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), where);
     o.shape.assign(dims.begin(), dims.end());
     std::size_t row_length = 1;
     for (std::size_t a = 1; a < o.shape.size(); ++a) row_length *= o.shape[a];
-    const bool ok = o.shape.size() == expected.rank && (!expected.rows || o.shape[0] == *expected.rows) &&
+    const bool ok = o.shape.size() == expected.ndim && (!expected.rows || o.shape[0] == *expected.rows) &&
                     (!expected.row_length || row_length == *expected.row_length);
     if (!ok) {
-      std::string want = "a rank-" + std::to_string(expected.rank) + " dataset";
+      std::string want = "a " + std::to_string(expected.ndim) + "-D dataset";
       if (expected.rows) want += " with " + std::to_string(*expected.rows) + " rows";
       if (expected.row_length) want += " of rows of " + std::to_string(*expected.row_length);
       throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(o.shape) + ", expected " +

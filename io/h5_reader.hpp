@@ -12,7 +12,7 @@
 namespace slab::io {
 
 struct ExpectedShape {
-  std::size_t rank;                       // number of dimensions
+  std::size_t ndim;                       // number of dimensions
   std::optional<std::size_t> rows;        // the first dimension, when it is known
   std::optional<std::size_t> row_length;  // product of the other dimensions, when known
 };

@@ -9,8 +9,8 @@
 namespace slab::heat {
 namespace {
 
-inline double ftcs(double left, double centre, double right, double r) {
-  return centre + r * ((left - 2.0 * centre) + right);
+inline double ftcs(double left, double centre, double right, double diffusion_number) {
+  return centre + diffusion_number * ((left - 2.0 * centre) + right);
 }
 
 // One step of `count` consecutive nodes: out[i] from in[i - 1], in[i], in[i + 1]. Built for the
@@ -19,8 +19,8 @@ inline double ftcs(double left, double centre, double right, double r) {
 #if defined(__x86_64__) && defined(__GNUC__)
 [[gnu::target_clones("avx2", "default")]]
 #endif
-void ftcs_run(const double* __restrict in, double* __restrict out, std::int64_t count, double r) {
-  for (std::int64_t i = 0; i < count; ++i) out[i] = ftcs(in[i - 1], in[i], in[i + 1], r);
+void ftcs_run(const double* __restrict in, double* __restrict out, std::int64_t count, double diffusion_number) {
+  for (std::int64_t i = 0; i < count; ++i) out[i] = ftcs(in[i - 1], in[i], in[i + 1], diffusion_number);
 }
 
 constexpr int tag_up = 1;    // a rank's last nodes, sent to the rank above
@@ -35,7 +35,7 @@ class Tiles {
  public:
   Tiles(const Problem& p, std::int64_t n, bool left_end, bool right_end, std::int64_t block)
       : p_(p),
-        r_(p.r()),
+        diffusion_number_(p.diffusion_number()),
         n_(n),
         left_end_(left_end && p.bc != Boundary::periodic),
         right_end_(right_end && p.bc != Boundary::periodic),
@@ -74,7 +74,7 @@ class Tiles {
         if (p_.bc == Boundary::neumann) in(n_) = in(n_ - 2);
         if (p_.bc == Boundary::dirichlet) out(--end) = p_.right;
       }
-      if (end > first) ftcs_run(&in(first), &out(first), end - first, r_);
+      if (end > first) ftcs_run(&in(first), &out(first), end - first, diffusion_number_);
       // While this tile computes from L1, bring the next tile's input in from memory: a share of
       // it per step.
       for (std::int64_t x = t1 + k + (j - 1) * tile_nodes / k; x < t1 + k + j * tile_nodes / k && x < n_; x += 8)
@@ -85,7 +85,7 @@ class Tiles {
 
  private:
   const Problem& p_;
-  double r_;
+  double diffusion_number_;
   std::int64_t n_;
   bool left_end_, right_end_;  // this rank holds a physical (non-periodic) end
   std::vector<double> scratch_a_, scratch_b_;

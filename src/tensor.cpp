@@ -37,7 +37,8 @@ std::size_t Tensor::dim(std::size_t axis) const {
 
 std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
   if (index.size() != shape_.size())
-    throw InputError("index of rank " + std::to_string(index.size()) + " for tensor of shape " + to_string(shape_));
+    throw InputError("index of " + std::to_string(index.size()) + " dimensions for tensor of shape " +
+                     to_string(shape_));
   std::size_t flat = 0;
   std::size_t axis = 0;
   for (const std::size_t i : index) {

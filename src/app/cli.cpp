@@ -211,7 +211,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
     else
       q.t_end = t_end;
     if (dt_opt->count() > 0) q.dt = dt;
-    if (cfl_opt->count() > 0) q.cfl = cfl;
+    if (cfl_opt->count() > 0) q.diffusion_number = cfl;
   } else {
     cfg.command = Command::regress;
     cfg.output = reg_out;

@@ -49,8 +49,8 @@ Data read_on_root(const mpi::Comm& comm, const std::string& path) {
         y.data()[i] = table.data()[i * (cols + 1) + cols];
       }
     }
-    if (X.rank() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
-    if (y.rank() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
+    if (X.ndim() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
+    if (y.ndim() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
   });
   return {DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y)};
 }

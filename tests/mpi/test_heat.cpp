@@ -43,12 +43,12 @@ TEST(Heat, ExplicitStepsToTheLinearSteadyStateBetweenDirichletEnds) {
   heat::Request q;
   q.nx = 5;
   q.length = 4.0;  // dx = 1
-  q.cfl = 0.25;
+  q.diffusion_number = 0.25;
   q.left = 0;
   q.right = 100;
   q.steps = 1;
   heat::Problem p = heat::resolve(q);
-  EXPECT_DOUBLE_EQ(p.r(), 0.25);
+  EXPECT_DOUBLE_EQ(p.diffusion_number(), 0.25);
   std::vector<double> u0(5, 0.0);
   u0[4] = 100;
   EXPECT_EQ(solve_global(world(), p, u0), (std::vector<double>{0, 0, 0, 25, 100}));
@@ -142,7 +142,7 @@ TEST(Heat, ExplicitIsSecondOrderInSpace) {
     heat::Request q;
     q.nx = level == 0 ? 21 : 41;
     q.t_end = 0.05;
-    q.cfl = 0.25;
+    q.diffusion_number = 0.25;
     const heat::Problem p = heat::resolve(q);
     errors[level] = max_error_vs_exact(p, solve_global(world(), p, global_initial(p, heat::Init::sine)));
   }
@@ -244,7 +244,7 @@ TEST(Heat, SnapshotsAreTakenAtTheScheduledStepsAndTimes) {
 
 TEST(Heat, ResolveRefusesUnstableOrInvalidParameters) {
   heat::Request q;
-  q.cfl = 0.6;
+  q.diffusion_number = 0.6;
   q.steps = 10;
   try {
     (void)heat::resolve(q);
@@ -274,7 +274,7 @@ TEST(Heat, TEndIsReachedExactlyWithTheFewestStableSteps) {
   q.nx = 101;
   q.t_end = 0.0123;
   const heat::Problem p = heat::resolve(q);
-  EXPECT_LE(p.r(), 0.4 * (1 + 1e-12));
+  EXPECT_LE(p.diffusion_number(), 0.4 * (1 + 1e-12));
   EXPECT_GT(p.alpha * (p.t_end / static_cast<double>(p.steps - 1)) / (p.dx * p.dx), 0.4);
   EXPECT_DOUBLE_EQ(static_cast<double>(p.steps) * p.dt, 0.0123);
 }
