@@ -127,7 +127,7 @@ slab::heat::Problem heat_problem(const Args& a, slab::heat::Scheme scheme, doubl
   slab::heat::Request q;
   q.nx = a.n;
   q.steps = a.steps;
-  q.cfl = r;
+  q.diffusion_number = r;
   q.scheme = scheme;
   q.snapshots = 1;
   return slab::heat::resolve(q);
@@ -135,12 +135,14 @@ slab::heat::Problem heat_problem(const Args& a, slab::heat::Scheme scheme, doubl
 
 // The same FTCS update with PETSc's DMDA, as its tutorials write it.
 void petsc_dmda_explicit(const Comm& comm, const Args& a, double r) {
-  DM da;
-  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, &da));
+  slab::petsc::OwnedDM owned_da;
+  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, owned_da.out()));
+  DM da = owned_da.get();
   SLAB_PETSC(DMSetUp(da));
-  Vec u, local;
-  SLAB_PETSC(DMCreateGlobalVector(da, &u));
-  SLAB_PETSC(DMCreateLocalVector(da, &local));
+  slab::petsc::OwnedVec owned_u, owned_local;
+  SLAB_PETSC(DMCreateGlobalVector(da, owned_u.out()));
+  SLAB_PETSC(DMCreateLocalVector(da, owned_local.out()));
+  Vec u = owned_u.get(), local = owned_local.get();
   const auto seconds = time_it(comm, a.reps, [&] {
     SLAB_PETSC(VecSet(u, 1.0));
     PetscInt xs, xm;
@@ -159,19 +161,18 @@ void petsc_dmda_explicit(const Comm& comm, const Args& a, double r) {
     }
   });
   report(comm, a, "petsc-dmda", seconds);
-  VecDestroy(&local);
-  VecDestroy(&u);
-  DMDestroy(&da);
 }
 
 // Crank-Nicolson the PETSc way: DMDA matrices, MatMult for the right side, KSPSolve per step.
 void petsc_dmda_cn(const Comm& comm, const Args& a, double r) {
-  DM da;
-  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, &da));
+  slab::petsc::OwnedDM owned_da;
+  SLAB_PETSC(DMDACreate1d(comm.get(), DM_BOUNDARY_NONE, static_cast<PetscInt>(a.n), 1, 1, nullptr, owned_da.out()));
+  DM da = owned_da.get();
   SLAB_PETSC(DMSetUp(da));
-  Mat lhs, rhs_op;
-  SLAB_PETSC(DMCreateMatrix(da, &lhs));
-  SLAB_PETSC(DMCreateMatrix(da, &rhs_op));
+  slab::petsc::OwnedMat owned_lhs, owned_rhs_op;
+  SLAB_PETSC(DMCreateMatrix(da, owned_lhs.out()));
+  SLAB_PETSC(DMCreateMatrix(da, owned_rhs_op.out()));
+  Mat lhs = owned_lhs.get(), rhs_op = owned_rhs_op.get();
   PetscInt xs, xm;
   SLAB_PETSC(DMDAGetCorners(da, &xs, nullptr, nullptr, &xm, nullptr, nullptr));
   for (PetscInt i = xs; i < xs + xm; ++i) {
@@ -194,11 +195,13 @@ void petsc_dmda_cn(const Comm& comm, const Args& a, double r) {
     SLAB_PETSC(MatAssemblyBegin(m, MAT_FINAL_ASSEMBLY));
     SLAB_PETSC(MatAssemblyEnd(m, MAT_FINAL_ASSEMBLY));
   }
-  Vec u, b;
-  SLAB_PETSC(DMCreateGlobalVector(da, &u));
-  SLAB_PETSC(VecDuplicate(u, &b));
-  KSP ksp;
-  SLAB_PETSC(KSPCreate(comm.get(), &ksp));
+  slab::petsc::OwnedVec owned_u, owned_b;
+  SLAB_PETSC(DMCreateGlobalVector(da, owned_u.out()));
+  SLAB_PETSC(VecDuplicate(owned_u.get(), owned_b.out()));
+  Vec u = owned_u.get(), b = owned_b.get();
+  slab::petsc::OwnedKSP owned_ksp;
+  SLAB_PETSC(KSPCreate(comm.get(), owned_ksp.out()));
+  KSP ksp = owned_ksp.get();
   SLAB_PETSC(KSPSetOperators(ksp, lhs, lhs));
   SLAB_PETSC(KSPSetTolerances(ksp, 1e-14, 1e-300, PETSC_DEFAULT, 10000));  // slab's accuracy
   SLAB_PETSC(KSPSetFromOptions(ksp));
@@ -210,12 +213,6 @@ void petsc_dmda_cn(const Comm& comm, const Args& a, double r) {
     }
   });
   report(comm, a, "petsc-dmda-ksp", seconds);
-  KSPDestroy(&ksp);
-  VecDestroy(&b);
-  VecDestroy(&u);
-  MatDestroy(&lhs);
-  MatDestroy(&rhs_op);
-  DMDestroy(&da);
 }
 
 void heat_case(const Comm& comm, const Args& a, slab::heat::Scheme scheme) {

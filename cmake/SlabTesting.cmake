@@ -39,5 +39,7 @@ function(slab_add_mpi_tests name)
     gtest_add_tests(TARGET ${exe} SOURCES ${ARG_SOURCES} TEST_PREFIX "np${ranks}." TEST_LIST added)
     set_tests_properties(${added} PROPERTIES LABELS mpi ENVIRONMENT "${SLAB_MPI_TEST_ENV}" TIMEOUT 120
                                              PROCESSORS ${ranks})
+    # A test that calls GTEST_SKIP is reported by CTest as skipped, not passed.
+    set_tests_properties(${added} PROPERTIES SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
   endforeach()
 endfunction()

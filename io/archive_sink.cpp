@@ -23,8 +23,8 @@ void ArchiveSink::write(const std::string& path, const Block& block) {
   if (found == datasets_.end()) throw RuntimeFailure("write to a dataset that was not created: '" + path + "'");
   Tensor& t = found->second;
   if (block.size() == 0) return;
-  const std::size_t rank = t.shape().size();
-  if (rank == 0) {
+  const std::size_t ndim = t.shape().size();
+  if (ndim == 0) {
     t.data()[0] = block.data[0];
     return;
   }
@@ -38,15 +38,15 @@ void ArchiveSink::write(const std::string& path, const Block& block) {
   }
   // Copy the block row by row along its last axis.
   const Shape& dims = t.shape();
-  const std::size_t inner = block.count[rank - 1];
+  const std::size_t inner = block.count[ndim - 1];
   const std::size_t lines = block.size() / (inner == 0 ? 1 : inner);
-  std::vector<std::size_t> index(rank - 1, 0);
+  std::vector<std::size_t> index(ndim - 1, 0);
   for (std::size_t line = 0; line < lines; ++line) {
     std::size_t offset = 0;
-    for (std::size_t a = 0; a + 1 < rank; ++a) offset = offset * dims[a] + block.start[a] + index[a];
-    offset = offset * dims[rank - 1] + block.start[rank - 1];
+    for (std::size_t a = 0; a + 1 < ndim; ++a) offset = offset * dims[a] + block.start[a] + index[a];
+    offset = offset * dims[ndim - 1] + block.start[ndim - 1];
     std::copy_n(block.data + line * inner, inner, t.data().data() + offset);
-    for (std::size_t a = rank - 1; a-- > 0;) {
+    for (std::size_t a = ndim - 1; a-- > 0;) {
       if (++index[a] < block.count[a]) break;
       index[a] = 0;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace slab::io {
@@ -50,18 +51,42 @@ struct Slicing {
 constexpr std::uint64_t piece_elements = std::uint64_t{1} << 20;
 constexpr int tag_piece = 7;
 
+// A block's start, count and size, as one record for rank 0.
+std::vector<std::uint64_t> header_of(const Block& block) {
+  std::vector<std::uint64_t> header(block.start.begin(), block.start.end());
+  header.insert(header.end(), block.count.begin(), block.count.end());
+  header.push_back(block.size());
+  return header;
+}
+
+// A piece another rank will send: where it goes in the dataset (no data yet) and who sends it.
+struct RemotePiece {
+  Block block;
+  int source;
+};
+
+// Every piece ranks 1, 2, ... will send, in order, from the headers gathered on rank 0.
+std::vector<RemotePiece> remote_pieces(const std::vector<std::uint64_t>& headers, int ranks, std::size_t ndim) {
+  std::vector<RemotePiece> pieces;
+  const std::size_t record = 2 * ndim + 1;
+  for (int r = 1; r < ranks; ++r) {
+    const auto* h = headers.data() + static_cast<std::size_t>(r) * record;
+    if (h[2 * ndim] == 0) continue;
+    Block theirs;
+    theirs.start.assign(h, h + ndim);
+    theirs.count.assign(h + ndim, h + 2 * ndim);
+    const Slicing slicing(theirs, piece_elements);
+    for (std::uint64_t k = 0; k < slicing.pieces(theirs); ++k) pieces.push_back({slicing.piece(theirs, k, nullptr), r});
+  }
+  return pieces;
+}
+
 }  // namespace
 
 void GatherSink::write(const std::string& path, const Block& block) {
   // Every rank's start and count to rank 0, which then knows the shape of every piece to come.
-  const std::size_t rank = block.start.size();
-  std::vector<std::uint64_t> header(2 * rank + 1);
-  std::copy(block.start.begin(), block.start.end(), header.begin());
-  std::copy(block.count.begin(), block.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
-  header[2 * rank] = block.size();
-  std::vector<std::uint64_t> headers(comm_.is_root() ? header.size() * comm_.size() : 0);
-  SLAB_MPI(MPI_Gather(header.data(), static_cast<int>(header.size()), MPI_UINT64_T, headers.data(),
-                      static_cast<int>(header.size()), MPI_UINT64_T, 0, comm_.get()));
+  const std::vector<std::uint64_t> header = header_of(block);
+  const std::vector<std::uint64_t> headers = comm_.gather(std::span<const std::uint64_t>(header), 0);
 
   const Slicing mine(block, piece_elements);
   mpi::collectively(comm_, [&] {
@@ -73,7 +98,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
   if (!comm_.is_root()) {
     for (std::uint64_t k = 0; block.size() > 0 && k < mine.pieces(block); ++k) {
       const Block part = mine.piece(block, k, block.data + k * mine.per_piece * mine.slice_elements);
-      SLAB_MPI(MPI_Send(part.data, static_cast<int>(part.size()), MPI_DOUBLE, 0, tag_piece, comm_.get()));
+      comm_.send(std::span<const double>(part.data, part.size()), 0, tag_piece);
     }
     mpi::raise_if_any(comm_, std::nullopt);  // rank 0's verdict on the write
     return;
@@ -87,44 +112,28 @@ void GatherSink::write(const std::string& path, const Block& block) {
     if (failure || !root_sink_) return;
     try {
       root_sink_->write(path, part);
-    } catch (const Error& e) {
-      failure = mpi::LocalFailure{e.code(), e.what()};
-    } catch (const std::exception& e) {
-      failure = mpi::LocalFailure{ExitCode::runtime, e.what()};
+    } catch (const std::exception&) {
+      failure = mpi::failure_of(std::current_exception());
     }
   };
   if (block.size() > 0) write_part(block);
 
-  std::vector<Block> order;  // every remote piece, in rank order
-  std::vector<int> source;
-  for (int r = 1; r < comm_.size(); ++r) {
-    const auto* h = headers.data() + static_cast<std::size_t>(r) * header.size();
-    Block theirs;
-    theirs.start.assign(h, h + rank);
-    theirs.count.assign(h + rank, h + 2 * rank);
-    if (h[2 * rank] == 0) continue;
-    const Slicing slicing(theirs, piece_elements);
-    for (std::uint64_t k = 0; k < slicing.pieces(theirs); ++k) {
-      order.push_back(slicing.piece(theirs, k, nullptr));
-      source.push_back(r);
-    }
-  }
+  std::vector<RemotePiece> order = remote_pieces(headers, comm_.size(), block.start.size());
   std::vector<double> buffers[2];
-  MPI_Request request = MPI_REQUEST_NULL;
+  mpi::Request request;  // declared after the buffers: cancelled before they are freed
   auto post = [&](std::size_t i) {
     auto& buffer = buffers[i % 2];
     std::uint64_t elements = 1;  // order[i].size() is 0 until it has data
-    for (const auto c : order[i].count) elements *= c;
+    for (const auto c : order[i].block.count) elements *= c;
     buffer.resize(elements);
-    order[i].data = buffer.data();
-    SLAB_MPI(MPI_Irecv(buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, source[i], tag_piece, comm_.get(),
-                       &request));
+    order[i].block.data = buffer.data();
+    request = comm_.irecv(std::span<double>(buffer), order[i].source, tag_piece);
   };
   if (!order.empty()) post(0);
   for (std::size_t i = 0; i < order.size(); ++i) {
-    SLAB_MPI(MPI_Wait(&request, MPI_STATUS_IGNORE));
+    request.wait();
     if (i + 1 < order.size()) post(i + 1);
-    write_part(order[i]);
+    write_part(order[i].block);
   }
   mpi::raise_if_any(comm_, failure);
 }

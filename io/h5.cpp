@@ -48,6 +48,21 @@ T check(T value, const char* call, const std::string& context) {
   throw RuntimeFailure(name + " failed for " + context + ": " + error_stack());
 }
 
+Dataspace select_block(const Dataspace& file_space, std::span<const hsize_t> start, std::span<const hsize_t> count,
+                       bool empty, const std::string& context) {
+  for (const hsize_t c : count) empty = empty || c == 0;
+  if (empty) {
+    const hsize_t one = 1;
+    SLAB_H5(H5Sselect_none(file_space.get()), context);
+    Dataspace memory(SLAB_H5(H5Screate_simple(1, &one, nullptr), context));
+    SLAB_H5(H5Sselect_none(memory.get()), context);
+    return memory;
+  }
+  if (start.empty()) return Dataspace(SLAB_H5(H5Screate(H5S_SCALAR), context));
+  SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), context);
+  return Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), context));
+}
+
 template hid_t check<hid_t>(hid_t, const char*, const std::string&);
 template herr_t check<herr_t>(herr_t, const char*, const std::string&);  // also htri_t: both are int
 }  // namespace slab::h5

@@ -4,8 +4,11 @@
 
 #include <hdf5.h>
 
+#include <span>
 #include <string>
 #include <utility>
+
+#include "error.hpp"
 
 namespace slab::h5 {
 
@@ -26,7 +29,7 @@ template <class T>
 T check(T value, const char* call, const std::string& context);
 #define SLAB_H5(call, context) ::slab::h5::check((call), #call, (context))
 
-// Owner of one hid_t, closed with Close (H5Fclose, H5Dclose, ...). Never throws on close.
+// Owner of one hid_t, closed with Close (H5Fclose, H5Dclose, ...). The destructor never throws.
 template <herr_t (*Close)(hid_t)>
 class Handle {
  public:
@@ -54,8 +57,10 @@ class Handle {
   }
   // Gives up ownership without closing.
   [[nodiscard]] hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
+  // Closes now; a failure is printed as a warning (see slab::warn), never thrown.
   void reset() noexcept {
-    if (id_ >= 0) Close(std::exchange(id_, H5I_INVALID_HID));
+    if (id_ >= 0 && Close(std::exchange(id_, H5I_INVALID_HID)) < 0)
+      warn("an HDF5 handle did not close in a destructor: " + error_stack());
   }
 
  private:
@@ -70,5 +75,12 @@ using PropertyList = Handle<H5Pclose>;
 using Attribute = Handle<H5Aclose>;
 using Datatype = Handle<H5Tclose>;
 using Object = Handle<H5Oclose>;
+
+// Selects the block [start, start + count) of `file_space` and returns the matching memory space;
+// an empty start (a scalar dataset) selects the whole. Without data (`empty`, or any count 0) it
+// selects nothing on either side: a rank with no data still takes part in a collective transfer,
+// passing any valid buffer.
+[[nodiscard]] Dataspace select_block(const Dataspace& file_space, std::span<const hsize_t> start,
+                                     std::span<const hsize_t> count, bool empty, const std::string& context);
 
 }  // namespace slab::h5

@@ -31,16 +31,16 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
     if (H5Tget_class(type.get()) != H5T_FLOAT)
       throw InputError("dataset '" + dataset + "' in " + where + " is not floating point");
     h5::Dataspace space(SLAB_H5(H5Dget_space(o.data.get()), where));
-    const int rank = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
-    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    const int ndim = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
+    std::vector<hsize_t> dims(static_cast<std::size_t>(ndim));
     SLAB_H5(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), where);
     o.shape.assign(dims.begin(), dims.end());
     std::size_t row_length = 1;
     for (std::size_t a = 1; a < o.shape.size(); ++a) row_length *= o.shape[a];
-    const bool ok = o.shape.size() == expected.rank && (!expected.rows || o.shape[0] == *expected.rows) &&
+    const bool ok = o.shape.size() == expected.ndim && (!expected.rows || o.shape[0] == *expected.rows) &&
                     (!expected.row_length || row_length == *expected.row_length);
     if (!ok) {
-      std::string want = "a rank-" + std::to_string(expected.rank) + " dataset";
+      std::string want = "a " + std::to_string(expected.ndim) + "-D dataset";
       if (expected.rows) want += " with " + std::to_string(*expected.rows) + " rows";
       if (expected.row_length) want += " of rows of " + std::to_string(*expected.row_length);
       throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(o.shape) + ", expected " +
@@ -59,17 +59,7 @@ void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std
     std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
     start[0] = first;
     counts[0] = count;
-    const hsize_t one = 1;
-    h5::Dataspace memory;
-    if (count == 0) {
-      SLAB_H5(H5Sselect_none(file_space.get()), where);
-      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(1, &one, nullptr), where));
-      SLAB_H5(H5Sselect_none(memory.get()), where);
-    } else {
-      SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, counts.data(), nullptr),
-              where);
-      memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(counts.size()), counts.data(), nullptr), where));
-    }
+    const h5::Dataspace memory = h5::select_block(file_space, start, counts, count == 0, where);
     h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
     SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
     double dummy = 0;
@@ -118,11 +108,6 @@ Tensor H5Input::whole(const std::string& dataset, const ExpectedShape& expected)
 DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                      const ExpectedShape& expected, const std::string& option) {
   return H5Input(comm, file, option).rows(dataset, expected);
-}
-
-Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                  const ExpectedShape& expected, const std::string& option) {
-  return H5Input(comm, file, option).whole(dataset, expected);
 }
 
 }  // namespace slab::io

@@ -12,7 +12,7 @@
 namespace slab::io {
 
 struct ExpectedShape {
-  std::size_t rank;                       // number of dimensions
+  std::size_t ndim;                       // number of dimensions
   std::optional<std::size_t> rows;        // the first dimension, when it is known
   std::optional<std::size_t> row_length;  // product of the other dimensions, when known
 };
@@ -38,9 +38,6 @@ class H5Input {
 // One dataset from a file, opened for this read only.
 [[nodiscard]] DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
                                    const ExpectedShape& expected, const std::string& option);
-
-[[nodiscard]] Tensor read_whole(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                                const ExpectedShape& expected, const std::string& option);
 
 // True when `path` names an HDF5 file (by its signature, not its extension).
 [[nodiscard]] bool is_hdf5(const std::string& path);

@@ -207,20 +207,9 @@ void H5Writer::write_block(const std::string& path, const Block& block) {
   }
 
   h5::Dataspace file_space(SLAB_H5(H5Dget_space(dataset), where));
-  const hsize_t one = 1;
-  h5::Dataspace memory;
-  if (empty) {
-    SLAB_H5(H5Sselect_none(file_space.get()), where);
-    memory = h5::Dataspace(SLAB_H5(H5Screate_simple(1, &one, nullptr), where));
-    SLAB_H5(H5Sselect_none(memory.get()), where);
-  } else if (block.start.empty()) {
-    memory = h5::Dataspace(SLAB_H5(H5Screate(H5S_SCALAR), where));
-  } else {
-    const std::vector<hsize_t> start(block.start.begin(), block.start.end());
-    const std::vector<hsize_t> count(block.count.begin(), block.count.end());
-    SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), where);
-    memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), where));
-  }
+  const std::vector<hsize_t> start(block.start.begin(), block.start.end());
+  const std::vector<hsize_t> count(block.count.begin(), block.count.end());
+  const h5::Dataspace memory = h5::select_block(file_space, start, count, empty, where);
   const double dummy = 0.0;
   SLAB_H5(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer_.get(),
                    empty ? &dummy : block.data),

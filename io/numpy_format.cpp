@@ -166,8 +166,6 @@ std::string npy_bytes(const Tensor& tensor) {
   return bytes;
 }
 
-void write_npy(const std::string& path, const Tensor& tensor) { write_all(path, npy_bytes(tensor)); }
-
 Tensor parse_npy(std::string_view bytes, const std::string& what) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != npy_magic) throw InputError(what + ": not a .npy array");
   const int major = static_cast<unsigned char>(bytes[6]);
@@ -222,8 +220,6 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
   }
   return t;
 }
-
-Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), "'" + path + "'"); }
 
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
                const std::vector<std::pair<std::string, std::string>>& texts) {

@@ -17,7 +17,6 @@ namespace slab::io {
 
 // The complete .npy byte stream header for a float64 C-order array (magic through padding).
 [[nodiscard]] std::string npy_header(const Shape& shape);
-void write_npy(const std::string& path, const Tensor& tensor);
 [[nodiscard]] std::string npy_bytes(const Tensor& tensor);
 // A 0-d NumPy unicode array ('<Un') holding UTF-8 `text`: np.load reads it without pickle.
 [[nodiscard]] std::string npy_text_bytes(const std::string& text);
@@ -25,7 +24,6 @@ void write_npy(const std::string& path, const Tensor& tensor);
 // Parses .npy bytes. Accepts float64 little-endian ('<f8'), C or Fortran order (converted to C
 // order), any shape. Throws InputError naming `what` for anything else.
 [[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
-[[nodiscard]] Tensor read_npy(const std::string& path);
 
 // Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them; `texts` become
 // 0-d unicode members (str(np.load(path)[name]) is the text).

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "archive_sink.hpp"
+#include "file_format.hpp"
 #include "gather_sink.hpp"
 #include "h5.hpp"
 #include "h5_writer.hpp"
@@ -16,15 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Format { hdf5, npz, json, csv };
+using Format = FileFormat;
 
-Format format_of(const std::string& out) {
-  const std::string ext = fs::path(out).extension().string();
-  if (ext == ".h5" || ext == ".hdf5" || ext == ".he5") return Format::hdf5;
-  if (ext == ".npz") return Format::npz;
-  if (ext == ".json") return Format::json;
-  if (ext == ".csv") return Format::csv;
-  throw InputError("unknown output format '" + ext + "' (--out " + out + "); use .h5, .npz, .json or .csv");
+Format output_format(const std::string& out) {
+  if (const auto format = format_of(out)) return *format;
+  throw InputError("unknown output format '" + fs::path(out).extension().string() + "' (--out " + out +
+                   "); use .h5, .npz, .json or .csv");
 }
 
 // Wraps a parallel sink so that every call is agreed on by all ranks.
@@ -75,7 +73,7 @@ std::uint64_t expected_size(std::initializer_list<std::uint64_t> dims) {
 }
 
 std::string output_target(const std::string& out) {
-  if (format_of(out) != Format::csv) return out;
+  if (output_format(out) != Format::csv) return out;
   return (fs::path(out).parent_path() / fs::path(out).stem()).string();
 }
 
@@ -108,7 +106,7 @@ void check_output(const mpi::Comm& comm, const OutputOptions& options) {
 Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     : comm_(comm), target_(output_target(options.path)), partial_(target_ + ".partial") {
   check_output(comm, options);
-  const Format format = format_of(options.path);
+  const Format format = output_format(options.path);
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
     std::unique_ptr<Sink> writer;

@@ -9,8 +9,8 @@ std::uint64_t Block::size() const {
   return n;
 }
 
-Block Block::none(std::size_t rank) {
-  return Block{std::vector<std::uint64_t>(rank, 0), std::vector<std::uint64_t>(rank, 0), nullptr};
+Block Block::none(std::size_t ndim) {
+  return Block{std::vector<std::uint64_t>(ndim, 0), std::vector<std::uint64_t>(ndim, 0), nullptr};
 }
 
 }  // namespace slab::io

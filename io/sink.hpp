@@ -41,8 +41,8 @@ struct Block {
 
   // Elements in the block; 0 for an empty block (also of a scalar dataset, whose count is {}).
   [[nodiscard]] std::uint64_t size() const;
-  // An empty block of the given rank (a rank that owns nothing of this dataset).
-  static Block none(std::size_t rank);
+  // An empty block of `ndim` dimensions (for a rank that owns nothing of this dataset).
+  static Block none(std::size_t ndim);
 };
 
 class Sink {

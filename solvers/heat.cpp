@@ -36,8 +36,8 @@ Problem resolve(const Request& q) {
   require(positive(q.alpha), "--alpha must be a positive number");
   require(q.snapshots >= 1, "--snapshots must be at least 1, got " + std::to_string(q.snapshots));
   require(!q.dt || positive(*q.dt), "--dt must be a positive number");
-  require(!q.cfl || positive(*q.cfl), "--cfl must be a positive number");
-  require(!(q.dt && q.cfl), "give --dt or --cfl, not both");
+  require(!q.diffusion_number || positive(*q.diffusion_number), "--cfl must be a positive number");
+  require(!(q.dt && q.diffusion_number), "give --dt or --cfl, not both");
   require(!(q.t_end && q.steps), "give --t-end or --steps, not both");
   require(!q.t_end || positive(*q.t_end), "--t-end must be a positive number");
   require(!q.steps || *q.steps >= 1, "--steps must be at least 1");
@@ -54,8 +54,8 @@ Problem resolve(const Request& q) {
   p.snapshots = q.snapshots;
   p.solver = q.solver;
   p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
-  const double cfl = q.cfl.value_or(0.4);
-  const double dt_limit = q.dt ? *q.dt : cfl * p.dx * p.dx / q.alpha;
+  const double diffusion_number = q.diffusion_number.value_or(0.4);
+  const double dt_limit = q.dt ? *q.dt : diffusion_number * p.dx * p.dx / q.alpha;
   if (q.steps) {
     p.steps = *q.steps;
     p.dt = dt_limit;
@@ -68,10 +68,10 @@ Problem resolve(const Request& q) {
     p.dt = p.t_end / static_cast<double>(p.steps);
   }
   require(std::isfinite(p.dt) && p.dt > 0, "the time step is not a positive number");
-  if (p.scheme == Scheme::explicit_euler && p.r() > 0.5) {
-    char r[32];
-    std::snprintf(r, sizeof r, "%.6g", p.r());
-    throw InputError(std::string("explicit scheme is unstable: R = alpha*dt/dx^2 = ") + r +
+  if (p.scheme == Scheme::explicit_euler && p.diffusion_number() > 0.5) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", p.diffusion_number());
+    throw InputError(std::string("explicit scheme is unstable: R = alpha*dt/dx^2 = ") + text +
                      " > 1/2; use --scheme crank-nicolson or a smaller --dt/--cfl");
   }
   return p;

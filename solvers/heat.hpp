@@ -44,7 +44,10 @@ struct Request {
   std::optional<double> t_end;  // default 0.01 when steps is not given
   std::optional<std::int64_t> steps;
   std::optional<double> dt;
-  std::optional<double> cfl;  // R = alpha dt / dx^2; default 0.4
+  // The diffusion number R = alpha dt / dx^2 (the stability number of the explicit scheme, which
+  // the user gives as --cfl and files record as the attribute "cfl"): with t_end, an upper bound
+  // for R; default 0.4. slab's code calls it diffusion_number everywhere.
+  std::optional<double> diffusion_number;
   Scheme scheme = Scheme::explicit_euler;
   Boundary bc = Boundary::dirichlet;
   double left = 0.0;
@@ -65,7 +68,8 @@ struct Problem {
   std::int64_t snapshots;
   Solver solver = Solver::direct;
 
-  [[nodiscard]] double r() const noexcept { return alpha * dt / (dx * dx); }
+  // R = alpha dt / dx^2, see Request::diffusion_number.
+  [[nodiscard]] double diffusion_number() const noexcept { return alpha * dt / (dx * dx); }
   // x_i = i dx; dx = L/(nx-1) with both ends on the grid, or L/nx for periodic (x = L is x = 0).
   [[nodiscard]] double x(std::int64_t i) const noexcept { return static_cast<double>(i) * dx; }
   // The step after which snapshot k (0 <= k < snapshots) is taken: round(k S / (K - 1)); the

@@ -8,8 +8,8 @@ namespace slab::heat {
 
 tridiag::Operator direct_operator(const Problem& p) {
   const double theta = p.scheme == Scheme::crank_nicolson ? 0.5 : 1.0;
-  const double lhs = -theta * p.r();         // A = I + lhs L
-  const double rhs = (1.0 - theta) * p.r();  // B = I + rhs L
+  const double lhs = -theta * p.diffusion_number();         // A = I + lhs L
+  const double rhs = (1.0 - theta) * p.diffusion_number();  // B = I + rhs L
   const bool explicit_part = theta < 1.0;
   // Periodic with two nodes: both neighbours of a node are the other node, the Neumann rows.
   const Boundary bc = p.bc == Boundary::periodic && p.nx == 2 ? Boundary::neumann : p.bc;

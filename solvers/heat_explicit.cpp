@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "heat_loop.hpp"
 
 namespace slab::heat {
 namespace {
 
-inline double ftcs(double left, double centre, double right, double r) {
-  return centre + r * ((left - 2.0 * centre) + right);
+inline double ftcs(double left, double centre, double right, double diffusion_number) {
+  return centre + diffusion_number * ((left - 2.0 * centre) + right);
 }
 
 // One step of `count` consecutive nodes: out[i] from in[i - 1], in[i], in[i + 1]. Built for the
@@ -18,8 +19,8 @@ inline double ftcs(double left, double centre, double right, double r) {
 #if defined(__x86_64__) && defined(__GNUC__)
 [[gnu::target_clones("avx2", "default")]]
 #endif
-void ftcs_run(const double* __restrict in, double* __restrict out, std::int64_t count, double r) {
-  for (std::int64_t i = 0; i < count; ++i) out[i] = ftcs(in[i - 1], in[i], in[i + 1], r);
+void ftcs_run(const double* __restrict in, double* __restrict out, std::int64_t count, double diffusion_number) {
+  for (std::int64_t i = 0; i < count; ++i) out[i] = ftcs(in[i - 1], in[i], in[i + 1], diffusion_number);
 }
 
 constexpr int tag_up = 1;    // a rank's last nodes, sent to the rank above
@@ -34,7 +35,7 @@ class Tiles {
  public:
   Tiles(const Problem& p, std::int64_t n, bool left_end, bool right_end, std::int64_t block)
       : p_(p),
-        r_(p.r()),
+        diffusion_number_(p.diffusion_number()),
         n_(n),
         left_end_(left_end && p.bc != Boundary::periodic),
         right_end_(right_end && p.bc != Boundary::periodic),
@@ -73,7 +74,7 @@ class Tiles {
         if (p_.bc == Boundary::neumann) in(n_) = in(n_ - 2);
         if (p_.bc == Boundary::dirichlet) out(--end) = p_.right;
       }
-      if (end > first) ftcs_run(&in(first), &out(first), end - first, r_);
+      if (end > first) ftcs_run(&in(first), &out(first), end - first, diffusion_number_);
       // While this tile computes from L1, bring the next tile's input in from memory: a share of
       // it per step.
       for (std::int64_t x = t1 + k + (j - 1) * tile_nodes / k; x < t1 + k + j * tile_nodes / k && x < n_; x += 8)
@@ -84,7 +85,7 @@ class Tiles {
 
  private:
   const Problem& p_;
-  double r_;
+  double diffusion_number_;
   std::int64_t n_;
   bool left_end_, right_end_;  // this rank holds a physical (non-periodic) end
   std::vector<double> scratch_a_, scratch_b_;
@@ -123,16 +124,15 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     const auto started = std::chrono::steady_clock::now();
     double* src = a.data() + block;
     double* dst = b.data() + block;
-    MPI_Request requests[4];
-    int count = 0;
-    const int kk = static_cast<int>(k);
+    const auto width = static_cast<std::size_t>(k);
+    mpi::RequestSet requests;  // cancelled if anything below throws before they complete
     if (lower >= 0) {
-      SLAB_MPI(MPI_Irecv(src - k, kk, MPI_DOUBLE, lower, tag_up, comm.get(), &requests[count++]));
-      SLAB_MPI(MPI_Isend(src, kk, MPI_DOUBLE, lower, tag_down, comm.get(), &requests[count++]));
+      requests.add(comm.irecv(std::span<double>(src - k, width), lower, tag_up));
+      requests.add(comm.isend(std::span<const double>(src, width), lower, tag_down));
     }
     if (upper >= 0) {
-      SLAB_MPI(MPI_Irecv(src + n, kk, MPI_DOUBLE, upper, tag_down, comm.get(), &requests[count++]));
-      SLAB_MPI(MPI_Isend(src + n - k, kk, MPI_DOUBLE, upper, tag_up, comm.get(), &requests[count++]));
+      requests.add(comm.irecv(std::span<double>(src + n, width), upper, tag_down));
+      requests.add(comm.isend(std::span<const double>(src + n - k, width), upper, tag_up));
     }
     // Tiles that read no ghost run while the messages fly; the rest after they arrive.
     for (std::int64_t t0 = 0; t0 < n; t0 += tile_nodes) {
@@ -140,7 +140,7 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
       if (!tiles.needs_ghosts(t0, t1, k)) tiles.advance(src, dst, t0, t1, k);
     }
     const auto computed = std::chrono::steady_clock::now();
-    SLAB_MPI(MPI_Waitall(count, requests, MPI_STATUSES_IGNORE));
+    requests.wait_all();
     const auto exchanged = std::chrono::steady_clock::now();
     for (std::int64_t t0 = 0; t0 < n; t0 += tile_nodes) {
       const std::int64_t t1 = std::min(n, t0 + tile_nodes);

@@ -82,7 +82,7 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     throw InputError("--nx " + std::to_string(p.nx) + " exceeds PETSc's 32-bit index range for implicit schemes");
   const RowPartition part(p.nx, comm.size(), comm.rank());
   const double theta = p.scheme == Scheme::crank_nicolson ? 0.5 : 1.0;
-  const double r = p.r();
+  const double r = p.diffusion_number();
   Timing timing;
 
   petsc::OwnedMat lhs = assemble(comm, p, part, -theta * r);

@@ -7,12 +7,11 @@
 
 #include "heat.hpp"
 #include "stop.hpp"
+#include "stopwatch.hpp"
 
 namespace slab::heat::detail {
 
-inline double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using slab::seconds_since;
 
 // advance(k) performs k steps, 1 <= k <= max_chunk; current() returns this rank's nodes after
 // them. Chunks end at every snapshot and checkpoint step, so the observer sees exactly the steps

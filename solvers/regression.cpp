@@ -10,13 +10,13 @@
 
 #include "petsc.hpp"
 #include "stop.hpp"
+#include "stopwatch.hpp"
 #include "tree_sum.hpp"
 
 namespace slab::regression {
 namespace {
 
 using clock = std::chrono::steady_clock;
-double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
 // The fused leaf of gradient descent for row i: residual r = x.w + b - y, then
 // [r x_0, ..., r x_{D-1}, r, r^2]. One read of the row gives gradient, bias gradient and loss.
@@ -170,10 +170,10 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     if ((fit.stopped_by = stop_poll.poll()) != 0) break;
     auto t = clock::now();
     const PartialTree part = gradient_pass(X, y, fit.w, fit.b);
-    fit.compute_seconds += since(t);
+    fit.compute_seconds += seconds_since(t);
     t = clock::now();
     const auto sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
-    fit.communication_seconds += since(t);
+    fit.communication_seconds += seconds_since(t);
 
     const double loss = sums[cols + 1] / n;
     if (!std::isfinite(loss))
@@ -221,10 +221,14 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
       out[m * m + p] = a(p) * yy[local];
     }
   };
-  const auto t = clock::now();
-  std::vector<double> sums = tree_sum(comm, X.partition(), width, leaf);
+  auto t = clock::now();
+  const PartialTree part = local_tree(X.partition(), width, leaf);
   Fit fit;
-  fit.communication_seconds = since(t);
+  fit.compute_seconds = seconds_since(t);
+  t = clock::now();
+  std::vector<double> sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
+  fit.communication_seconds = seconds_since(t);
+  t = clock::now();
   // Cholesky of the symmetric positive definite Gram matrix, on every rank (same input, same bits).
   PetscBLASInt order = static_cast<PetscBLASInt>(m), one = 1, info = 0;
   LAPACKpotrf_("U", &order, sums.data(), &order, &info);
@@ -238,6 +242,7 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   fit.b = sums[m * m + cols];
   fit.iterations = 1;
   fit.converged = true;
+  fit.compute_seconds += seconds_since(t);
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
@@ -304,7 +309,7 @@ Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& 
     fit.w.assign(z.data(), z.data() + cols);
     fit.b = z.data()[cols];
   }
-  fit.compute_seconds = since(t);
+  fit.compute_seconds = seconds_since(t);
   fit.iterations = iterations;
   fit.converged = true;
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);

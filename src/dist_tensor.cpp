@@ -15,22 +15,6 @@ Shape local_shape_of(const Shape& global, std::int64_t rows) {
 
 std::size_t row_length_of(const Shape& shape) { return element_count(Shape(shape.begin() + 1, shape.end())); }
 
-// Owns a committed contiguous datatype of `length` doubles.
-class RowType {
- public:
-  explicit RowType(std::size_t length) {
-    SLAB_MPI(MPI_Type_contiguous(static_cast<int>(length), MPI_DOUBLE, &type_));
-    SLAB_MPI(MPI_Type_commit(&type_));
-  }
-  ~RowType() { MPI_Type_free(&type_); }
-  RowType(const RowType&) = delete;
-  RowType& operator=(const RowType&) = delete;
-  [[nodiscard]] MPI_Datatype get() const noexcept { return type_; }
-
- private:
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
-
 bool fits_collective(std::span<const std::int64_t> counts, std::size_t unit, std::int64_t max_message) {
   constexpr auto int_max = std::numeric_limits<int>::max();
   if (unit == 0 || unit > static_cast<std::size_t>(int_max)) return false;
@@ -45,15 +29,15 @@ bool fits_collective(std::span<const std::int64_t> counts, std::size_t unit, std
 // Sends or receives `count` doubles in messages of at most max_message.
 void send_chunked(const mpi::Comm& comm, const double* data, std::int64_t count, int dest, std::int64_t max_message) {
   for (std::int64_t done = 0; done < count; done += max_message) {
-    const auto n = static_cast<int>(std::min(max_message, count - done));
-    SLAB_MPI(MPI_Send(data + done, n, MPI_DOUBLE, dest, 0, comm.get()));
+    const auto n = static_cast<std::size_t>(std::min(max_message, count - done));
+    comm.send(std::span<const double>(data + done, n), dest, 0);
   }
 }
 
 void recv_chunked(const mpi::Comm& comm, double* data, std::int64_t count, int source, std::int64_t max_message) {
   for (std::int64_t done = 0; done < count; done += max_message) {
-    const auto n = static_cast<int>(std::min(max_message, count - done));
-    SLAB_MPI(MPI_Recv(data + done, n, MPI_DOUBLE, source, 0, comm.get(), MPI_STATUS_IGNORE));
+    const auto n = static_cast<std::size_t>(std::min(max_message, count - done));
+    comm.recv(std::span<double>(data + done, n), source, 0);
   }
 }
 
@@ -75,10 +59,9 @@ void gather_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, s
                   double* root_out, int root, std::int64_t max_message) {
   const auto len = static_cast<std::int64_t>(unit);
   if (fits_collective(counts, unit, max_message)) {
-    const RowType type(unit);
+    const mpi::ContiguousType type(static_cast<int>(unit), MPI_DOUBLE);
     const Displacements d(counts);
-    SLAB_MPI(MPI_Gatherv(local, d.counts[comm.rank()], type.get(), root_out, d.counts.data(), d.displs.data(),
-                         type.get(), root, comm.get()));
+    comm.gatherv(local, root_out, d.counts, d.displs, type.get(), root);
     return;
   }
   if (comm.rank() != root) {
@@ -99,10 +82,9 @@ void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, 
                    double* local, int root, std::int64_t max_message) {
   const auto len = static_cast<std::int64_t>(unit);
   if (fits_collective(counts, unit, max_message)) {
-    const RowType type(unit);
+    const mpi::ContiguousType type(static_cast<int>(unit), MPI_DOUBLE);
     const Displacements d(counts);
-    SLAB_MPI(MPI_Scatterv(root_in, d.counts.data(), d.displs.data(), type.get(), local, d.counts[comm.rank()],
-                          type.get(), root, comm.get()));
+    comm.scatterv(root_in, local, d.counts, d.displs, type.get(), root);
     return;
   }
   if (comm.rank() != root) {

@@ -14,7 +14,7 @@ namespace slab {
 
 class DistTensor {
  public:
-  // A zero-filled tensor of the given global shape (rank >= 1), split by rows over comm.
+  // A zero-filled tensor of the given global shape (at least one dimension), split by rows over comm.
   DistTensor(const mpi::Comm& comm, Shape global_shape);
 
   [[nodiscard]] const mpi::Comm& comm() const noexcept { return *comm_; }

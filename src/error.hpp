@@ -2,6 +2,7 @@
 // process exit code: bad input (2) or a runtime failure such as I/O (1).
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -29,5 +30,9 @@ class RuntimeFailure : public Error {
  public:
   explicit RuntimeFailure(const std::string& what) : Error(ExitCode::runtime, what) {}
 };
+
+// For destructors, which must not throw (PISM's CHKERRCONTINUE): a failed free, close or destroy
+// is printed as one line "slab: warning: <what>" on stderr and the program carries on.
+inline void warn(const std::string& what) noexcept { std::fprintf(stderr, "slab: warning: %s\n", what.c_str()); }
 
 }  // namespace slab

@@ -3,21 +3,101 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace slab::mpi {
 
-void check(int rc, const char* call, const char* file, int line) {
-  if (rc == MPI_SUCCESS) return;
+namespace {
+
+// MPI's own message for an error code.
+std::string error_text(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+bool finalised() noexcept {
+  int done = 0;
+  MPI_Finalized(&done);
+  return done != 0;
+}
+
+// For destructors: prints a failed release and carries on (see slab::warn).
+void warn_unless_success(int rc, const char* call) noexcept {
+  if (rc != MPI_SUCCESS) warn(std::string(call) + " failed in a destructor: " + error_text(rc));
+}
+
+// A request that was never completed: cancel, then complete, so MPI is done with its buffer.
+void abandon(MPI_Request& handle) noexcept {
+  if (handle == MPI_REQUEST_NULL || finalised()) return;
+  warn_unless_success(MPI_Cancel(&handle), "MPI_Cancel");
+  warn_unless_success(MPI_Wait(&handle, MPI_STATUS_IGNORE), "MPI_Wait");
+}
+
+}  // namespace
+
+void check(int rc, const char* call, const char* file, int line) {
+  if (rc == MPI_SUCCESS) return;
   int rank = -1;
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " +
-                       std::string(text, static_cast<std::size_t>(length)) + " [" + file + ":" + std::to_string(line) +
-                       "]");
+  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " + error_text(rc) + " [" +
+                       file + ":" + std::to_string(line) + "]");
+}
+
+int int_count(std::size_t count, const char* what) {
+  if (count > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw RuntimeFailure(std::string(what) + " of " + std::to_string(count) +
+                         " elements: more than one MPI call can carry (2^31-1)");
+  return static_cast<int>(count);
+}
+
+ContiguousType::ContiguousType(int count, MPI_Datatype element) {
+  SLAB_MPI(MPI_Type_contiguous(count, element, &type_));
+  const int rc = MPI_Type_commit(&type_);
+  if (rc != MPI_SUCCESS) MPI_Type_free(&type_);
+  SLAB_MPI(rc);
+}
+
+ContiguousType::~ContiguousType() {
+  if (type_ != MPI_DATATYPE_NULL && !finalised()) warn_unless_success(MPI_Type_free(&type_), "MPI_Type_free");
+}
+
+ContiguousType::ContiguousType(ContiguousType&& other) noexcept
+    : type_(std::exchange(other.type_, MPI_DATATYPE_NULL)) {}
+
+ContiguousType& ContiguousType::operator=(ContiguousType&& other) noexcept {
+  std::swap(type_, other.type_);
+  return *this;
+}
+
+Request::~Request() { abandon(handle_); }
+
+Request::Request(Request&& other) noexcept : handle_(std::exchange(other.handle_, MPI_REQUEST_NULL)) {}
+
+Request& Request::operator=(Request&& other) noexcept {
+  std::swap(handle_, other.handle_);
+  return *this;
+}
+
+void Request::wait() { SLAB_MPI(MPI_Wait(&handle_, MPI_STATUS_IGNORE)); }
+
+MPI_Request* Request::out() {
+  if (pending()) throw RuntimeFailure("an MPI request was reused while still pending");
+  return &handle_;
+}
+
+RequestSet::~RequestSet() {
+  for (MPI_Request& handle : handles_) abandon(handle);
+}
+
+void RequestSet::add(Request&& request) { handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL)); }
+
+void RequestSet::wait_all() {
+  SLAB_MPI(MPI_Waitall(int_count(handles_.size(), "MPI_Waitall"), handles_.data(), MPI_STATUSES_IGNORE));
+  handles_.clear();
 }
 
 Environment::Environment(int& argc, char**& argv) {
@@ -30,10 +110,7 @@ Environment::Environment(int& argc, char**& argv) {
 }
 
 Environment::~Environment() {
-  if (!owns_) return;
-  int finalised = 0;
-  MPI_Finalized(&finalised);
-  if (!finalised) MPI_Finalize();
+  if (owns_ && !finalised()) warn_unless_success(MPI_Finalize(), "MPI_Finalize");
 }
 
 Comm::Comm(MPI_Comm handle, bool owned) : handle_(handle), owned_(owned) {
@@ -59,7 +136,8 @@ Comm::Comm(Comm&& other) noexcept
 
 Comm& Comm::operator=(Comm&& other) noexcept {
   if (this != &other) {
-    if (owned_ && handle_ != MPI_COMM_NULL) MPI_Comm_free(&handle_);
+    if (owned_ && handle_ != MPI_COMM_NULL && !finalised())
+      warn_unless_success(MPI_Comm_free(&handle_), "MPI_Comm_free");
     handle_ = other.handle_;
     owned_ = other.owned_;
     rank_ = other.rank_;
@@ -71,18 +149,14 @@ Comm& Comm::operator=(Comm&& other) noexcept {
 }
 
 Comm::~Comm() {
-  if (!owned_ || handle_ == MPI_COMM_NULL) return;
-  int finalised = 0;
-  MPI_Finalized(&finalised);
-  if (!finalised) MPI_Comm_free(&handle_);
+  if (owned_ && handle_ != MPI_COMM_NULL && !finalised()) warn_unless_success(MPI_Comm_free(&handle_), "MPI_Comm_free");
 }
 
 void Comm::barrier() const { SLAB_MPI(MPI_Barrier(handle_)); }
 
 void Comm::allreduce_sum(std::vector<double>& values) const {
-  if (values.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw RuntimeFailure("allreduce of more than 2^31-1 values");
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, handle_));
+  SLAB_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), MPI_DOUBLE, MPI_SUM, handle_));
 }
 
 double Comm::allreduce_max(double value) const {
@@ -113,6 +187,96 @@ void Comm::broadcast(std::vector<double>& values, int root) const {
   SLAB_MPI(MPI_Bcast(&length, 1, MPI_UINT64_T, root, handle_));
   values.resize(length);
   SLAB_MPI(MPI_Bcast(values.data(), static_cast<int>(length), MPI_DOUBLE, root, handle_));
+}
+
+template <class T>
+void Comm::send(std::span<const T> data, int dest, int tag) const {
+  SLAB_MPI(MPI_Send(data.data(), int_count(data.size(), "send"), datatype_of<T>(), dest, tag, handle_));
+}
+
+template <class T>
+void Comm::recv(std::span<T> data, int source, int tag) const {
+  SLAB_MPI(MPI_Recv(data.data(), int_count(data.size(), "receive"), datatype_of<T>(), source, tag, handle_,
+                    MPI_STATUS_IGNORE));
+}
+
+template <class T>
+Request Comm::isend(std::span<const T> data, int dest, int tag) const {
+  Request request;
+  SLAB_MPI(MPI_Isend(data.data(), int_count(data.size(), "send"), datatype_of<T>(), dest, tag, handle_, request.out()));
+  return request;
+}
+
+template <class T>
+Request Comm::irecv(std::span<T> data, int source, int tag) const {
+  Request request;
+  SLAB_MPI(
+      MPI_Irecv(data.data(), int_count(data.size(), "receive"), datatype_of<T>(), source, tag, handle_, request.out()));
+  return request;
+}
+
+template <class T>
+std::vector<T> Comm::gather(std::span<const T> mine, int root) const {
+  const int count = int_count(mine.size(), "gather");
+  std::vector<T> all(rank_ == root ? mine.size() * static_cast<std::size_t>(size_) : 0);
+  SLAB_MPI(MPI_Gather(mine.data(), count, datatype_of<T>(), all.data(), count, datatype_of<T>(), root, handle_));
+  return all;
+}
+
+template <class T>
+std::vector<T> Comm::allgather(std::span<const T> mine) const {
+  const int count = int_count(mine.size(), "allgather");
+  std::vector<T> all(mine.size() * static_cast<std::size_t>(size_));
+  SLAB_MPI(MPI_Allgather(mine.data(), count, datatype_of<T>(), all.data(), count, datatype_of<T>(), handle_));
+  return all;
+}
+
+template <class T>
+std::vector<T> Comm::allgatherv(std::span<const T> mine) const {
+  const int count = int_count(mine.size(), "allgatherv");
+  const std::vector<int> counts = allgather(std::span<const int>(&count, 1));
+  std::vector<int> displs(counts.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displs[r] = int_count(total, "allgatherv");
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<T> all(total);
+  SLAB_MPI(MPI_Allgatherv(mine.data(), count, datatype_of<T>(), all.data(), counts.data(), displs.data(),
+                          datatype_of<T>(), handle_));
+  return all;
+}
+
+void Comm::gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
+                   MPI_Datatype type, int root) const {
+  SLAB_MPI(MPI_Gatherv(mine, counts[static_cast<std::size_t>(rank_)], type, root_out, counts.data(), displs.data(),
+                       type, root, handle_));
+}
+
+void Comm::scatterv(const void* root_in, void* mine, std::span<const int> counts, std::span<const int> displs,
+                    MPI_Datatype type, int root) const {
+  SLAB_MPI(MPI_Scatterv(root_in, counts.data(), displs.data(), type, mine, counts[static_cast<std::size_t>(rank_)],
+                        type, root, handle_));
+}
+
+template void Comm::send(std::span<const double>, int, int) const;
+template void Comm::recv(std::span<double>, int, int) const;
+template Request Comm::isend(std::span<const double>, int, int) const;
+template Request Comm::irecv(std::span<double>, int, int) const;
+template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>, int) const;
+template std::vector<int> Comm::allgather(std::span<const int>) const;
+template std::vector<double> Comm::allgatherv(std::span<const double>) const;
+
+LocalFailure failure_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return LocalFailure{e.code(), e.what()};
+  } catch (const std::exception& e) {
+    return LocalFailure{ExitCode::runtime, e.what()};
+  } catch (...) {
+    return LocalFailure{ExitCode::runtime, "an unknown exception"};
+  }
 }
 
 void raise_if_any(const Comm& comm, const std::optional<LocalFailure>& failure) {

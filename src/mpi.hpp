@@ -6,7 +6,9 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <exception>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,83 @@ namespace slab::mpi {
 // Throws RuntimeFailure naming the call and MPI's own message when rc is not MPI_SUCCESS.
 void check(int rc, const char* call, const char* file, int line);
 #define SLAB_MPI(call) ::slab::mpi::check((call), #call, __FILE__, __LINE__)
+
+// The MPI datatype of a C++ element type.
+template <class T>
+[[nodiscard]] MPI_Datatype datatype_of() noexcept;
+template <>
+inline MPI_Datatype datatype_of<double>() noexcept {
+  return MPI_DOUBLE;
+}
+template <>
+inline MPI_Datatype datatype_of<int>() noexcept {
+  return MPI_INT;
+}
+template <>
+inline MPI_Datatype datatype_of<std::int64_t>() noexcept {
+  return MPI_INT64_T;
+}
+template <>
+inline MPI_Datatype datatype_of<std::uint64_t>() noexcept {
+  return MPI_UINT64_T;
+}
+
+// A count as MPI's int; throws RuntimeFailure naming `what` past 2^31-1.
+[[nodiscard]] int int_count(std::size_t count, const char* what);
+
+// Owner of a committed datatype of `count` consecutive `element`s (Ginkgo's contiguous_type).
+class ContiguousType {
+ public:
+  ContiguousType(int count, MPI_Datatype element);
+  ~ContiguousType();
+  ContiguousType(ContiguousType&& other) noexcept;
+  ContiguousType& operator=(ContiguousType&& other) noexcept;
+  ContiguousType(const ContiguousType&) = delete;
+  ContiguousType& operator=(const ContiguousType&) = delete;
+  [[nodiscard]] MPI_Datatype get() const noexcept { return type_; }
+
+ private:
+  MPI_Datatype type_ = MPI_DATATYPE_NULL;
+};
+
+// Owner of one nonblocking operation. wait() completes it; a Request destroyed while still
+// pending (an exception left its scope) cancels the operation and then completes it, so a
+// receive never lands in a buffer that has since been freed. A send that has already started
+// cannot be withdrawn: the destructor waits for it to be received.
+class Request {
+ public:
+  Request() = default;
+  ~Request();
+  Request(Request&& other) noexcept;
+  Request& operator=(Request&& other) noexcept;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  [[nodiscard]] bool pending() const noexcept { return handle_ != MPI_REQUEST_NULL; }
+  void wait();
+  // For MPI_Ixxx(..., &out): the address of the (empty) handle.
+  [[nodiscard]] MPI_Request* out();
+
+ private:
+  friend class RequestSet;
+  MPI_Request handle_ = MPI_REQUEST_NULL;
+};
+
+// Several requests completed together with one MPI_Waitall; pending ones are cancelled and
+// completed on destruction, as for Request.
+class RequestSet {
+ public:
+  RequestSet() = default;
+  ~RequestSet();
+  RequestSet(const RequestSet&) = delete;
+  RequestSet& operator=(const RequestSet&) = delete;
+
+  void add(Request&& request);
+  void wait_all();
+
+ private:
+  std::vector<MPI_Request> handles_;
+};
 
 // Initialises MPI unless somebody already has, and finalises it only if it did.
 class Environment {
@@ -57,6 +136,31 @@ class Comm {
   void broadcast(std::string& text, int root = 0) const;
   void broadcast(std::vector<double>& values, int root = 0) const;
 
+  // Point to point, in elements of T (double, int, std::int64_t, std::uint64_t).
+  template <class T>
+  void send(std::span<const T> data, int dest, int tag) const;
+  template <class T>
+  void recv(std::span<T> data, int source, int tag) const;
+  template <class T>
+  [[nodiscard]] Request isend(std::span<const T> data, int dest, int tag) const;
+  template <class T>
+  [[nodiscard]] Request irecv(std::span<T> data, int source, int tag) const;
+
+  // Every rank's `mine` (all of the same length), concatenated in rank order: on the root only for
+  // gather (other ranks get an empty vector), on every rank for allgather.
+  template <class T>
+  [[nodiscard]] std::vector<T> gather(std::span<const T> mine, int root) const;
+  template <class T>
+  [[nodiscard]] std::vector<T> allgather(std::span<const T> mine) const;
+  // Every rank's `mine` (lengths may differ), concatenated in rank order on every rank.
+  template <class T>
+  [[nodiscard]] std::vector<T> allgatherv(std::span<const T> mine) const;
+  // Rank r sends / receives counts[r] items of `type` at displs[r] of the root's buffer.
+  void gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
+               MPI_Datatype type, int root) const;
+  void scatterv(const void* root_in, void* mine, std::span<const int> counts, std::span<const int> displs,
+                MPI_Datatype type, int root) const;
+
  private:
   Comm(MPI_Comm handle, bool owned);
   MPI_Comm handle_ = MPI_COMM_NULL;
@@ -81,6 +185,10 @@ struct LocalFailure {
   std::string message;
 };
 
+// The failure a caught exception stands for: an Error keeps its exit code, any other exception
+// is a runtime failure with its message. Call it inside a catch block with std::current_exception().
+[[nodiscard]] LocalFailure failure_of(std::exception_ptr error);
+
 // Collective: if any rank passes a failure, every rank throws the CollectiveError of the lowest
 // failing rank. Costs one allreduce when nothing failed.
 void raise_if_any(const Comm& comm, const std::optional<LocalFailure>& failure);
@@ -92,10 +200,8 @@ void collectively(const Comm& comm, F&& fn) {
   std::optional<LocalFailure> failure;
   try {
     fn();
-  } catch (const Error& e) {
-    failure = LocalFailure{e.code(), e.what()};
-  } catch (const std::exception& e) {
-    failure = LocalFailure{ExitCode::runtime, e.what()};
+  } catch (const std::exception&) {
+    failure = failure_of(std::current_exception());
   }
   raise_if_any(comm, failure);
 }

@@ -31,6 +31,11 @@ void check(PetscErrorCode code, const char* call, const char* file, int line) {
                        std::to_string(code) + ") [" + file + ":" + std::to_string(line) + "]");
 }
 
+void warn_destroy_failed() noexcept {
+  warn("a PETSc destroy or restore failed in a destructor: " + (raised.empty() ? std::string("no message") : raised));
+  raised.clear();
+}
+
 Session::Session(const mpi::Comm& comm) {
   PetscBool initialised = PETSC_FALSE;
   SLAB_PETSC(PetscInitialized(&initialised));
@@ -45,7 +50,7 @@ Session::Session(const mpi::Comm& comm) {
 Session::~Session() {
   if (!owns_) return;
   PetscPopErrorHandler();
-  PetscFinalize();
+  if (PetscFinalize() != 0) warn("PetscFinalize failed");
 }
 
 void Session::insert_options(const std::string& options) {
@@ -58,7 +63,9 @@ void Session::insert_options(const std::string& options) {
 }
 
 VecArray::VecArray(Vec v) : vec_(v) { SLAB_PETSC(VecGetArray(vec_, &data_)); }
-VecArray::~VecArray() { VecRestoreArray(vec_, &data_); }
+VecArray::~VecArray() {
+  if (VecRestoreArray(vec_, &data_) != 0) warn_destroy_failed();
+}
 
 void require_converged(KSP ksp, const std::string& what) {
   KSPConvergedReason reason;

@@ -2,6 +2,7 @@
 // turns PETSc error codes into exceptions, and one small non-copyable owner per PETSc object type.
 #pragma once
 
+#include <petscdm.h>
 #include <petscksp.h>
 
 #include <string>
@@ -12,6 +13,9 @@ namespace slab::petsc {
 
 void check(PetscErrorCode code, const char* call, const char* file, int line);
 #define SLAB_PETSC(call) ::slab::petsc::check((call), #call, __FILE__, __LINE__)
+
+// For destructors: prints the PETSc error just returned (a failed XxxDestroy or restore) as a warning.
+void warn_destroy_failed() noexcept;
 
 // Initialises PETSc on `comm` (which becomes PETSC_COMM_WORLD) with errors returned, not printed
 // or aborted on, and no PETSc signal handler. Declare it before any PETSc object so they are
@@ -35,8 +39,9 @@ template <class T, PetscErrorCode (*Destroy)(T*)>
 class Handle {
  public:
   Handle() = default;
+  // A failed destroy is printed as a warning (see slab::warn), never thrown.
   ~Handle() {
-    if (handle_ != nullptr) Destroy(&handle_);
+    if (handle_ != nullptr && Destroy(&handle_) != 0) warn_destroy_failed();
   }
   Handle(Handle&& other) noexcept : handle_(other.handle_) { other.handle_ = nullptr; }
   Handle& operator=(Handle&& other) noexcept {
@@ -54,6 +59,7 @@ class Handle {
   T handle_ = nullptr;
 };
 
+using OwnedDM = Handle<DM, DMDestroy>;
 using OwnedVec = Handle<Vec, VecDestroy>;
 using OwnedMat = Handle<Mat, MatDestroy>;
 using OwnedKSP = Handle<KSP, KSPDestroy>;

@@ -37,7 +37,8 @@ std::size_t Tensor::dim(std::size_t axis) const {
 
 std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
   if (index.size() != shape_.size())
-    throw InputError("index of rank " + std::to_string(index.size()) + " for tensor of shape " + to_string(shape_));
+    throw InputError("index of " + std::to_string(index.size()) + " dimensions for tensor of shape " +
+                     to_string(shape_));
   std::size_t flat = 0;
   std::size_t axis = 0;
   for (const std::size_t i : index) {
@@ -52,57 +53,5 @@ std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
 
 double& Tensor::at(std::initializer_list<std::size_t> index) { return data_[offset(index)]; }
 double Tensor::at(std::initializer_list<std::size_t> index) const { return data_[offset(index)]; }
-
-Tensor Tensor::reshape(Shape shape) const {
-  if (element_count(shape) != data_.size())
-    throw InputError("cannot reshape " + to_string(shape_) + " into " + to_string(shape));
-  return Tensor(std::move(shape), data_);
-}
-
-Tensor Tensor::matmul(const Tensor& other) const {
-  if (rank() != 2 || (other.rank() != 1 && other.rank() != 2) || other.shape_[0] != shape_[1])
-    throw InputError("matmul of shapes " + to_string(shape_) + " and " + to_string(other.shape_));
-  const std::size_t m = shape_[0], k = shape_[1];
-  const std::size_t n = other.rank() == 2 ? other.shape_[1] : 1;
-  Tensor out(other.rank() == 2 ? Shape{m, n} : Shape{m});
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t p = 0; p < k; ++p) {
-      const double a = data_[i * k + p];
-      for (std::size_t j = 0; j < n; ++j) out.data_[i * n + j] += a * other.data_[p * n + j];
-    }
-  return out;
-}
-
-Tensor Tensor::transpose() const {
-  if (rank() != 2) throw InputError("transpose needs a rank-2 tensor, got shape " + to_string(shape_));
-  const std::size_t m = shape_[0], n = shape_[1];
-  Tensor out(Shape{n, m});
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < n; ++j) out.data_[j * m + i] = data_[i * n + j];
-  return out;
-}
-
-Tensor Tensor::sum(std::size_t axis) const {
-  (void)dim(axis);  // validates the axis
-  // View the tensor as (outer, extent, inner) around the reduced axis.
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t a = 0; a < axis; ++a) outer *= shape_[a];
-  for (std::size_t a = axis + 1; a < shape_.size(); ++a) inner *= shape_[a];
-  const std::size_t extent = shape_[axis];
-  Shape reduced = shape_;
-  reduced.erase(reduced.begin() + static_cast<std::ptrdiff_t>(axis));
-  Tensor out(reduced);
-  for (std::size_t o = 0; o < outer; ++o)
-    for (std::size_t e = 0; e < extent; ++e)
-      for (std::size_t i = 0; i < inner; ++i) out.data_[o * inner + i] += data_[(o * extent + e) * inner + i];
-  return out;
-}
-
-Tensor Tensor::mean(std::size_t axis) const {
-  Tensor out = sum(axis);
-  const auto extent = static_cast<double>(shape_[axis]);
-  for (double& v : out.data_) v /= extent;
-  return out;
-}
 
 }  // namespace slab

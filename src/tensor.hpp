@@ -1,4 +1,4 @@
-// Tensor: a dense, row-major (C order) array of doubles with a shape of any rank — exactly the
+// Tensor: a dense, row-major (C order) array of doubles with any number of dimensions — exactly the
 // layout NumPy uses by default, so the flat buffer and the shape are all that crosses to Python.
 #pragma once
 
@@ -23,7 +23,8 @@ class Tensor {
   Tensor(Shape shape, std::vector<double> data);
 
   [[nodiscard]] const Shape& shape() const noexcept { return shape_; }
-  [[nodiscard]] std::size_t rank() const noexcept { return shape_.size(); }
+  // The number of dimensions (NumPy's ndim); "rank" in slab always means an MPI rank.
+  [[nodiscard]] std::size_t ndim() const noexcept { return shape_.size(); }
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
   [[nodiscard]] std::size_t dim(std::size_t axis) const;
 
@@ -31,22 +32,11 @@ class Tensor {
   [[nodiscard]] std::span<const double> data() const noexcept { return data_; }
   [[nodiscard]] std::vector<double> to_vec() const { return data_; }
 
-  // Element access by multi-index; the index count must equal rank().
+  // Element access by multi-index; the index count must equal ndim().
   [[nodiscard]] double& at(std::initializer_list<std::size_t> index);
   [[nodiscard]] double at(std::initializer_list<std::size_t> index) const;
   // Flat row-major offset of a multi-index, with bounds checks.
   [[nodiscard]] std::size_t offset(std::initializer_list<std::size_t> index) const;
-
-  // Same data, new shape with the same element count.
-  [[nodiscard]] Tensor reshape(Shape shape) const;
-
-  // Matrix product of a (m, k) tensor with a (k, n) or (k,) tensor.
-  [[nodiscard]] Tensor matmul(const Tensor& other) const;
-  [[nodiscard]] Tensor transpose() const;  // rank 2 only
-
-  // Reductions over one axis; the result drops that axis (like NumPy's a.sum(axis=...)).
-  [[nodiscard]] Tensor sum(std::size_t axis) const;
-  [[nodiscard]] Tensor mean(std::size_t axis) const;
 
   friend bool operator==(const Tensor&, const Tensor&) = default;
 

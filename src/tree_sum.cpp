@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <span>
 #include <utility>
 
 namespace slab {
@@ -64,25 +65,13 @@ std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leav
   if (global_leaves == 0) return std::vector<double>(width, 0.0);
   // Every rank contributes the same fixed-size record per node: begin, level, then the values.
   const std::size_t record = width + 2;
-  int mine = static_cast<int>(nodes.size());
-  std::vector<int> counts(comm.size());
-  SLAB_MPI(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm.get()));
   std::vector<double> send(nodes.size() * record);
   for (std::size_t k = 0; k < nodes.size(); ++k) {
     send[k * record] = static_cast<double>(nodes[k].begin);
     send[k * record + 1] = nodes[k].level;
     std::copy_n(values.data() + k * width, width, send.data() + k * record + 2);
   }
-  std::vector<int> sizes(comm.size()), displs(comm.size());
-  int total = 0;
-  for (int r = 0; r < comm.size(); ++r) {
-    sizes[r] = counts[r] * static_cast<int>(record);
-    displs[r] = total;
-    total += sizes[r];
-  }
-  std::vector<double> all(static_cast<std::size_t>(total));
-  SLAB_MPI(MPI_Allgatherv(send.data(), static_cast<int>(send.size()), MPI_DOUBLE, all.data(), sizes.data(),
-                          displs.data(), MPI_DOUBLE, comm.get()));
+  const std::vector<double> all = comm.allgatherv(std::span<const double>(send));
   Tree tree(global_leaves, width, merge);
   for (std::size_t off = 0; off < all.size(); off += record)
     tree.give(static_cast<std::int64_t>(all[off]), static_cast<int>(all[off + 1]), all.data() + off + 2);

@@ -292,7 +292,7 @@ void resolve_time(heat::Request& q, const TimeFlags& time) {
   else
     q.t_end = time.t_end;
   if (time.dt_opt->count() > 0) q.dt = time.dt;
-  if (time.cfl_opt->count() > 0) q.cfl = time.cfl;
+  if (time.cfl_opt->count() > 0) q.diffusion_number = time.cfl;
 }
 
 void take_common(Config& cfg, Command command, CommonFlags& common) {

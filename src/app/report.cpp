@@ -6,10 +6,6 @@
 
 namespace slab::app {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 std::string format_number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", value);

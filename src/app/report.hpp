@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "stopwatch.hpp"
+
 namespace slab::app {
 
 // Wall time of a run's phases on this rank, in seconds.
@@ -18,8 +20,7 @@ struct PhaseTimes {
   double total = 0;          // command line parsed to file committed
 };
 
-// Seconds since `start`, for the phase timings.
-[[nodiscard]] double seconds_since(std::chrono::steady_clock::time_point start);
+using slab::seconds_since;
 // A number in six significant digits, for messages.
 [[nodiscard]] std::string format_number(double value);
 

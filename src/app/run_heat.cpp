@@ -89,7 +89,7 @@ std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks) {
   const heat::Problem& p = plan.problem;
   return "slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
          " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
-         " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.r()) +
+         " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.diffusion_number()) +
          " scheme=" + heat::to_string(p.scheme) + " bc=" + heat::to_string(p.bc) + " init=" + cfg.init +
          " snapshots=" + std::to_string(p.snapshots) + " ranks=" + std::to_string(ranks) + " -> " +
          io::output_target(plan.output.path);
@@ -225,7 +225,7 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"dt", p.dt},
           {"steps", p.steps},
           {"t_end", p.t_end},
-          {"cfl", p.r()},
+          {"cfl", p.diffusion_number()},
           {"scheme", heat::to_string(p.scheme)},
           {"bc", heat::to_string(p.bc)},
           {"solver", heat::to_string(p.solver)},

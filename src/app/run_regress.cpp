@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "file_format.hpp"
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "run.hpp"
@@ -18,7 +19,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-std::string extension_of(const std::string& path) { return std::filesystem::path(path).extension().string(); }
 
 void check_regress_options(const Config& config) {
   const RegressConfig& cfg = config.regress;
@@ -32,8 +32,8 @@ void check_regress_options(const Config& config) {
   if (!(std::isfinite(cfg.gd.tol) && cfg.gd.tol >= 0)) throw InputError("--tol must be a non-negative number");
   if ((config.output.checkpoint_every > 0 || !config.output.restart.empty()) && cfg.method != regression::Method::gd)
     throw InputError("--checkpoint-every and --restart apply to --method gd only");
-  const std::string ext = extension_of(cfg.data);
-  if (!synthetic && ext != ".h5" && ext != ".hdf5" && ext != ".npz" && ext != ".csv")
+  const auto format = io::format_of(cfg.data);
+  if (!synthetic && (!format || *format == io::FileFormat::json))
     throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
 }
 
@@ -41,7 +41,7 @@ void check_regress_options(const Config& config) {
 std::pair<Tensor, Tensor> read_table(const std::string& path) {
   if (!std::filesystem::exists(path)) throw InputError("no such file '" + path + "' (--data)");
   Tensor X, y;
-  if (extension_of(path) == ".npz") {
+  if (io::format_of(path) == io::FileFormat::npz) {
     auto arrays = io::read_npz(path);
     if (!arrays.contains("X") || !arrays.contains("y"))
       throw InputError("'" + path + "' (--data) must hold arrays named X and y");
@@ -59,15 +59,15 @@ std::pair<Tensor, Tensor> read_table(const std::string& path) {
       y.data()[i] = table.data()[i * (cols + 1) + cols];
     }
   }
-  if (X.rank() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
-  if (y.rank() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
+  if (X.ndim() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
+  if (y.ndim() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
   return {std::move(X), std::move(y)};
 }
 
 // .npz and .csv inputs are read whole on rank 0 and scattered by rows; .h5 is read in parallel.
 Dataset read_data(const mpi::Comm& comm, const std::string& path) {
-  const std::string ext = extension_of(path);
-  if (ext == ".npz" || ext == ".csv") {
+  const auto format = io::format_of(path);
+  if (format == io::FileFormat::npz || format == io::FileFormat::csv) {
     Tensor X, y;
     mpi::collectively(comm, [&] {
       if (comm.is_root()) std::tie(X, y) = read_table(path);

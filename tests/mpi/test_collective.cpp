@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "comms.hpp"
 #include "mpi.hpp"
@@ -62,4 +65,69 @@ TEST(Collective, CheckedCallsThrowWithTheCallName) {
   } catch (const slab::RuntimeFailure& e) {
     EXPECT_NE(std::string(e.what()).find("MPI_Bcast"), std::string::npos) << e.what();
   }
+}
+
+// A receive whose owner goes out of scope before it completes (an exception between MPI_Irecv and
+// the wait) is withdrawn: a message sent afterwards stays unmatched for the next receive, and the
+// abandoned buffer is never written.
+TEST(Requests, AnAbandonedReceiveIsCancelledNotLeftPending) {
+  const auto& comm = slab::test::self();
+  constexpr int tag = 11;
+  std::vector<double> abandoned(1, -1.0);
+  {
+    slab::mpi::RequestSet requests;
+    requests.add(comm.irecv(std::span<double>(abandoned), 0, tag));
+  }
+  const std::vector<double> message{42.0};
+  slab::mpi::Request sent = comm.isend(std::span<const double>(message), 0, tag);
+  int arrived = 0;
+  for (int attempt = 0; attempt < 100000 && !arrived; ++attempt)
+    SLAB_MPI(MPI_Iprobe(0, tag, comm.get(), &arrived, MPI_STATUS_IGNORE));
+  ASSERT_TRUE(arrived) << "the message was taken by the abandoned receive";
+  std::vector<double> received(1);
+  comm.recv(std::span<double>(received), 0, tag);
+  sent.wait();
+  EXPECT_EQ(received[0], 42.0);
+  EXPECT_EQ(abandoned[0], -1.0);
+}
+
+TEST(Requests, ASingleAbandonedRequestIsCancelledToo) {
+  const auto& comm = slab::test::self();
+  constexpr int tag = 12;
+  std::vector<double> abandoned(1, -1.0);
+  { const slab::mpi::Request pending = comm.irecv(std::span<double>(abandoned), 0, tag); }
+  const std::vector<double> message{7.0};
+  comm.send(std::span<const double>(message), 0, tag);  // small: buffered, returns at once
+  int arrived = 0;
+  for (int attempt = 0; attempt < 100000 && !arrived; ++attempt)
+    SLAB_MPI(MPI_Iprobe(0, tag, comm.get(), &arrived, MPI_STATUS_IGNORE));
+  ASSERT_TRUE(arrived);
+  std::vector<double> received(1);
+  comm.recv(std::span<double>(received), 0, tag);
+  EXPECT_EQ(received[0], 7.0);
+  EXPECT_EQ(abandoned[0], -1.0);
+}
+
+// Rank r contributes r + 1 copies of r: every rank sees 0, 1, 1, 2, 2, 2, ... in rank order.
+TEST(TypedCalls, AllgathervConcatenatesUnevenContributionsInRankOrder) {
+  const auto& comm = world();
+  const std::vector<double> mine(static_cast<std::size_t>(comm.rank() + 1), comm.rank());
+  const std::vector<double> all = comm.allgatherv(std::span<const double>(mine));
+  const std::vector<double> expected_np4{0, 1, 1, 2, 2, 2, 3, 3, 3, 3};
+  const std::size_t n = static_cast<std::size_t>(comm.size() * (comm.size() + 1) / 2);
+  EXPECT_EQ(all, std::vector<double>(expected_np4.begin(), expected_np4.begin() + static_cast<std::ptrdiff_t>(n)));
+}
+
+TEST(TypedCalls, GatherReachesOnlyTheRoot) {
+  const auto& comm = world();
+  const int root = comm.size() - 1;
+  const std::vector<std::uint64_t> mine{static_cast<std::uint64_t>(10 * comm.rank()),
+                                        static_cast<std::uint64_t>(10 * comm.rank() + 1)};
+  const auto all = comm.gather(std::span<const std::uint64_t>(mine), root);
+  if (comm.rank() != root) {
+    EXPECT_TRUE(all.empty());
+    return;
+  }
+  const std::vector<std::uint64_t> expected_np4{0, 1, 10, 11, 20, 21, 30, 31};
+  EXPECT_EQ(all, std::vector<std::uint64_t>(expected_np4.begin(), expected_np4.begin() + 2 * comm.size()));
 }

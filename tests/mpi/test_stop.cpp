@@ -52,7 +52,7 @@ TEST(Stop, EveryHeatSchemeResumesToTheBitsOfARunThatNeverStopped) {
     heat::Request request;
     request.nx = 301;
     request.steps = 200;
-    request.cfl = 0.4;
+    request.diffusion_number = 0.4;
     request.scheme = scheme;
     const heat::Problem p = heat::resolve(request);
     const std::vector<double> u0 = test::global_initial(p, heat::Init::gaussian);

@@ -148,7 +148,7 @@ TEST(Tridiagonal, DirectImplicitHeatIsBitwiseIdenticalToOneProcess) {
           SCOPED_TRACE(heat::to_string(scheme) + " " + heat::to_string(bc) + " nx=" + std::to_string(nx) +
                        " block=" + std::to_string(block));
           heat::Request q;
-          q.nx = nx, q.scheme = scheme, q.bc = bc, q.steps = 7, q.cfl = 10, q.left = 1.5, q.right = -0.5;
+          q.nx = nx, q.scheme = scheme, q.bc = bc, q.steps = 7, q.diffusion_number = 10, q.left = 1.5, q.right = -0.5;
           const heat::Problem p = heat::resolve(q);
           const auto u0 = global_initial(p, heat::Init::gaussian);
           auto run = [&](const mpi::Comm& comm) {
@@ -172,7 +172,7 @@ TEST(Tridiagonal, DirectAndPetscAgreeTo1e12) {
       for (const std::int64_t nx : {2, 3, 5, 64, 10000}) {
         SCOPED_TRACE(heat::to_string(scheme) + " " + heat::to_string(bc) + " nx=" + std::to_string(nx));
         heat::Request q;
-        q.nx = nx, q.scheme = scheme, q.bc = bc, q.steps = 10, q.cfl = 10, q.left = 1.5, q.right = -0.5;
+        q.nx = nx, q.scheme = scheme, q.bc = bc, q.steps = 10, q.diffusion_number = 10, q.left = 1.5, q.right = -0.5;
         heat::Problem p = heat::resolve(q);
         const auto u0 = global_initial(p, heat::Init::gaussian);
         const auto direct = slab::test::solve_global(world(), p, u0);
