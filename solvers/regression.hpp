@@ -21,7 +21,7 @@ namespace slab::regression {
 
 enum class Method { gd, lstsq, normal, qr };
 inline constexpr NameTable<Method, 4> method_names{
-    {{Method::gd, "gd"}, {Method::lstsq, "lstsq"}, {Method::normal, "normal"}, {Method::qr, "qr"}}};
+    {{Method::qr, "qr"}, {Method::lstsq, "lstsq"}, {Method::normal, "normal"}, {Method::gd, "gd"}}};
 [[nodiscard]] inline std::string to_string(Method m) { return name_of(method_names, m); }
 
 struct GdOptions {

@@ -34,7 +34,7 @@ class HelpAndVersion(TempDirTest):
         for text in ("ENUM", "BOOLEAN", "->"):
             self.assertNotIn(text, heat_help)
         regress_help = self.slab(1, "regress", "--help").stdout
-        self.assertIn("--method gd|lstsq|normal=gd", regress_help)
+        self.assertIn("--method qr|lstsq|normal|gd=gd", regress_help)
         self.assertNotIn("{false}", regress_help)
         for command in ("heat", "regress"):
             self.assertRegex(self.slab(1, command, "--version").stdout, r"^slab \d+\.\d+\.\d+ \(commit ")
