@@ -14,7 +14,6 @@
 set -uo pipefail
 SLAB=$(realpath "$1")
 WORK=$(realpath -m "$2")
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAILED: $*"; for log in "$WORK"/*.log; do echo "--- $log"; tail -20 "$log"; done; exit 1; }
 
