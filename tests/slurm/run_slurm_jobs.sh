@@ -94,7 +94,7 @@ for f in heat.sbatch regress.sbatch sweep.sbatch env.sh launch.sh mpi.env; do
   [[ -f "$JOBS/$f" ]] || fail "cmake --install did not install share/slab/jobs/$f"
 done
 [[ -x "$PREFIX/bin/slab" && -f "$PREFIX/share/modulefiles/slab/0.1.0" ]] || fail "cmake --install did not install bin/slab and the module file"
-cd "$WORK/submit"
+cd "$WORK/submit" || fail "no $WORK/submit"
 unset SLAB SLAB_JOBS
 export PATH="$PREFIX/bin:$PATH"
 OUT="$WORK/submit/out"
