@@ -186,11 +186,23 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
-  const std::map<std::string, regression::Method> methods{
-      {"gd", regression::Method::gd}, {"lstsq", regression::Method::lstsq}, {"normal", regression::Method::normal}};
-  reg->add_option("--method", r.method, "gd (gradient descent), lstsq (PETSc LSQR) or normal (normal equations)")
+  const std::map<std::string, regression::Method> methods{{"gd", regression::Method::gd},
+                                                          {"lstsq", regression::Method::lstsq},
+                                                          {"normal", regression::Method::normal},
+                                                          {"qr", regression::Method::qr}};
+  reg->add_option("--method", r.method,
+                  "qr (TSQR least squares: the recommended direct method, as accurate as LAPACK, the same bits on "
+                  "any rank count), lstsq (PETSc LSQR; options via --petsc), normal (normal equations: fastest, "
+                  "least accurate) or gd (gradient descent)")
       ->transform(CLI::CheckedTransformer(methods, CLI::ignore_case))
       ->default_str("gd");
+  const std::map<std::string, regression::RankDeficient> policies{{"error", regression::RankDeficient::error},
+                                                                  {"min-norm", regression::RankDeficient::min_norm}};
+  reg->add_option("--rank-deficient", r.rank_deficient,
+                  "--method qr on linearly dependent columns: error (exit 2, naming them) or min-norm (the "
+                  "minimum-norm solution)")
+      ->transform(CLI::CheckedTransformer(policies, CLI::ignore_case))
+      ->default_str("error");
   reg->add_option("--lr", r.gd.lr, "Learning rate of gd");
   reg->add_option("--iters", r.gd.iters, "Maximum iterations of gd");
   reg->add_option("--tol", r.gd.tol, "gd stops when the relative change of the loss is at most this");

@@ -10,6 +10,7 @@
 #include "heat.hpp"
 #include "output.hpp"
 #include "regression.hpp"
+#include "tsqr.hpp"
 
 namespace slab::app {
 
@@ -37,6 +38,7 @@ struct RegressConfig {
   double noise = 0.01;
   std::string data;  // empty: synthetic
   regression::Method method = regression::Method::gd;
+  regression::RankDeficient rank_deficient = regression::RankDeficient::error;  // --method qr
   regression::GdOptions gd;
   bool standardize = false;
   bool write_data = true;  // --no-data skips /regression/X and /regression/y

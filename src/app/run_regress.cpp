@@ -139,7 +139,7 @@ void checkpoint_gd(const mpi::Comm& comm, const RegressPlan& plan, const Fingerp
 }
 
 regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, const Dataset& data,
-                       Reporter& report, std::int64_t& restarted_from) {
+                       const DistTensor& X, Reporter& report, std::int64_t& restarted_from) {
   const RegressConfig& cfg = config.regress;
   const Fingerprint fingerprint = gd_fingerprint(cfg, data);
   std::optional<regression::Fit> start;
@@ -156,7 +156,7 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
       checkpoint_gd(comm, plan, fingerprint, now);
   };
   regression::Fit result =
-      regression::gradient_descent(comm, data.X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
+      regression::gradient_descent(comm, X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
   if (result.stopped_by != 0) {
     report.finish_progress();
     stop_with_checkpoint(comm, plan.checkpoint, plan.output.path,
@@ -219,23 +219,52 @@ void write_data(io::Sink& sink, const Dataset& data) {
 regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, Dataset& data,
                     Reporter& report, std::int64_t& restarted_from) {
   const RegressConfig& cfg = config.regress;
+  std::optional<DistTensor> scaled;
   std::optional<regression::Scaling> scaling;
-  if (cfg.standardize) scaling = regression::standardize(comm, data.X);
+  if (cfg.standardize) scaling = regression::standardize(comm, scaled.emplace(data.X));
+  const DistTensor& X = scaled ? *scaled : data.X;
   regression::Fit result;
   switch (cfg.method) {
     case regression::Method::gd:
-      result = fit_gd(comm, config, plan, data, report, restarted_from);
+      result = fit_gd(comm, config, plan, data, X, report, restarted_from);
       break;
     case regression::Method::normal:
-      result = regression::normal_equations(comm, data.X, data.y);
+      // A singular Gram matrix fails the Cholesky on every rank alike (the same bits everywhere).
+      mpi::collectively(comm, [&] { result = regression::normal_equations(comm, X, data.y); });
       break;
     case regression::Method::lstsq:
-      result = regression::least_squares(comm, data.X, data.y);
+      result = regression::least_squares(comm, X, data.y);
+      break;
+    case regression::Method::qr:
+      // Every rank makes every collective call of qr, and its rank check reads the same bits of R on
+      // every rank: all ranks fail together or none does.
+      mpi::collectively(comm, [&] { result = regression::qr(comm, X, data.y, cfg.rank_deficient); });
       break;
   }
   report.finish_progress();
-  if (scaling) regression::to_original_units(*scaling, result);
+  if (scaling) {
+    regression::to_original_units(*scaling, result);
+    result.r.clear();  // the R of the scaled X: the statistics make their own
+  }
   return result;
+}
+
+regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data, const regression::Fit& fit) {
+  return regression::statistics(comm, data.X, data.y, fit);
+}
+
+void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::Statistics& stats) {
+  write_replicated(comm, sink, "regression/w_stderr", stats.w_stderr);
+  write_scalar(comm, sink, "regression/b_stderr", stats.b_stderr);
+  write_replicated(comm, sink, "regression/t_values", stats.t_values);
+}
+
+io::Attributes statistics_attributes(const regression::Statistics& stats) {
+  return {{"r_squared", stats.r_squared},
+          {"adj_r_squared", stats.adj_r_squared},
+          {"residual_std", stats.residual_std},
+          {"dof", stats.dof},
+          {"condition_number", stats.condition_number}};
 }
 
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
@@ -266,16 +295,19 @@ io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
           {"final_loss", fit.loss.empty() ? 0.0 : fit.loss.back()},
           {"gradient_norm", fit.gradient_norm},
           {"data_written", std::int64_t{cfg.write_data}},
-          {"restarted_from_step", restarted_from}};
+          {"restarted_from_step", restarted_from},
+          {"rank_deficient", regression::to_string(cfg.rank_deficient)}};
 }
 
-std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit, int ranks,
-                            const PhaseTimes& times, const std::string& target) {
+std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
+                            const regression::Statistics& stats, int ranks, const PhaseTimes& times,
+                            const std::string& target) {
   const double work =
       static_cast<double>(rows_of(data)) * static_cast<double>(std::max<std::int64_t>(fit.iterations, 1));
   return "slab regress: " + regression::to_string(cfg.method) + " " + std::to_string(fit.iterations) + " iterations" +
          (fit.converged ? " (converged)" : "") + ", loss " + format_number(fit.loss.empty() ? 0.0 : fit.loss.back()) +
-         ", gradient norm " + format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + " on " +
+         ", gradient norm " + format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + ", R^2 " +
+         format_number(stats.r_squared) + ", condition number " + format_number(stats.condition_number) + " on " +
          std::to_string(ranks) + " ranks in " + format_number(times.total) + " s (fit " + format_number(times.solve) +
          " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
          format_number(fit.communication_seconds) + " s; I/O " + format_number(times.io) + " s), " +
@@ -305,23 +337,30 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   if (result.loss_increases > 0 && comm.is_root())
     std::fprintf(stderr, "slab: warning: the loss increased in %lld of %lld iterations; --lr %g may be too large\n",
                  static_cast<long long>(result.loss_increases), static_cast<long long>(result.iterations), cfg.gd.lr);
+  const auto stats_start = clock::now();
+  const regression::Statistics stats = fit_statistics(comm, data, result);
+  const double stats_seconds = seconds_since(stats_start);
 
   io_start = clock::now();
   const double io_before = times.io;
   write_fit(comm, output.sink(), result, data.truth);
+  write_statistics(comm, output.sink(), stats);
   io::Attributes attributes = regress_attributes(cfg, data, result, restarted_from);
+  append(attributes, statistics_attributes(stats));
+  attributes.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
   append(attributes, provenance(comm, config));
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
   append(attributes, timing_attributes(comm, times));
   output.sink().annotate("regression", attributes);
   output.sink().annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
+  output.sink().annotate("regression/t_values", {{"description", std::string("w / w_stderr, then b / b_stderr")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
   if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
-  report.line(regress_summary(cfg, data, result, comm.size(), times, output.target()));
+  report.line(regress_summary(cfg, data, result, stats, comm.size(), times, output.target()));
 }
 
 }  // namespace slab::app

@@ -16,6 +16,7 @@
 #include "report.hpp"
 #include "sink.hpp"
 #include "synthetic.hpp"
+#include "tsqr.hpp"
 
 namespace slab::app {
 
@@ -47,8 +48,20 @@ void write_data(io::Sink& sink, const Dataset& data);
 
 // Fits by cfg.method. gd resumes from --restart and checkpoints every --checkpoint-every
 // iterations; `restarted_from` receives the iteration it resumed at (0: a fresh start).
+// --standardize fits a scaled copy of X: data.X keeps its units (the statistics need them).
 [[nodiscard]] regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, Dataset& data,
                                   Reporter& report, std::int64_t& restarted_from);
+
+// Collective: the fit's regression statistics (standard errors, t values, R², condition number;
+// solvers/tsqr.hpp), from one TSQR pass over data.X, or from the fit's own R for qr.
+[[nodiscard]] regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data,
+                                                    const regression::Fit& fit);
+
+// Collective: /regression/w_stderr (D,), b_stderr () and t_values (D+1,: w's, then b's).
+void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::Statistics& stats);
+
+// r_squared, adj_r_squared, residual_std, dof and condition_number, as attributes of /regression.
+[[nodiscard]] io::Attributes statistics_attributes(const regression::Statistics& stats);
 
 // Collective: w, b, the loss history and, for synthetic data, the true model.
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
@@ -60,7 +73,8 @@ void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit
 
 // The summary line rank 0 prints last.
 [[nodiscard]] std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
-                                          int ranks, const PhaseTimes& times, const std::string& target);
+                                          const regression::Statistics& stats, int ranks, const PhaseTimes& times,
+                                          const std::string& target);
 
 void run_regress(const mpi::Comm& comm, const Config& config);
 
