@@ -129,17 +129,29 @@ class SignalsToRanks(StopTest):
 class TimeLimit(StopTest):
     """--time-limit: a run longer than its limit completes over several runs without losing a step."""
 
+    def iterations_lasting(self, seconds):
+        """The gd iterations of GD's data that take about `seconds` on this machine now (sizing, so
+        that the work outlasts the limit whatever the build and the load)."""
+        def wall(iters):
+            start = time.monotonic()
+            self.slab(2, *GD[:-4], "--iters", str(iters), "--tol", "0", "-q", "--out", "probe.h5", "--overwrite")
+            return time.monotonic() - start
+        per_iteration = max((wall(400) - wall(100)) / 300, 1e-5)
+        os.remove(self.path("probe.h5"))
+        return str(max(400, int(seconds / per_iteration)))
+
     def test_gradient_descent_finishes_over_runs_with_a_time_limit(self):
-        reference = self.reference(GD, GD_DATA)
+        args = [*GD[:-4], "--iters", self.iterations_lasting(6), "--tol", "0"]
+        reference = self.reference(args, GD_DATA)
         reached, restart = [0], []
         while True:
-            result = self.slab(2, *GD, "-q", "--time-limit", "3", "--checkpoint-every", "50", *restart,
+            result = self.slab(2, *args, "-q", "--time-limit", "4", "--checkpoint-every", "50", *restart,
                                "--out", "run.h5", check=False)
             if result.returncode == 0:
                 break
             self.assertEqual(result.returncode, STOPPED, result.stderr)
             line = result.stderr.strip()
-            self.assertRegex(line, r"^slab: stopped by the time limit at iteration \d+ of 1000; resume with --restart")
+            self.assertRegex(line, r"^slab: stopped by the time limit at iteration \d+ of \d+; resume with --restart")
             reached.append(int(line.split(" at iteration ")[1].split()[0]))
             self.assertGreater(reached[-1], reached[-2], "every run makes progress")
             restart = ["--restart", "run.h5.ckpt.h5"]

@@ -14,7 +14,6 @@
 set -uo pipefail
 SLAB=$(realpath "$1")
 WORK=$(realpath -m "$2")
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAILED: $*"; for log in "$WORK"/*.log; do echo "--- $log"; tail -20 "$log"; done; exit 1; }
 
@@ -95,7 +94,7 @@ for f in heat.sbatch regress.sbatch sweep.sbatch env.sh launch.sh mpi.env; do
   [[ -f "$JOBS/$f" ]] || fail "cmake --install did not install share/slab/jobs/$f"
 done
 [[ -x "$PREFIX/bin/slab" && -f "$PREFIX/share/modulefiles/slab/0.1.0" ]] || fail "cmake --install did not install bin/slab and the module file"
-cd "$WORK/submit"
+cd "$WORK/submit" || fail "no $WORK/submit"
 unset SLAB SLAB_JOBS
 export PATH="$PREFIX/bin:$PATH"
 OUT="$WORK/submit/out"
@@ -174,9 +173,16 @@ print("slurm: SIGUSR1, requeued, resumed from step", step, "- bitwise equal to",
 PY
 [[ ! -e "$OUT/heat-$id.h5.ckpt.h5" ]] || fail "the checkpoint outlived the finished job"
 
-# A time limit shorter than the work: the job completes through requeues, every iteration kept.
-ITERS=4000
-id=$(sbatch --parsable --time=2 --signal=B:USR1@20 --export=ALL,REGRESS_ARGS="--rows 200000 --cols 8 --lr 0.002 --iters $ITERS --tol 0 --no-data --quiet" "$JOBS/regress.sbatch")
+# A time limit shorter than the work: the job completes through requeues, every iteration kept. The
+# work is sized to about 150 s at this machine's present speed (measured with 300 iterations), so
+# that it outlasts --time=2 whatever the build and the load.
+GD_ARGS="--rows 200000 --cols 8 --lr 0.002 --tol 0 --no-data --quiet"
+start=$(date +%s%N)
+# shellcheck disable=SC2086
+(source "$JOBS/env.sh" && mpirun -np 2 slab regress $GD_ARGS --iters 300 --out "$WORK/probe.h5") || fail "the sizing run failed"
+ITERS=$((300 * 150 * 1000000000 / ($(date +%s%N) - start)))
+((ITERS > 300)) || ITERS=300
+id=$(sbatch --parsable --time=2 --signal=B:USR1@20 --export=ALL,REGRESS_ARGS="$GD_ARGS --iters $ITERS" "$JOBS/regress.sbatch")
 echo "slurm: job $id: regress.sbatch with --time=2 and more work than that"
 wait_done "$id"
 stops=$(grep -c "^stopped: requeueing" "slurm-$id.out")
