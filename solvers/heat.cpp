@@ -121,7 +121,11 @@ std::optional<double> exact_sine(const Problem& p, int mode, double x, double t)
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step) {
   if (p.scheme == Scheme::explicit_euler) return solve_explicit(comm, p, u, observer, first_step);
-  return solve_implicit(comm, p, u, observer, first_step);
+  // PETSc fails a collective call (KSPSetUp with a factorisation it lacks, KSPSolve with a
+  // preconditioner that does not fit) on every rank alike: agree on it instead of aborting.
+  Timing timing;
+  mpi::collectively(comm, [&] { timing = solve_implicit(comm, p, u, observer, first_step); });
+  return timing;
 }
 
 }  // namespace slab::heat

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,17 +86,24 @@ struct LocalFailure {
 // failing rank. Costs one allreduce when nothing failed.
 void raise_if_any(const Comm& comm, const std::optional<LocalFailure>& failure);
 
+// For a failure that every rank decides alike from replicated values (an allreduced loss, a KSP's
+// converged reason, the factorisation of a replicated matrix): throws the agreed CollectiveError
+// at once, without communicating. The message must be built from replicated values only.
+[[noreturn]] void fail_alike(ExitCode code, const std::string& message);
+
+// The failure a local exception means, in words (std::bad_alloc becomes "out of memory").
+[[nodiscard]] LocalFailure describe(const std::exception& e, int rank);
+
 // Runs fn on every rank and agrees on the outcome. fn may throw on some ranks only, so it must not
-// itself make collective calls that a failing rank would skip.
+// itself make collective calls that a failing rank would skip; a collective it makes that fails
+// on every rank alike (a CollectiveError, or PETSc refusing its options everywhere) is fine.
 template <class F>
 void collectively(const Comm& comm, F&& fn) {
   std::optional<LocalFailure> failure;
   try {
     fn();
-  } catch (const Error& e) {
-    failure = LocalFailure{e.code(), e.what()};
   } catch (const std::exception& e) {
-    failure = LocalFailure{ExitCode::runtime, e.what()};
+    failure = describe(e, comm.rank());
   }
   raise_if_any(comm, failure);
 }

@@ -4,6 +4,7 @@
 
 #include <petscksp.h>
 
+#include <optional>
 #include <string>
 
 #include "mpi.hpp"
@@ -73,7 +74,10 @@ class VecArray {
   PetscScalar* data_ = nullptr;
 };
 
-// Throws unless the last KSPSolve converged, naming what was solved.
+// Why the last KSPSolve did not converge, naming what was solved; empty when it converged. The
+// reason is computed from global norms, so it is the same on every rank.
+[[nodiscard]] std::optional<std::string> not_converged(KSP ksp, const std::string& what);
+// Throws the same error on every rank (mpi::fail_alike) unless the last KSPSolve converged.
 void require_converged(KSP ksp, const std::string& what);
 
 // KSPSetFromOptions, collectively: the options are the same on every rank, so a bad one fails on
