@@ -4,6 +4,7 @@
 // writes them, are read too).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -25,12 +26,16 @@ void write_npy(const std::string& path, const Tensor& tensor);
 [[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
 [[nodiscard]] Tensor read_npy(const std::string& path);
 
-// Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them.
+// Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them. With a filter,
+// only the members it wants are decompressed and parsed; the others may hold anything.
+using MemberFilter = std::function<bool(const std::string& name)>;
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members);
-[[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what);
-[[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path);
+[[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what,
+                                                      const MemberFilter& wanted = {});
+[[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path, const MemberFilter& wanted = {});
 
-// Reads a whole file; InputError when it cannot be opened.
+// Reads a whole regular file; InputError when it is not one (a folder, a fifo, a device) or cannot
+// be opened.
 [[nodiscard]] std::string read_file(const std::string& path);
 
 }  // namespace slab::io

@@ -3,11 +3,14 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <vector>
 
 #include "error.hpp"
+#include "input_file.hpp"
 #include "slab/version.hpp"
 
 namespace slab::app {
@@ -32,19 +35,59 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
   cmd.add_option("--restart", out.restart,
                  "Resume from a checkpoint, on any number of ranks, with the same parameters");
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
-  std::string config_help;
-  cmd.add_option("--config", config_help,
-                 "TOML file with these options as keys (in a [heat] or [regress] table); command-line options win");
+  // Expanded before parsing (expand_config); bound to nothing, so nothing can outlive its scope.
+  cmd.add_option(
+      "--config",
+      "TOML file with these options as keys (in a [heat] or [regress] table); may be repeated (a later file wins); "
+      "command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
 }
 
-// The options a TOML file holds for `command`, as command-line words: keys of the [command] table
-// (and top-level keys), '_' read as '-', true booleans as bare flags.
-std::vector<std::string> options_from_config(const std::string& path, const std::string& command) {
+// The text of a --config file: a regular file of at most 1 MiB. A character device that reads as
+// empty (/dev/null) is an empty file; anything else (a folder, a fifo, /dev/zero) is refused
+// before it is read, so nothing blocks or reads forever.
+std::string config_text(const std::string& path) {
+  const std::string what = "--config " + path;
+  constexpr std::uintmax_t limit = 1 << 20;
+  if (io::file_kind(path) == "a character device") {
+    std::ifstream in(path, std::ios::binary);
+    if (in && in.peek() == std::ifstream::traits_type::eof()) return {};
+    throw InputError(what + " is a character device that is not empty, not a regular file");
+  }
+  try {
+    return io::read_regular_file(path, "'" + path + "'", limit);
+  } catch (const InputError& e) {
+    throw InputError(what + ": " + e.what());
+  }
+}
+
+// Checks that `key` of a --config file is an option of `cmd` that takes `value`'s kind.
+void check_config_key(const CLI::App& cmd, const std::string& path, const std::string& key, const std::string& flag,
+                      const toml::node& value) {
+  const std::string where = "--config " + path + ": key '" + key + "'";
+  if (flag == "--config")
+    throw InputError(where + ": a --config file cannot name another (give both on the command line)");
+  const CLI::Option* option = cmd.get_option_no_throw(flag);
+  if (option == nullptr || flag == "--help")
+    throw InputError(where + " is not an option of slab " + cmd.get_name() +
+                     " (keys are option names; '_' may stand for '-')");
+  const bool is_flag = option->get_expected_min() == 0;
+  if (is_flag && !value.is_boolean()) throw InputError(where + " is a flag: write true or false");
+  if (!is_flag && value.is_boolean())
+    throw InputError(where + " needs a value, not " + (value.as_boolean()->get() ? "true" : "false"));
+  const std::string type = option->get_type_name();
+  if (value.is_string() && (type == "INT" || type == "UINT" || type == "FLOAT"))
+    throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
+}
+
+// The options a TOML file holds for `cmd`, as command-line words: keys of the [heat] or [regress]
+// table named like the command (and top-level keys), '_' read as '-', true booleans as bare flags.
+// The other command's table is skipped, so one file may serve both.
+std::vector<std::string> options_from_config(const std::string& path, const CLI::App& cmd) {
   toml::table file;
   try {
-    file = toml::parse_file(path);
+    file = toml::parse(config_text(path), path);
   } catch (const toml::parse_error& e) {
     throw InputError("--config " + path + ": " + std::string(e.description()) + " at line " +
                      std::to_string(e.source().begin.line));
@@ -54,6 +97,9 @@ std::vector<std::string> options_from_config(const std::string& path, const std:
     std::string flag = "--" + key;
     for (char& c : flag)
       if (c == '_') c = '-';
+    if (!value.is_boolean() && !value.is_integer() && !value.is_floating_point() && !value.is_string())
+      throw InputError("--config " + path + ": key '" + key + "' must be a number, a string or a boolean");
+    check_config_key(cmd, path, key, flag, value);
     if (const auto* b = value.as_boolean()) {
       if (b->get()) words.push_back(flag);
     } else if (const auto i = value.as_integer()) {
@@ -62,42 +108,51 @@ std::vector<std::string> options_from_config(const std::string& path, const std:
       char text[32];
       std::snprintf(text, sizeof text, "%.17g", d->get());
       words.insert(words.end(), {flag, text});
-    } else if (const auto str = value.as_string()) {
-      words.insert(words.end(), {flag, str->get()});
     } else {
-      throw InputError("--config " + path + ": '" + key + "' must be a number, a string or a boolean");
+      words.insert(words.end(), {flag, value.as_string()->get()});
     }
   };
-  for (const auto& [key, value] : file)
-    if (!value.is_table()) add(std::string(key.str()), value);
-  if (const auto* table = file[command].as_table())
+  for (const auto& [key, value] : file) {
+    const std::string name(key.str());
+    if (!value.is_table())
+      add(name, value);
+    else if (name != "heat" && name != "regress")
+      throw InputError("--config " + path + ": unknown table [" + name + "]; slab reads [heat] and [regress]");
+  }
+  if (const auto* table = file[cmd.get_name()].as_table())
     for (const auto& [key, value] : *table) add(std::string(key.str()), value);
   return words;
 }
 
-// Replaces "--config FILE" by the options FILE holds, placed right after the subcommand so that
-// options given on the command line come later and win.
-std::vector<std::string> expand_config(std::vector<std::string> args) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string path;
-    std::size_t consumed = 0;
+// Replaces every "--config FILE" by the options FILE holds, placed right after the subcommand in
+// the order the files were given, so that a later file wins over an earlier one and options given
+// on the command line win over every file. `commands` are the subcommands' parsers.
+std::vector<std::string> expand_config(std::vector<std::string> args, const std::vector<const CLI::App*>& commands) {
+  std::vector<std::string> paths;
+  for (std::size_t i = 1; i < args.size();) {
     if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[i + 1];
-      consumed = 2;
+      paths.push_back(args[i + 1]);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + 2));
     } else if (args[i].starts_with("--config=")) {
-      path = args[i].substr(9);
-      consumed = 1;
+      paths.push_back(args[i].substr(9));
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
-      continue;
+      ++i;
     }
-    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + consumed));
-    const auto command =
-        std::find_if(args.begin() + 1, args.end(), [](const std::string& a) { return a == "heat" || a == "regress"; });
-    if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
-    const auto words = options_from_config(path, *command);
-    args.insert(command + 1, words.begin(), words.end());
-    return args;
   }
+  if (paths.empty()) return args;
+  const auto command = std::find_if(args.begin() + 1, args.end(), [&](const std::string& a) {
+    return std::any_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == a; });
+  });
+  if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
+  const CLI::App& cmd =
+      **std::find_if(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == *command; });
+  std::vector<std::string> words;
+  for (const auto& path : paths) {
+    const auto more = options_from_config(path, cmd);
+    words.insert(words.end(), more.begin(), more.end());
+  }
+  args.insert(command + 1, words.begin(), words.end());
   return args;
 }
 
@@ -106,7 +161,6 @@ std::vector<std::string> expand_config(std::vector<std::string> args) {
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
   for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
-  std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc));
 
   CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
   app.set_version_flag("--version", version_text());
@@ -187,6 +241,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   std::string reg_petsc;
   add_output_options(*reg, reg_out, reg_quiet, reg_petsc, "reg.h5");
 
+  const std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc), {heat, reg});
   try {
     // CLI11 wants the words after the program name, last first.
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "checkpoint.hpp"
+#include "data_input.hpp"
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "output.hpp"
@@ -28,29 +29,7 @@ struct Data {
 Data read_on_root(const mpi::Comm& comm, const std::string& path) {
   Tensor X, y;
   mpi::collectively(comm, [&] {
-    if (!comm.is_root()) return;
-    const std::string ext = std::filesystem::path(path).extension().string();
-    if (!std::filesystem::exists(path)) throw InputError("no such file '" + path + "' (--data)");
-    if (ext == ".npz") {
-      auto arrays = io::read_npz(path);
-      if (!arrays.contains("X") || !arrays.contains("y"))
-        throw InputError("'" + path + "' (--data) must hold arrays named X and y");
-      X = std::move(arrays.at("X"));
-      y = std::move(arrays.at("y"));
-    } else {
-      const Tensor table = io::read_csv(path);
-      if (table.shape()[1] < 2)
-        throw InputError("'" + path + "' (--data) needs at least two columns: features, then y last");
-      const std::size_t rows = table.shape()[0], cols = table.shape()[1] - 1;
-      X = Tensor({rows, cols});
-      y = Tensor({rows});
-      for (std::size_t i = 0; i < rows; ++i) {
-        std::copy_n(table.data().data() + i * (cols + 1), cols, X.data().data() + i * cols);
-        y.data()[i] = table.data()[i * (cols + 1) + cols];
-      }
-    }
-    if (X.rank() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
-    if (y.rank() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
+    if (comm.is_root()) std::tie(X, y) = io::read_xy(path, "'" + path + "' (--data)");
   });
   return {DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y)};
 }
