@@ -57,6 +57,18 @@ void Session::insert_options(const std::string& options) {
   if (log_view) SLAB_PETSC(PetscLogDefaultBegin());
 }
 
+std::vector<std::string> unused_options() {
+  PetscInt count = 0;
+  char** names = nullptr;
+  char** values = nullptr;
+  SLAB_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
+  std::vector<std::string> unused;
+  for (PetscInt i = 0; i < count; ++i)
+    unused.push_back("-" + std::string(names[i]) + (values[i] != nullptr ? " " + std::string(values[i]) : ""));
+  SLAB_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+  return unused;
+}
+
 VecArray::VecArray(Vec v) : vec_(v) { SLAB_PETSC(VecGetArray(vec_, &data_)); }
 VecArray::~VecArray() { VecRestoreArray(vec_, &data_); }
 

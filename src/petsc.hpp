@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mpi.hpp"
 
@@ -30,6 +31,10 @@ class Session {
  private:
   bool owns_ = false;
 };
+
+// The options in PETSc's database that nothing has read (misspelt, or meant for a solver this run
+// does not use), as "-name value" texts. The database is the same on every rank, so is this.
+[[nodiscard]] std::vector<std::string> unused_options();
 
 // Owner of one PETSc object; Destroy is the type's XxxDestroy.
 template <class T, PetscErrorCode (*Destroy)(T*)>

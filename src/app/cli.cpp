@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -17,6 +18,19 @@ namespace slab::app {
 namespace {
 
 std::string version_text() { return std::string("slab ") + version + " (commit " + git_commit + ")"; }
+
+// A seed is an integer from 0 to 2^64-1 in decimal digits: "-1" and "2^64" are out of range, not
+// wrapped or saturated.
+const CLI::Validator unsigned_64_bits(
+    [](std::string& text) -> std::string {
+      std::uint64_t value = 0;
+      const char* end = text.data() + text.size();
+      const auto [ptr, error] = std::from_chars(text.data(), end, value);
+      if (text.empty() || error != std::errc() || ptr != end)
+        return "must be an integer from 0 to 18446744073709551615 (2^64-1), got " + text;
+      return {};
+    },
+    "");
 
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
                         const std::string& default_out) {
@@ -220,7 +234,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   RegressConfig& r = cfg.regress;
   reg->add_option("--rows", r.rows, "Rows N of the synthetic data");
   reg->add_option("--cols", r.cols, "Features D of the synthetic data");
-  reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)");
+  reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)")
+      ->check(unsigned_64_bits);  // CLI11 alone reads -1 as 2^64-1
   reg->add_option("--noise", r.noise, "Standard deviation of the noise added to y");
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "

@@ -10,6 +10,9 @@ namespace slab::app {
 // Collective. Throws slab::Error (agreed on every rank) on failure.
 void run(const mpi::Comm& comm, const Config& config);
 
+// Rank 0 warns of PETSc options nothing read. Called after a successful run.
+void report_unused_petsc_options(const mpi::Comm& comm);
+
 void run_heat(const mpi::Comm& comm, const Config& config);
 void run_regress(const mpi::Comm& comm, const Config& config);
 
