@@ -32,7 +32,7 @@ const CLI::Validator unsigned_64_bits(
     },
     "");
 
-void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
+void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& plan, std::string& petsc,
                         const std::string& default_out) {
   out.out = default_out;
   cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
@@ -49,6 +49,8 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
   cmd.add_option("--restart", out.restart,
                  "Resume from a checkpoint, on any number of ranks, with the same parameters");
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
+  cmd.add_flag("--plan", plan,
+               "Print the resource plan (memory per rank, bytes of every file) and what is available, then stop");
   // Expanded before parsing (expand_config); bound to nothing, so nothing can outlive its scope.
   cmd.add_option(
       "--config",
@@ -227,7 +229,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   OutputConfig heat_out;
   bool heat_quiet = false;
   std::string heat_petsc;
-  add_output_options(*heat, heat_out, heat_quiet, heat_petsc, "heat.h5");
+  bool heat_plan = false;
+  add_output_options(*heat, heat_out, heat_quiet, heat_plan, heat_petsc, "heat.h5");
 
   // ---- slab regress
   CLI::App* reg = app.add_subcommand("regress", "Fit y ~ X w + b by least squares on rows split over the ranks");
@@ -254,7 +257,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   OutputConfig reg_out;
   bool reg_quiet = false;
   std::string reg_petsc;
-  add_output_options(*reg, reg_out, reg_quiet, reg_petsc, "reg.h5");
+  bool reg_plan = false;
+  add_output_options(*reg, reg_out, reg_quiet, reg_plan, reg_petsc, "reg.h5");
 
   const std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc), {heat, reg});
   try {
@@ -275,6 +279,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
     cfg.command = Command::heat;
     cfg.output = heat_out;
     cfg.quiet = heat_quiet;
+    cfg.print_plan = heat_plan;
     cfg.petsc_options = heat_petsc;
     if (steps_opt->count() > 0)
       q.steps = steps;
@@ -286,6 +291,7 @@ Parsed parse_command_line(int argc, const char* const* argv) {
     cfg.command = Command::regress;
     cfg.output = reg_out;
     cfg.quiet = reg_quiet;
+    cfg.print_plan = reg_plan;
     cfg.petsc_options = reg_petsc;
   }
   return cfg;

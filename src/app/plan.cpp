@@ -4,12 +4,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "error.hpp"
+#include "h5_reader.hpp"
+#include "input_file.hpp"
 
 namespace slab::app {
 namespace {
@@ -226,6 +229,41 @@ void check_plan(const ResourcePlan& plan, const Available& available) {
     throw InputError("this run writes " + format_bytes(disk) + " (" + plan.disk.front().what + ") but '" +
                      available.disk_folder + "' has " + format_bytes(available.disk) +
                      " free; free space or write elsewhere (--plan prints the plan)");
+}
+
+}  // namespace slab::app
+
+namespace slab::app {
+
+bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan) {
+  const Available available = measure_available(comm, config.output.out);
+  if (config.print_plan && comm.is_root())
+    std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'\n", plan.describe().c_str(),
+                format_bytes(available.memory_per_rank).c_str(), available.memory_basis.c_str(),
+                format_bytes(available.disk).c_str(), available.disk_folder.c_str());
+  // Every rank has the same plan and the same (agreed) availability; agree anyway, so that a plan
+  // built from a file one rank sees differently cannot split the ranks.
+  mpi::collectively(comm, [&] { check_plan(plan, available); });
+  return config.print_plan;
+}
+
+}  // namespace slab::app
+
+namespace slab::app {
+
+RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
+  if (cfg.data.empty()) return {Checked::of(cfg.rows), Checked::of(cfg.cols)};
+  const std::string ext = std::filesystem::path(cfg.data).extension().string();
+  if (ext == ".npz" || ext == ".csv") {
+    // Read whole on rank 0: its size bounds the values (8 bytes each in .npz, 2 or more in text).
+    std::uint64_t bytes = comm.is_root() ? io::regular_file_size(cfg.data) : 0;
+    SLAB_MPI(MPI_Bcast(&bytes, 1, MPI_UINT64_T, 0, comm.get()));
+    const Checked values = ext == ".npz" ? Checked(bytes / 8) : Checked(bytes).divide_up(2);
+    return {values, 0, bytes, ext == ".csv"};
+  }
+  // HDF5: the declared shape, checked before anything is read.
+  const Shape shape = io::H5Input(comm, cfg.data, "--data").shape("/regression/X", {2, {}, {}});
+  return {Checked(shape[0]), Checked(shape[1])};
 }
 
 }  // namespace slab::app

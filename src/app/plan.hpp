@@ -36,6 +36,10 @@ struct RegressSize {
   bool csv = false;
 };
 
+// Collective: the size of the data --data holds (an .h5 file's declared shape, read without reading
+// the data; the size of an .npz or .csv file), or of the synthetic data.
+[[nodiscard]] RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg);
+
 // Pure functions of the parameters (and the rank count), unit-tested without MPI.
 [[nodiscard]] ResourcePlan plan_heat(const Config& config, const heat::Problem& p, int ranks);
 [[nodiscard]] ResourcePlan plan_regress(const Config& config, const RegressSize& size, int ranks);
@@ -57,5 +61,10 @@ struct Available {
 // Throws InputError (exit 2) with a sentence naming the need and what is available when the plan
 // does not fit. Pure: the same verdict on every rank given the same (agreed) Available.
 void check_plan(const ResourcePlan& plan, const Available& available);
+
+// Collective, before anything is allocated: measures what is available, prints the plan on rank 0
+// with --plan, and refuses (the same InputError on every rank) when it does not fit. Returns true
+// when the run should stop here (--plan: print only).
+[[nodiscard]] bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan);
 
 }  // namespace slab::app

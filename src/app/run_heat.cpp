@@ -7,6 +7,7 @@
 #include "h5_reader.hpp"
 #include "heat.hpp"
 #include "output.hpp"
+#include "plan.hpp"
 #include "report.hpp"
 #include "run.hpp"
 
@@ -72,6 +73,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
     if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
     if (cfg.init != "sine" && cfg.init != "gaussian" && cfg.init != "step") (void)split_init_file(cfg.init);
   });
+  if (apply_plan(comm, config, plan_heat(config, p, comm.size()))) return;
   const auto nx_k = static_cast<std::uint64_t>(p.nx), k_k = static_cast<std::uint64_t>(p.snapshots);
   const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
                               io::expected_size({k_k + 1, nx_k}) + io::expected_size({k_k}) + (64 << 10)};

@@ -9,6 +9,7 @@
 #include "h5_reader.hpp"
 #include "numpy_format.hpp"
 #include "output.hpp"
+#include "plan.hpp"
 #include "regression.hpp"
 #include "report.hpp"
 #include "run.hpp"
@@ -88,6 +89,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
     if (!synthetic && ext != ".h5" && ext != ".hdf5" && ext != ".npz" && ext != ".csv")
       throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
   });
+  if (apply_plan(comm, config, plan_regress(config, regress_size(comm, cfg), comm.size()))) return;
   // The size is known only for synthetic data here; read data is checked at its own size below.
   const auto n_rows = static_cast<std::uint64_t>(cfg.rows), n_cols = static_cast<std::uint64_t>(cfg.cols);
   const io::OutputOptions out{
