@@ -41,6 +41,7 @@ Problem resolve(const Request& q) {
   require(!(q.t_end && q.steps), "give --t-end or --steps, not both");
   require(!q.t_end || positive(*q.t_end), "--t-end must be a positive number");
   require(!q.steps || *q.steps >= 1, "--steps must be at least 1");
+  require(!q.steps || *q.steps < 9'000'000'000'000'000, "--steps must be below 9e15 (2^53: exact times)");
   require(std::isfinite(q.left) && std::isfinite(q.right), "--left and --right must be finite");
 
   Problem p{};

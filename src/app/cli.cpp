@@ -32,6 +32,26 @@ const CLI::Validator unsigned_64_bits(
     },
     "");
 
+// An integer option holds a decimal integer that fits in 64 bits: CLI11 alone saturates
+// 99999999999999999999 to 2^63-1 without a word.
+const CLI::Validator signed_64_bits(
+    [](std::string& text) -> std::string {
+      std::int64_t value = 0;
+      const char* begin = text.data() + (text.starts_with('+') ? 1 : 0);
+      const char* end = text.data() + text.size();
+      const auto [ptr, error] = std::from_chars(begin, end, value);
+      if (error == std::errc::result_out_of_range) return "integer " + text + " is outside the 64-bit range";
+      if (begin == end || error != std::errc() || ptr != end) return "must be an integer, got " + text;
+      return {};
+    },
+    "");
+
+// Applies signed_64_bits to every integer option of cmd.
+void check_integers(CLI::App& cmd) {
+  for (CLI::Option* option : cmd.get_options())
+    if (option->get_type_name() == "INT") option->check(signed_64_bits);
+}
+
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& plan, std::string& petsc,
                         const std::string& default_out) {
   out.out = default_out;
@@ -260,6 +280,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   bool reg_plan = false;
   add_output_options(*reg, reg_out, reg_quiet, reg_plan, reg_petsc, "reg.h5");
 
+  check_integers(*heat);
+  check_integers(*reg);
   const std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc), {heat, reg});
   try {
     // CLI11 wants the words after the program name, last first.
