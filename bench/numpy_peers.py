@@ -5,6 +5,7 @@ data generation). Prints one JSON line per case, like slab_bench.
   numpy_peers.py heat-explicit N STEPS REPS
   numpy_peers.py heat-cn N STEPS REPS            (SciPy's banded solver)
   numpy_peers.py gd N COLS ITERS REPS
+  numpy_peers.py lstsq N COLS REPS                (numpy.linalg.lstsq on [X 1], LAPACK gelsd)
   numpy_peers.py h5write N REPS DIR
 """
 import json
@@ -75,6 +76,21 @@ def gd(n, cols, iters, reps):
     emit("gd", "numpy", n, iters, cols, seconds)
 
 
+def lstsq(n, cols, reps):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, cols))
+    y = X @ rng.normal(size=cols) + 0.1 * rng.normal(size=n)
+    A = np.column_stack([X, np.ones(n)])
+    seconds, cpu = [], []
+    for _ in range(reps):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        np.linalg.lstsq(A, y, rcond=None)
+        seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)  # every thread's
+    print(json.dumps({"case": "lstsq", "impl": "numpy", "ranks": 1, "n": n, "steps": 0, "cols": cols,
+                      "seconds": seconds, "cpu_seconds": cpu}), flush=True)
+
+
 def h5write(n, reps, directory):
     import h5py
     a = np.ones((n // 1024, 1024))
@@ -100,6 +116,8 @@ if __name__ == "__main__":
         heat_cn(int(args[0]), int(args[1]), int(args[2]))
     elif case == "gd":
         gd(int(args[0]), int(args[1]), int(args[2]), int(args[3]))
+    elif case == "lstsq":
+        lstsq(int(args[0]), int(args[1]), int(args[2]))
     elif case == "h5write":
         h5write(int(args[0]), int(args[1]), args[2])
     else:

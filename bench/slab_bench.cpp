@@ -2,7 +2,7 @@
 // implementation on rank 0: {"case", "impl", "ranks", sizes..., "seconds": [every repetition]}.
 // bench/run.sh runs the cases side by side and bench/report.py turns the lines into tables.
 //
-// Cases: stream, heat-explicit, heat-cn, gd, h5write. Each runs slab's own code and, where one
+// Cases: stream, heat-explicit, heat-cn, gd, lstsq, h5write. Each runs slab's own code and, where one
 // exists in C/C++, the idiomatic PETSc peer (DMDA explicit loop; DMDA matrix + KSP per step).
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "petsc.hpp"
 #include "regression.hpp"
 #include "synthetic.hpp"
+#include "tsqr.hpp"
 
 namespace {
 
@@ -241,6 +243,35 @@ void gd_case(const Comm& comm, const Args& a) {
          time_it(comm, a.reps, [&] { (void)slab::regression::gradient_descent(comm, X, y, options); }));
 }
 
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// The direct least-squares fits, fit time only: TSQR (--method qr) and the normal equations. Also
+// the slowest rank's CPU time of each repetition ("cpu_seconds"): on a machine shared with other
+// jobs it still shows how the work divides over the ranks.
+void lstsq_case(const Comm& comm, const Args& a) {
+  const auto rows = static_cast<std::size_t>(a.n), cols = static_cast<std::size_t>(a.cols);
+  slab::DistTensor X(comm, {rows, cols}), y(comm, {rows});
+  slab::regression::generate(1, 0.1, slab::regression::true_model(1, cols), X, y);
+  for (const std::string impl : {"slab-qr", "slab-normal"}) {
+    std::vector<double> cpu;
+    const auto seconds = time_it(comm, a.reps, [&] {
+      const double start = cpu_seconds();
+      if (impl == "slab-qr")
+        (void)slab::regression::qr(comm, X, y);
+      else
+        (void)slab::regression::normal_equations(comm, X, y);
+      cpu.push_back(comm.allreduce_max(cpu_seconds() - start));
+    });
+    std::string extra = ", \"cpu_seconds\": [";
+    for (std::size_t i = 0; i < cpu.size(); ++i) extra += (i ? ", " : "") + std::to_string(cpu[i]);
+    report(comm, a, impl, seconds, extra + "]");
+  }
+}
+
 // A (n/1024, 1024) dataset through slab's writers, and the same bytes with write(2).
 void h5write_case(const Comm& comm, const Args& a) {
   const std::size_t cols = 1024, rows = static_cast<std::size_t>(a.n) / cols;
@@ -318,6 +349,8 @@ int main(int argc, char** argv) {
         heat_case(world, a, slab::heat::Scheme::crank_nicolson);
       else if (a.name == "gd")
         gd_case(world, a);
+      else if (a.name == "lstsq")
+        lstsq_case(world, a);
       else if (a.name == "h5write")
         h5write_case(world, a);
       else

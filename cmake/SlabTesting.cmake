@@ -6,16 +6,25 @@
 # launched through mpiexec by making it the target's "emulator": one executable per rank count.
 include(GoogleTest)
 
-# Environment for every test that starts MPI: shared memory only, through the ob1 layer (probing
-# for UCX adds 0.2 s to every launch), oversubscription allowed (CI has 2 cores and runs up to 8
-# ranks), and root allowed (containers and CI run as root).
-set(SLAB_MPI_TEST_ENV
-    OMPI_MCA_pml=ob1
-    OMPI_MCA_btl=self,vader
-    OMPI_MCA_rmaps_base_oversubscribe=1
-    OMPI_ALLOW_RUN_AS_ROOT=1
-    OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    OMPI_MCA_btl_vader_single_copy_mechanism=none)
+# Environment for every test that starts MPI, from jobs/mpi.env (the one list jobs and tests share):
+# SLAB_MPI_TEST_ENV within one node (shared memory, through the ob1 layer; oversubscription allowed,
+# as CI has 2 cores and runs up to 8 ranks; root allowed, as containers and CI run as root), and
+# SLAB_MPI_TCP_TEST_ENV over TCP on loopback with no shared memory between ranks, as between nodes.
+function(slab_mpi_env out)
+  file(STRINGS "${PROJECT_SOURCE_DIR}/jobs/mpi.env" lines REGEX "^[a-z]+ ")
+  set(env "")
+  foreach(line IN LISTS lines)
+    string(REGEX MATCH "^([a-z]+) (.*)$" _ "${line}")
+    if(CMAKE_MATCH_1 IN_LIST ARGN)
+      list(APPEND env "${CMAKE_MATCH_2}")
+    endif()
+  endforeach()
+  set(${out} "${env}" PARENT_SCOPE)
+endfunction()
+slab_mpi_env(SLAB_MPI_TEST_ENV node root test)
+slab_mpi_env(SLAB_MPI_TCP_TEST_ENV tcp root test)
+list(APPEND SLAB_MPI_TCP_TEST_ENV SLAB_MPI_TRANSPORT=tcp)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/jobs/mpi.env")
 
 function(slab_add_mpi_tests name)
   cmake_parse_arguments(ARG "" "" "SOURCES;RANKS;LIBRARIES" ${ARGN})

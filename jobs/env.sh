@@ -7,16 +7,23 @@
 # NFS and Lustre often lack the POSIX locks HDF5 takes by default.
 export HDF5_USE_FILE_LOCKING="${HDF5_USE_FILE_LOCKING:-FALSE}"
 
-# Single-node runs (this machine, or a one-node Slurm allocation): shared memory between ranks
-# through Open MPI's ob1 layer (probing for UCX costs 0.2 s of every start and buys nothing within
-# a node), and more ranks than cores allowed. Multi-node jobs keep the site's transport.
-if [[ "${SLURM_NNODES:-1}" == 1 ]]; then
-  export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
-  export OMPI_MCA_btl="${OMPI_MCA_btl:-self,vader}"
-  export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+# MPI settings come from mpi.env next to this file (one list for jobs and tests). The transport:
+#   SLAB_MPI_TRANSPORT=node  shared memory within one node (the default for a one-node run)
+#   SLAB_MPI_TRANSPORT=tcp   TCP on loopback, as between nodes (testing multi-node behaviour)
+#   SLAB_MPI_TRANSPORT=site  the site's own choice (the default for a multi-node Slurm job)
+# slab_mpi_env SCOPE...: exports the mpi.env lines of those scopes that are not already set.
+slab_mpi_env() {
+  local scope assignment wanted name
+  while read -r scope assignment; do
+    [[ -z "$scope" || "$scope" == \#* ]] && continue
+    name=${assignment%%=*}
+    for wanted in "$@"; do
+      if [[ "$scope" == "$wanted" && -z "${!name:-}" ]]; then export "${assignment?}"; fi
+    done
+  done <"$(dirname "${BASH_SOURCE[0]}")/mpi.env"
+}
+if [[ -z "${SLAB_MPI_TRANSPORT:-}" ]]; then
+  if [[ "${SLURM_NNODES:-1}" == 1 ]]; then SLAB_MPI_TRANSPORT=node; else SLAB_MPI_TRANSPORT=site; fi
 fi
-
-# Containers and CI run as root, which Open MPI refuses unless told.
-if [[ $(id -u) -eq 0 ]]; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
+if [[ "$SLAB_MPI_TRANSPORT" != site ]]; then slab_mpi_env "$SLAB_MPI_TRANSPORT"; fi
+if [[ $(id -u) -eq 0 ]]; then slab_mpi_env root; fi

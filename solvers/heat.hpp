@@ -110,11 +110,14 @@ struct Timing {
   double compute = 0;        // seconds in the update or the solve
   double communication = 0;  // seconds waiting for halos (explicit)
   double observe = 0;        // seconds in the observer (output)
+  int stopped_by = 0;           // 0: ran to the end; else why it stopped early (stop::describe)
+  std::int64_t stopped_at = 0;  // the step u holds when stopped_by != 0
 };
 
 // Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
 // observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on
-// every rank if a value becomes NaN or infinite (checked at each snapshot).
+// every rank if a value becomes NaN or infinite (checked at each snapshot). Stops early, with u at
+// a step boundary, when every rank agrees to (a signal or a time limit, src/stop.hpp).
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step = 0);
 

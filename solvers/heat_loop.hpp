@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "heat.hpp"
+#include "stop.hpp"
 
 namespace slab::heat::detail {
 
@@ -15,7 +16,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // advance(k) performs k steps, 1 <= k <= max_chunk; current() returns this rank's nodes after
 // them. Chunks end at every snapshot and checkpoint step, so the observer sees exactly the steps
-// it asked for; progress is reported at the end of the chunk that crosses each 1 % mark.
+// it asked for; progress is reported at the end of the chunk that crosses each 1 % mark. A stop
+// agreed at a chunk boundary (src/stop.hpp) returns early with timing.stopped_by/stopped_at set.
 template <class Advance, class Current>
 void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step, const Observer& observer,
                Timing& timing, std::int64_t max_chunk, Advance&& advance, Current&& current) {
@@ -46,7 +48,13 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
   const std::int64_t progress_every = std::max<std::int64_t>(1, p.steps / 100);
   emit_due(first_step);
   std::int64_t step = first_step;
+  stop::Poll stop_poll(comm);
   while (step < p.steps) {
+    if (const int reason = stop_poll.poll()) {
+      timing.stopped_by = reason;
+      timing.stopped_at = step;
+      return;
+    }
     // The chunk ends at the next step anyone must see.
     std::int64_t stop = std::min(p.steps, step + max_chunk);
     if (next < p.snapshots) stop = std::min(stop, std::max(step + 1, p.snapshot_step(next)));

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "petsc.hpp"
+#include "stop.hpp"
 #include "tree_sum.hpp"
 
 namespace slab::regression {
@@ -220,7 +221,9 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   if (start != nullptr) fit = *start;
   fit.converged = false;
   std::vector<double> grad(cols + 1);
+  stop::Poll stop_poll(comm);
   while (fit.iterations < options.iters) {
+    if ((fit.stopped_by = stop_poll.poll()) != 0) break;
     auto t = clock::now();
     const PartialTree part = gradient_pass(X, y, fit.w, fit.b);
     fit.compute_seconds += since(t);

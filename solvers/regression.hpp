@@ -1,5 +1,5 @@
 // Linear regression y ~ X w + b by least squares, on rows split over the ranks (w and b are
-// replicated). Three methods:
+// replicated). Four methods (qr, TSQR, is in tsqr.hpp with the statistics of any fit):
 //   gd      full-batch gradient descent; one pass over the local rows per iteration computes the
 //           residuals, the gradient and the loss together, then one small collective combines them;
 //   normal  the normal equations [X 1]^T [X 1] z = [X 1]^T y, summed once, solved by Cholesky;
@@ -18,7 +18,7 @@
 
 namespace slab::regression {
 
-enum class Method { gd, lstsq, normal };
+enum class Method { gd, lstsq, normal, qr };
 [[nodiscard]] inline std::string to_string(Method m) {
   switch (m) {
     case Method::gd:
@@ -27,6 +27,8 @@ enum class Method { gd, lstsq, normal };
       return "lstsq";
     case Method::normal:
       return "normal";
+    case Method::qr:
+      return "qr";
   }
   return "?";
 }
@@ -45,8 +47,10 @@ struct Fit {
   bool converged = false;
   double gradient_norm = 0;         // of the MSE at the returned (w, b)
   std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
+  int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/stop.hpp)
   double compute_seconds = 0;
   double communication_seconds = 0;
+  std::vector<double> r;  // qr: the TSQR factor of [1 X y], (D + 2)^2 row-major (solvers/tsqr.hpp)
 };
 
 // Checks that X is (N, D) and y is (N,) with N >= 1, D >= 1. Throws InputError otherwise.
@@ -54,7 +58,8 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 
 // `start` resumes from a previous state (its w, b, loss history and iteration count): the result
 // is the same bits as an uninterrupted run. on_iteration(fit) is called on every rank after each
-// iteration with the state so far.
+// iteration with the state so far. Stops early between iterations, with fit.stopped_by set, when
+// every rank agrees to (a signal or a time limit, src/stop.hpp).
 [[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                    const GdOptions& options, const Fit* start = nullptr,
                                    const std::function<void(const Fit&)>& on_iteration = {});

@@ -23,7 +23,7 @@ namespace {
 
 class Tree {
  public:
-  Tree(std::int64_t leaves, std::size_t width) : leaves_(leaves), width_(width) {}
+  Tree(std::int64_t leaves, std::size_t width, const Merge& merge) : leaves_(leaves), width_(width), merge_(merge) {}
 
   void give(std::int64_t begin, int level, const double* value) {
     given_.emplace(std::make_pair(begin, level), std::vector<double>(value, value + width_));
@@ -38,13 +38,14 @@ class Tree {
     auto left = value(begin, level - 1);
     auto right = value(begin + half, level - 1);
     if (!right) return left;
-    for (std::size_t j = 0; j < width_; ++j) (*left)[j] = (*left)[j] + (*right)[j];
+    merge_(left->data(), right->data());
     return left;
   }
 
  private:
   std::int64_t leaves_;
   std::size_t width_;
+  const Merge& merge_;
   std::map<std::pair<std::int64_t, int>, std::vector<double>> given_;
 };
 
@@ -52,6 +53,14 @@ class Tree {
 
 std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
                                  const std::vector<TreeNode>& nodes, const std::vector<double>& values) {
+  return combine_tree(comm, global_leaves, width, nodes, values, [width](double* left, const double* right) {
+    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+  });
+}
+
+std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
+                                 const std::vector<TreeNode>& nodes, const std::vector<double>& values,
+                                 const Merge& merge) {
   if (global_leaves == 0) return std::vector<double>(width, 0.0);
   // Every rank contributes the same fixed-size record per node: begin, level, then the values.
   const std::size_t record = width + 2;
@@ -74,7 +83,7 @@ std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leav
   std::vector<double> all(static_cast<std::size_t>(total));
   SLAB_MPI(MPI_Allgatherv(send.data(), static_cast<int>(send.size()), MPI_DOUBLE, all.data(), sizes.data(),
                           displs.data(), MPI_DOUBLE, comm.get()));
-  Tree tree(global_leaves, width);
+  Tree tree(global_leaves, width, merge);
   for (std::size_t off = 0; off < all.size(); off += record)
     tree.give(static_cast<std::int64_t>(all[off]), static_cast<int>(all[off + 1]), all.data() + off + 2);
   int top = 0;

@@ -9,6 +9,7 @@
 #include <bit>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "mpi.hpp"
@@ -25,10 +26,20 @@ struct TreeNode {
 // The aligned nodes that tile [first, end): the canonical segment-tree decomposition.
 [[nodiscard]] std::vector<TreeNode> aligned_nodes(std::int64_t first, std::int64_t end);
 
+// How two adjacent nodes of the tree combine, in place: left = left (op) right, where left covers the
+// lower leaf indices. A sum uses +; other reductions (TSQR: the QR of two stacked triangles) bring
+// their own. It must be a pure function of its arguments: the same bits on every rank.
+using Merge = std::function<void(double* left, const double* right)>;
+
 // Collective. Finishes the tree over [0, global_leaves) from every rank's nodes (values holds
 // `width` doubles per node, in the order of `nodes`). Returns the total on every rank.
 [[nodiscard]] std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
                                                const std::vector<TreeNode>& nodes, const std::vector<double>& values);
+// The same tree with `merge` in place of +. A node whose right half lies past the last leaf is its
+// left half unchanged, as in the sum.
+[[nodiscard]] std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
+                                               const std::vector<TreeNode>& nodes, const std::vector<double>& values,
+                                               const Merge& merge);
 
 // A leaf that can also evaluate a whole aligned node of 2^block_level leaves at once, in
 // registers. block(i, out) must write exactly the pairwise sum of leaf(i), ..., leaf(i + 2^block_level
@@ -40,10 +51,11 @@ concept BlockLeaf = requires(const Leaf& leaf, std::int64_t i, double* out) {
   leaf.block(i, out);
 };
 
-// Pairwise sum of `count` consecutive units (count a power of two) into out[0..width);
-// unit(k, dst) writes the width values of unit k. `stack` holds (log2(count) + 1) * width doubles.
-template <class Unit>
-void sum_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, double* stack, double* out) {
+// The perfect binary tree over `count` consecutive units (count a power of two) into out[0..width),
+// with merge(left, right) at every inner node; unit(k, dst) writes the width values of unit k.
+// `stack` holds (log2(count) + 1) * width doubles.
+template <class Unit, class MergeFn>
+void reduce_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, MergeFn&& merge, double* stack, double* out) {
   std::size_t depth = 0;
   for (std::uint64_t k = 0; k < count; ++k) {
     unit(k, stack + depth * width);
@@ -51,12 +63,23 @@ void sum_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, double* s
     // Unit k completes one subtree per trailing one bit of k: merge that many times.
     for (int merges = std::countr_one(k); merges > 0; --merges) {
       double* left = stack + (depth - 2) * width;
-      const double* right = left + width;
-      for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+      merge(left, static_cast<const double*>(left + width));
       --depth;
     }
   }
   for (std::size_t j = 0; j < width; ++j) out[j] = stack[j];
+}
+
+// Pairwise sum of `count` consecutive units (count a power of two) into out[0..width);
+// unit(k, dst) writes the width values of unit k. `stack` holds (log2(count) + 1) * width doubles.
+template <class Unit>
+void sum_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, double* stack, double* out) {
+  reduce_pairwise(
+      count, width, unit,
+      [width](double* left, const double* right) {
+        for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+      },
+      stack, out);
 }
 
 // Sums leaves [begin, begin + 2^level) pairwise, into out[0..width). leaf(i, dst) writes the

@@ -1,7 +1,10 @@
 #include "checkpoint.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+
+#include "stop.hpp"
 
 namespace slab::app {
 
@@ -14,6 +17,7 @@ void write_replicated(const mpi::Comm& comm, io::Sink& sink, const std::string& 
 
 void write_checkpoint(const mpi::Comm& comm, const std::string& path, io::IoMode mode, const Fingerprint& fingerprint,
                       std::int64_t step, const std::function<void(io::Sink&)>& fill) {
+  const auto started = std::chrono::steady_clock::now();
   io::Output out(comm, {path, mode, /*overwrite=*/true});
   fill(out.sink());
   std::vector<double> values;
@@ -26,6 +30,7 @@ void write_checkpoint(const mpi::Comm& comm, const std::string& path, io::IoMode
   write_replicated(comm, out.sink(), "checkpoint/step", {static_cast<double>(step)});
   out.sink().annotate("checkpoint", {{"step", step}, {"fingerprint", names}});
   out.commit();
+  stop::note_checkpoint(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 std::int64_t check_checkpoint(const mpi::Comm& comm, const io::H5Input& checkpoint, const std::string& path,

@@ -10,6 +10,7 @@
 #include "heat.hpp"
 #include "output.hpp"
 #include "regression.hpp"
+#include "tsqr.hpp"
 
 namespace slab::app {
 
@@ -19,6 +20,7 @@ struct OutputConfig {
   bool overwrite = false;
   std::int64_t checkpoint_every = 0;  // steps (heat) or iterations (gd); 0: never
   std::string restart;                // a checkpoint to resume from
+  double time_limit = 0;              // seconds of wall time; stop (resumable) before it; 0: none
 };
 
 struct HeatConfig {
@@ -36,6 +38,7 @@ struct RegressConfig {
   double noise = 0.01;
   std::string data;  // empty: synthetic
   regression::Method method = regression::Method::gd;
+  regression::RankDeficient rank_deficient = regression::RankDeficient::error;  // --method qr
   regression::GdOptions gd;
   bool standardize = false;
   bool write_data = true;  // --no-data skips /regression/X and /regression/y

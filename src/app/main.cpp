@@ -7,6 +7,7 @@
 #include "mpi.hpp"
 #include "petsc.hpp"
 #include "run.hpp"
+#include "stop.hpp"
 
 namespace {
 
@@ -26,6 +27,10 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
   try {
     slab::app::run(world, std::get<slab::app::Config>(parsed));
     return 0;
+  } catch (const slab::stop::Stopped& e) {
+    // Every rank agreed to stop and the checkpoint is written.
+    if (world.is_root()) std::fprintf(stderr, "slab: %s\n", e.what());
+    return slab::stop::exit_code;
   } catch (const slab::mpi::CollectiveError& e) {
     if (world.is_root()) std::fprintf(stderr, "slab: error: %s\n", e.what());
     if (world.any(slab::h5::library_unusable())) {
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   try {
     slab::mpi::Environment environment(argc, argv);
     const auto world = slab::mpi::Comm::duplicate(MPI_COMM_WORLD);
+    slab::stop::install_handlers();
     int code = 0;
     {
       // Declared before any PETSc object the run creates, so those are destroyed first.

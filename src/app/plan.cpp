@@ -66,7 +66,7 @@ std::string ResourcePlan::describe() const {
   return text.str();
 }
 
-ResourcePlan plan_heat(const Config& config, const heat::Problem& p, int ranks) {
+ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, int ranks) {
   ResourcePlan plan;
   const Checked nx = Checked::of(p.nx), k = Checked::of(p.snapshots);
   const Checked rows = nx.divide_up(static_cast<std::uint64_t>(ranks));
@@ -89,7 +89,7 @@ ResourcePlan plan_heat(const Config& config, const heat::Problem& p, int ranks) 
   return plan;
 }
 
-ResourcePlan plan_regress(const Config& config, const RegressSize& size, int ranks) {
+ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size, int ranks) {
   ResourcePlan plan;
   const RegressConfig& cfg = config.regress;
   const Checked rows = size.rows.divide_up(static_cast<std::uint64_t>(ranks));

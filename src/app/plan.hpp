@@ -41,8 +41,8 @@ struct RegressSize {
 [[nodiscard]] RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg);
 
 // Pure functions of the parameters (and the rank count), unit-tested without MPI.
-[[nodiscard]] ResourcePlan plan_heat(const Config& config, const heat::Problem& p, int ranks);
-[[nodiscard]] ResourcePlan plan_regress(const Config& config, const RegressSize& size, int ranks);
+[[nodiscard]] ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, int ranks);
+[[nodiscard]] ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size, int ranks);
 
 // Bytes one value takes in an output of this --out (8 in binary formats, about 25 in text).
 [[nodiscard]] std::uint64_t bytes_per_value(const std::string& out);

@@ -4,7 +4,10 @@
 #include <ctime>
 
 #include "petsc.hpp"
+#include "run_heat.hpp"
+#include "run_regress.hpp"
 #include "slab/version.hpp"
+#include "stop.hpp"
 
 namespace slab::app {
 
@@ -26,6 +29,17 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
           {"io_mode", std::string(config.output.io == io::IoMode::parallel ? "parallel" : "gather")}};
 }
 
+io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times) {
+  return {{"wall_time_compute", comm.allreduce_max(times.compute)},
+          {"wall_time_communication", comm.allreduce_max(times.communication)},
+          {"wall_time_io", comm.allreduce_max(times.io)},
+          {"wall_time_total", comm.allreduce_max(times.total)}};
+}
+
+void append(io::Attributes& attributes, io::Attributes more) {
+  for (auto& a : more) attributes.push_back(std::move(a));
+}
+
 void run(const mpi::Comm& comm, const Config& config) {
   // The options are the same on every rank, so PETSc refuses them everywhere alike.
   mpi::collectively(comm, [&] {
@@ -40,6 +54,7 @@ void run(const mpi::Comm& comm, const Config& config) {
       throw InputError("PETSc did not accept --petsc \"" + config.petsc_options + "\": " + e.what());
     }
   });
+  stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:
       run_heat(comm, config);

@@ -1,7 +1,8 @@
 """Runs the slab executable under mpirun for the end-to-end and Python tests.
 
-The executable comes from SLAB_EXE (CTest sets it); MPI runs on shared memory, oversubscribed,
-and as root where needed, as in the MPI unit tests.
+The executable comes from SLAB_EXE (CTest sets it); the MPI environment from jobs/mpi.env, as for
+the MPI unit tests and the jobs: shared memory, oversubscribed, and as root where needed, or TCP on
+loopback (no shared memory between ranks, as between nodes) when SLAB_MPI_TRANSPORT=tcp.
 """
 import os
 import signal
@@ -13,14 +14,22 @@ SLAB = os.environ.get("SLAB_EXE", "build/debug/slab")
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 TIMEOUT = 120
 
-MPI_ENV = {
-    "OMPI_MCA_pml": "ob1",
-    "OMPI_MCA_btl": "self,vader",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
-}
+
+
+def mpi_env(*scopes):
+    """The jobs/mpi.env lines of these scopes, as a dict."""
+    env = {}
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "jobs", "mpi.env")) as f:
+        for line in f:
+            scope, _, assignment = line.strip().partition(" ")
+            if scope in scopes:
+                name, _, value = assignment.partition("=")
+                env[name] = value
+    return env
+
+
+TRANSPORT = os.environ.get("SLAB_MPI_TRANSPORT", "node")
+MPI_ENV = mpi_env(TRANSPORT, "root", "test")
 
 
 def run(ranks, *args, cwd=None, env=None, file_size_limit=None, check=False):

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Runs slab's Slurm job scripts on a real one-node Slurm cluster started here (as root):
-# munged, slurmctld and slurmd with a config written into WORK, then sbatch --wait on
-# jobs/heat.sbatch, jobs/regress.sbatch and jobs/sweep.sbatch, checks their exit states and loads
-# the outputs with h5py. Stops only the daemons it started. Exits 77 (CTest: skipped) with the
-# reason when Slurm cannot start here.
+# munged, slurmctld and slurmd with a config written into WORK. Installs slab with cmake --install
+# into WORK/prefix and submits the installed scripts from a folder outside the checkout:
+#   - heat.sbatch, regress.sbatch and sweep.sbatch run to the end; their outputs load with h5py;
+#   - a heat job sent SIGUSR1 mid-run (scancel --signal=USR1 --batch) checkpoints, requeues itself,
+#     resumes and finishes with the bits of an uninterrupted run of the same script;
+#   - a gd job with --time=2 and more work than that completes through requeues without losing an
+#     iteration.
+# Stops only the daemons it started. Exits 77 (CTest: skipped) with the reason when Slurm cannot
+# start here.
 #
 #   tests/slurm/run_slurm_jobs.sh SLAB_EXECUTABLE WORK_DIRECTORY
 set -uo pipefail
@@ -18,7 +23,7 @@ for tool in slurmctld slurmd sbatch sinfo munged; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (jobs/setup.sh --tests installs slurm-wlm and munge)"
 done
 
-rm -rf "$WORK" && mkdir -p "$WORK"/{state,spool,out}
+rm -rf "$WORK" && mkdir -p "$WORK"/{state,spool,submit}
 started=()
 cleanup() {
   for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done
@@ -50,6 +55,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=pmix
 MailProg=/bin/true
+# A requeued job waits for its credential to expire (120 s) and the next scheduler pass (60 s):
+# shortened here so that requeues take about 15 s.
+AuthInfo=cred_expire=10
+SchedulerParameters=sched_interval=5
 ReturnToService=2
 StateSaveLocation=$WORK/state
 SlurmdSpoolDir=$WORK/spool
@@ -77,20 +86,47 @@ done
 [[ "$(sinfo -h -o %T)" == idle ]] || skip "the Slurm node did not become idle: $(sinfo -h -o '%T %E' 2>&1)"
 echo "slurm: one-node cluster up ($(sinfo -h -o '%N %c CPUs %T'))"
 
+# slab installed as a site would, and the scripts submitted from a scratch folder: they must find
+# slab and their helpers themselves (nothing points at the checkout or the build).
+PREFIX="$WORK/prefix"
+cmake --install "$(dirname "$SLAB")" --prefix "$PREFIX" >"$WORK/install.log" 2>&1 || fail "cmake --install: $(tail -5 "$WORK/install.log")"
+JOBS="$PREFIX/share/slab/jobs"
+for f in heat.sbatch regress.sbatch sweep.sbatch env.sh launch.sh mpi.env; do
+  [[ -f "$JOBS/$f" ]] || fail "cmake --install did not install share/slab/jobs/$f"
+done
+[[ -x "$PREFIX/bin/slab" && -f "$PREFIX/share/modulefiles/slab/0.1.0" ]] || fail "cmake --install did not install bin/slab and the module file"
+cd "$WORK/submit"
+unset SLAB SLAB_JOBS
+export PATH="$PREFIX/bin:$PATH"
+OUT="$WORK/submit/out"
+
 submit() {
   local script=$1
   shift
-  echo "slurm: sbatch --wait $script $*"
-  # The scripts find jobs/env.sh through SLURM_SUBMIT_DIR: submit from the checkout, as users do.
-  (cd "$REPO" && sbatch --wait --output="$WORK/out/slurm-%j.out" \
-    --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out" "$@" "jobs/$script") ||
-    fail "$script ended badly: $(cat "$WORK"/out/slurm-*.out 2>/dev/null | tail -20)"
+  echo "slurm: sbatch --wait $* $script (from $PWD)"
+  sbatch --wait "$@" "$JOBS/$script" >/dev/null || fail "$script ended badly: $(tail -20 slurm-*.out 2>/dev/null)"
 }
-submit heat.sbatch --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out",HEAT_ARGS="--nx 2001 --t-end 0.01 --scheme crank-nicolson --cfl 50 --quiet"
-submit regress.sbatch --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out",REGRESS_ARGS="--rows 5000 --cols 4 --iters 200 --quiet"
-submit sweep.sbatch --array=0-1 --export=ALL,SLAB="$SLAB",OUT_DIR="$WORK/out",NX_VALUES="21 41"
+# job_state ID: the job's state (COMPLETED, RUNNING, PENDING, ...).
+job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
+# wait_done ID: waits for the job to end for good (through any requeues); fails unless COMPLETED.
+wait_done() {
+  local state
+  while true; do
+    state=$(job_state "$1")
+    case "$state" in
+      COMPLETED) return 0 ;;
+      FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+        fail "job $1 ended $state: $(tail -30 "slurm-$1.out")" ;;
+    esac
+    sleep 2
+  done
+}
 
-/usr/bin/python3 - "$WORK/out" <<'PY' || fail "outputs did not load as expected"
+submit heat.sbatch --export=ALL,HEAT_ARGS="--nx 2001 --t-end 0.01 --scheme crank-nicolson --cfl 50 --quiet"
+submit regress.sbatch --export=ALL,REGRESS_ARGS="--rows 5000 --cols 4 --iters 200 --quiet"
+submit sweep.sbatch --array=0-1 --export=ALL,NX_VALUES="21 41"
+
+/usr/bin/python3 - "$OUT" <<'PY' || fail "outputs did not load as expected"
 import glob, sys
 import h5py, numpy as np
 out = sys.argv[1]
@@ -110,4 +146,48 @@ u_final = [h5py.File(p)["heat/u"][-1] for p in sweep]
 assert [len(u) for u in u_final] == [21, 41]
 print("slurm: outputs load with h5py:", heat, reg, *sweep)
 PY
+rm -f "$OUT"/*.h5
+
+# SIGUSR1 mid-run: stop, checkpoint, requeue, resume, finish; the same bits as without.
+RESUMABLE="--nx 3001 --t-end 0.02 --snapshots 5"
+submit heat.sbatch --export=ALL,HEAT_ARGS="$RESUMABLE --quiet"
+reference=$(ls "$OUT"/heat-*.h5)
+id=$(sbatch --parsable --export=ALL,HEAT_ARGS="$RESUMABLE" "$JOBS/heat.sbatch")
+echo "slurm: job $id: heat.sbatch, to be sent SIGUSR1 once it reports progress"
+until grep -q "^step " "slurm-$id.out" 2>/dev/null; do
+  [[ "$(job_state "$id")" =~ ^(PENDING|RUNNING|CONFIGURING)$ ]] || fail "job $id ended before it reported progress"
+  sleep 0.5
+done
+scancel --signal=USR1 --batch "$id"
+wait_done "$id"
+grep -q "slab: stopped by SIGUSR1 at step" "slurm-$id.out" || fail "job $id did not stop on SIGUSR1: $(cat "slurm-$id.out")"
+grep -q "resume: from" "slurm-$id.out" || fail "job $id did not resume: $(cat "slurm-$id.out")"
+/usr/bin/python3 - "$reference" "$OUT/heat-$id.h5" <<'PY' || fail "the resumed job's output differs from the uninterrupted one"
+import sys
+import h5py, numpy as np
+with h5py.File(sys.argv[1]) as a, h5py.File(sys.argv[2]) as b:
+    step = b["heat"].attrs["restarted_from_step"]
+    assert step > 0
+    for name in ("heat/u", "heat/t", "heat/x"):
+        assert np.array_equal(a[name][()], b[name][()]), name
+print("slurm: SIGUSR1, requeued, resumed from step", step, "- bitwise equal to", sys.argv[1])
+PY
+[[ ! -e "$OUT/heat-$id.h5.ckpt.h5" ]] || fail "the checkpoint outlived the finished job"
+
+# A time limit shorter than the work: the job completes through requeues, every iteration kept.
+ITERS=4000
+id=$(sbatch --parsable --time=2 --signal=B:USR1@20 --export=ALL,REGRESS_ARGS="--rows 200000 --cols 8 --lr 0.002 --iters $ITERS --tol 0 --no-data --quiet" "$JOBS/regress.sbatch")
+echo "slurm: job $id: regress.sbatch with --time=2 and more work than that"
+wait_done "$id"
+stops=$(grep -c "^stopped: requeueing" "slurm-$id.out")
+((stops > 0)) || fail "job $id fitted in its time limit: give it more work ($(cat "slurm-$id.out"))"
+/usr/bin/python3 - "$OUT/reg-$id.h5" "$ITERS" <<'PY' || fail "the time-limited job lost iterations"
+import sys
+import h5py
+with h5py.File(sys.argv[1]) as f:
+    r = f["regression"]
+    assert r.attrs["iterations"] == int(sys.argv[2]) and len(r["loss"]) == int(sys.argv[2]), r.attrs["iterations"]
+    assert r.attrs["restarted_from_step"] > 0
+PY
+echo "slurm: --time=2 job completed through $stops requeue(s) with all $ITERS iterations"
 echo "slurm: all jobs passed"

@@ -50,17 +50,17 @@ TEST(Checked, OverflowNeverWrapsAndStays) {
 
 TEST(Plan, HeatCountsEveryValueOnTheBusiestRank) {
   // 1001 nodes on 2 ranks: rank 0 has 501; 11 snapshots.
-  const auto plan = app::plan_heat(heat_config("h.h5"), problem(1001, 11), 2);
+  const auto plan = app::resource_plan_heat(heat_config("h.h5"), problem(1001, 11), 2);
   EXPECT_EQ(plan.memory_per_rank(), Checked(501 * 3 * 8 + 501 * 11 * 8 + 11 * 8));
   EXPECT_EQ(plan.disk_bytes(), Checked((11 * 1001 + 1001 + 11) * 8 + (64 << 10)));
   // Text formats take their real bytes per value; an archive is gathered on rank 0.
-  const auto json = app::plan_heat(heat_config("h.json"), problem(1001, 11), 2);
+  const auto json = app::resource_plan_heat(heat_config("h.json"), problem(1001, 11), 2);
   EXPECT_EQ(json.disk_bytes(), Checked((11 * 1001 + 1001 + 11) * 26 + (64 << 10)));
   EXPECT_GT(json.memory_per_rank(), plan.memory_per_rank());
 }
 
 TEST(Plan, AnOverflowingGridIsRefusedNotWrapped) {
-  const auto plan = app::plan_heat(heat_config("h.h5"), problem(4611686018427387904, 11), 2);
+  const auto plan = app::resource_plan_heat(heat_config("h.h5"), problem(4611686018427387904, 11), 2);
   EXPECT_TRUE(plan.memory_per_rank().overflowed());
   try {
     app::check_plan(plan, room(std::uint64_t{8} << 30, std::uint64_t{1} << 40));
@@ -75,11 +75,11 @@ TEST(Plan, RegressionRefusesWhatCannotBeAllocatedAndAcceptsWhatFits) {
   app::Config c;
   c.command = app::Command::regress;
   c.output.out = "r.h5";
-  const auto huge = app::plan_regress(c, {Checked(1000000000000), Checked(1000)}, 2);
+  const auto huge = app::resource_plan_regress(c, {Checked(1000000000000), Checked(1000)}, 2);
   // 5e11 rows of 1001 values on the busiest rank.
   EXPECT_GE(huge.memory_per_rank(), Checked(std::uint64_t{500000000000} * 1001 * 8));
   EXPECT_THROW(app::check_plan(huge, room(std::uint64_t{64} << 30, std::uint64_t{1} << 50)), InputError);
-  const auto small = app::plan_regress(c, {Checked(100000), Checked(8)}, 2);
+  const auto small = app::resource_plan_regress(c, {Checked(100000), Checked(8)}, 2);
   EXPECT_NO_THROW(app::check_plan(small, room(std::uint64_t{1} << 30, std::uint64_t{1} << 30)));
   // The disk check names the folder and both sizes.
   try {
