@@ -38,7 +38,10 @@ inline constexpr std::int64_t tsqr_block_rows = 256;
 // What --method qr does with a rank-deficient [1 X]: stop with an InputError (exit 2) that names
 // the dependent columns, or return the minimum-norm least-squares solution.
 enum class RankDeficient { error, min_norm };
-[[nodiscard]] std::string to_string(RankDeficient policy);
+// Inline, so that the command line compiles without the solvers (tests/fuzz/run_fuzz.sh).
+[[nodiscard]] inline std::string to_string(RankDeficient policy) {
+  return policy == RankDeficient::error ? "error" : "min-norm";
+}
 
 // Column j of [1 X] is numerically dependent on columns 0..j-1 when
 //   |R_jj| <= max(N, D + 1) * eps * max_i |R_ii|

@@ -125,9 +125,21 @@ void check_config_key(const CLI::App& cmd, const std::string& path, const std::s
 // table named like the command (and top-level keys), '_' read as '-', true booleans as bare flags.
 // The other command's table is skipped, so one file may serve both.
 std::vector<std::string> options_from_config(const std::string& path, const CLI::App& cmd) {
+  const std::string text = config_text(path);
+  // TOML allows no control character but tab, LF and CR anywhere (toml++ asserts on some NULs).
+  const auto control = std::find_if(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+  });
+  if (control != text.end()) {
+    char code[8];
+    std::snprintf(code, sizeof code, "0x%02x", static_cast<unsigned char>(*control));
+    throw InputError("--config " + path + ": line " + std::to_string(1 + std::count(text.begin(), control, '\n')) +
+                     " holds the control character " + code + ", which TOML does not allow");
+  }
   toml::table file;
   try {
-    file = toml::parse(config_text(path), path);
+    file = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw InputError("--config " + path + ": " + std::string(e.description()) + " at line " +
                      std::to_string(e.source().begin.line));
@@ -145,9 +157,9 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
     } else if (const auto i = value.as_integer()) {
       words.insert(words.end(), {flag, std::to_string(i->get())});
     } else if (const auto d = value.as_floating_point()) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.17g", d->get());
-      words.insert(words.end(), {flag, text});
+      char number[32];
+      std::snprintf(number, sizeof number, "%.17g", d->get());
+      words.insert(words.end(), {flag, number});
     } else {
       words.insert(words.end(), {flag, value.as_string()->get()});
     }
