@@ -113,7 +113,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
     try {
       root_sink_->write(path, part);
     } catch (const std::exception&) {
-      failure = mpi::failure_of(std::current_exception());
+      failure = mpi::failure_of(std::current_exception(), comm_.rank());
     }
   };
   if (block.size() > 0) write_part(block);

@@ -1,9 +1,10 @@
 #include "h5_reader.hpp"
 
-#include <filesystem>
+#include <algorithm>
 #include <vector>
 
 #include "h5.hpp"
+#include "input_file.hpp"
 
 namespace slab::io {
 
@@ -19,13 +20,42 @@ struct Opened {
   Shape shape;
 };
 
+// Throws InputError unless `dataset` names a dataset stored in this file: not missing, not a
+// group or a named datatype, not a soft link to nothing, not an external link to another file.
+void require_dataset(const h5::File& file, const std::string& dataset, const std::string& where) {
+  const std::string name = "'" + dataset + "' in " + where;
+  // H5Lexists fails (< 0) when a parent group is missing or is itself a broken link.
+  if (H5Lexists(file.get(), dataset.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw InputError("no dataset " + name);
+  }
+  H5L_info_t link{};
+  if (H5Lget_info(file.get(), dataset.c_str(), &link, H5P_DEFAULT) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw InputError("cannot look up " + name);
+  }
+  if (link.type == H5L_TYPE_EXTERNAL)
+    throw InputError(name + " is an external link to another file; slab reads datasets stored in the file itself");
+  if (link.type != H5L_TYPE_HARD && link.type != H5L_TYPE_SOFT) throw InputError(name + " is a user-defined link");
+  if (H5Oexists_by_name(file.get(), dataset.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw InputError(name + " is a soft link to nothing (a dangling link)");
+  }
+  H5O_info_t info{};
+  if (H5Oget_info_by_name(file.get(), dataset.c_str(), &info, H5P_DEFAULT) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw InputError("cannot look up " + name);
+  }
+  if (info.type == H5O_TYPE_GROUP) throw InputError(name + " is a group, not a dataset");
+  if (info.type != H5O_TYPE_DATASET) throw InputError(name + " is not a dataset");
+}
+
 // Opens `dataset` of an open file on every rank (collectively) and checks its type and shape.
 Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::string& dataset,
                     const ExpectedShape& expected, const std::string& where) {
   Opened o;
   mpi::collectively(comm, [&] {
-    if (H5Lexists(file.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
-      throw InputError("no dataset '" + dataset + "' in " + where);
+    require_dataset(file, dataset, where);
     o.data = h5::Dataset(SLAB_H5(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), where));
     h5::Datatype type(SLAB_H5(H5Dget_type(o.data.get()), where));
     if (H5Tget_class(type.get()) != H5T_FLOAT)
@@ -54,6 +84,8 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
 // Collective read of the first-axis range [first, first + count) of an opened dataset.
 void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std::uint64_t count, double* out,
                 const std::string& dataset, const std::string& where) {
+  // An empty dataset has nothing to read (and HDF5 may have no storage to read it from).
+  if (std::find(o.shape.begin(), o.shape.end(), 0) != o.shape.end()) return;
   mpi::collectively(comm, [&] {
     h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
     std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
@@ -77,7 +109,7 @@ H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::stri
   h5::silence_errors();
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
-    if (!std::filesystem::exists(file)) throw InputError("no such file " + where_);
+    require_regular_file(file, where_);  // before HDF5 opens it: a fifo would block, a device never end
     if (!is_hdf5(file)) throw InputError("not an HDF5 file: " + where_);
   });
   mpi::collectively(comm, [&] {
@@ -88,6 +120,10 @@ H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::stri
     if (id < 0) throw InputError("cannot open HDF5 file " + where_ + ": " + h5::error_stack());
     file_ = h5::File(id);
   });
+}
+
+Shape H5Input::shape(const std::string& dataset, const ExpectedShape& expected) const {
+  return open_checked(comm_, file_, dataset, expected, where_).shape;
 }
 
 DistTensor H5Input::rows(const std::string& dataset, const ExpectedShape& expected) const {

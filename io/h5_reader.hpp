@@ -24,6 +24,8 @@ struct ExpectedShape {
 class H5Input {
  public:
   H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option);
+  // The shape of a dataset, checked against `expected`, without reading it (to plan memory first).
+  [[nodiscard]] Shape shape(const std::string& dataset, const ExpectedShape& expected) const;
   // A dataset split by rows over the ranks.
   [[nodiscard]] DistTensor rows(const std::string& dataset, const ExpectedShape& expected) const;
   // The whole dataset on every rank (small replicated data such as a checkpoint's parameters).

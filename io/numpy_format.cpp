@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "input_file.hpp"
 
 namespace slab::io {
 
@@ -283,7 +284,7 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
   write_all(path, zip);
 }
 
-std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what) {
+std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what, const MemberFilter& wanted) {
   // Find the end-of-central-directory record (it may be followed by a comment).
   if (bytes.size() < 22) throw InputError(what + ": not a .npz (zip) archive");
   std::size_t eocd = bytes.size() - 22;
@@ -306,6 +307,8 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
     if (at + 46 + name_length > bytes.size()) throw InputError(what + ": corrupt zip directory");
     std::string name(bytes.substr(at + 46, name_length));
     at = next;
+    if (name.size() > 4 && name.ends_with(".npy")) name.resize(name.size() - 4);
+    if (wanted && !wanted(name)) continue;  // a member nobody asked for is not even decompressed
     if (local + 30 > bytes.size() || get32(bytes, local) != 0x04034b50) throw InputError(what + ": corrupt zip entry");
     const std::size_t data_at = local + 30 + get16(bytes, local + 26) + get16(bytes, local + 28);
     if (data_at > bytes.size() || compressed > bytes.size() - data_at)
@@ -314,6 +317,8 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
     std::string inflated;
     std::string_view data = stored;
     if (method == 8) {
+      // Deflate cannot expand more than about 1032:1; a larger declared size is a lie.
+      if (size / 1032 > compressed + 64) throw InputError(what + ": member '" + name + "' declares an impossible size");
       inflated.resize(size);
       z_stream z{};
       if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw RuntimeFailure("zlib inflateInit2 failed");
@@ -329,20 +334,15 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
       throw InputError(what + ": member '" + name + "' uses zip method " + std::to_string(method));
     }
     if (data.size() != size || crc_of(data) != crc) throw InputError(what + ": member '" + name + "' fails its CRC");
-    if (name.size() > 4 && name.ends_with(".npy")) name.resize(name.size() - 4);
     members.emplace(name, parse_npy(data, what + " member '" + name + "'"));
   }
   return members;
 }
 
-std::map<std::string, Tensor> read_npz(const std::string& path) { return parse_npz(read_file(path), "'" + path + "'"); }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return std::move(text).str();
+std::map<std::string, Tensor> read_npz(const std::string& path, const MemberFilter& wanted) {
+  return parse_npz(read_file(path), "'" + path + "'", wanted);
 }
+
+std::string read_file(const std::string& path) { return read_regular_file(path, "'" + path + "'"); }
 
 }  // namespace slab::io

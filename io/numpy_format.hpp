@@ -4,6 +4,7 @@
 // writes them, are read too).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -26,13 +27,17 @@ namespace slab::io {
 [[nodiscard]] Tensor parse_npy(std::string_view bytes, const std::string& what);
 
 // Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them; `texts` become
-// 0-d unicode members (str(np.load(path)[name]) is the text).
+// 0-d unicode members (str(np.load(path)[name]) is the text). With a filter, only the members it
+// wants are decompressed and parsed; the others may hold anything.
+using MemberFilter = std::function<bool(const std::string& name)>;
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
                const std::vector<std::pair<std::string, std::string>>& texts = {});
-[[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what);
-[[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path);
+[[nodiscard]] std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what,
+                                                      const MemberFilter& wanted = {});
+[[nodiscard]] std::map<std::string, Tensor> read_npz(const std::string& path, const MemberFilter& wanted = {});
 
-// Reads a whole file; InputError when it cannot be opened.
+// Reads a whole regular file; InputError when it is not one (a folder, a fifo, a device) or cannot
+// be opened.
 [[nodiscard]] std::string read_file(const std::string& path);
 
 }  // namespace slab::io

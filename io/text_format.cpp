@@ -3,8 +3,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "error.hpp"
 #include "numpy_format.hpp"
@@ -147,48 +150,111 @@ void write_csv(const std::string& path, const Tensor& tensor, const std::string&
   finish(out, path);
 }
 
+namespace {
+
+struct Field {
+  std::string text;    // without quotes and surrounding blanks
+  std::size_t column;  // 1-based character position where the field starts
+};
+
+// One CSV line split at commas; RFC 4180 quotes ("a,b" is one field, "" inside quotes is a quote).
+std::vector<Field> split_fields(std::string_view line) {
+  std::vector<Field> fields(1, Field{{}, 1});
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back().text += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.push_back(Field{{}, i + 2});
+    } else if (!((c == ' ' || c == '\t') && !quoted && fields.back().text.empty())) {
+      fields.back().text += c;
+    }
+  }
+  for (Field& f : fields)
+    while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\t')) f.text.pop_back();
+  return fields;
+}
+
+enum class Number { ok, not_a_number, too_large };
+
+// A decimal number as C++ reads it, with an optional leading '+'; "nan" and "inf" are numbers
+// (the driver refuses them with their own message). Values below the smallest double become 0.
+Number parse_number(const std::string& text, double& value) {
+  std::string_view digits(text);
+  if (digits.size() > 1 && digits.front() == '+' && digits[1] != '-' && digits[1] != '+') digits.remove_prefix(1);
+  if (digits.empty()) return Number::not_a_number;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (end != digits.data() + digits.size()) return Number::not_a_number;
+  if (error == std::errc()) return Number::ok;
+  if (error != std::errc::result_out_of_range) return Number::not_a_number;
+  value = std::strtod(std::string(digits).c_str(), nullptr);  // +-HUGE_VAL on overflow, +-0 on underflow
+  return std::isinf(value) ? Number::too_large : Number::ok;
+}
+
+// The lines of a text, split at "\n", "\r\n" or a lone "\r".
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') continue;
+    lines.push_back(text.substr(start, i - start));
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  return lines;
+}
+
+bool skipped(std::string_view line) {
+  const auto first = line.find_first_not_of(" \t");
+  return first == std::string_view::npos || line[first] == '#';
+}
+
+}  // namespace
+
 Tensor parse_csv(const std::string& text, const std::string& what) {
+  std::string_view body(text);
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);  // UTF-8 byte-order mark
+  if (body.starts_with("\xFF\xFE") || body.starts_with("\xFE\xFF"))
+    throw InputError(what + " is UTF-16 text; save it as UTF-8 (or plain ASCII) CSV");
   std::vector<double> values;
-  std::size_t columns = 0;
-  std::size_t rows = 0;
-  std::istringstream in(text);
-  std::string line;
-  std::size_t number = 0;
-  bool seen_data = false;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') continue;
-    std::vector<double> row;
-    bool numeric = true;
-    std::size_t pos = 0;
-    while (true) {
-      const std::size_t comma = line.find(',', pos);
-      std::string_view field(line.data() + pos, (comma == std::string::npos ? line.size() : comma) - pos);
-      while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
-      while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
-      double v = 0;
-      const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
-      if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
-        numeric = false;
-        break;
-      }
-      row.push_back(v);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
+  std::size_t columns = 0, rows = 0, first_row_line = 0;
+  bool first = true;
+  const auto lines = split_lines(body);
+  for (std::size_t number = 1; number <= lines.size(); ++number) {
+    if (skipped(lines[number - 1])) continue;
+    const auto fields = split_fields(lines[number - 1]);
+    const auto at = [&](const Field& f) {
+      return what + " line " + std::to_string(number) + ", column " + std::to_string(f.column);
+    };
+    std::vector<double> row(fields.size());
+    const Field* bad = nullptr;
+    std::size_t numbers = 0;
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      const Number n = parse_number(fields[c].text, row[c]);
+      if (n == Number::too_large)
+        throw InputError(at(fields[c]) + ": '" + fields[c].text + "' is beyond the range of double");
+      if (n == Number::ok) ++numbers;
+      if (n == Number::not_a_number && bad == nullptr) bad = &fields[c];
     }
-    if (!numeric) {
-      if (!seen_data && rows == 0 && columns == 0) {  // a header line
-        seen_data = true;
-        continue;
-      }
-      throw InputError(what + " line " + std::to_string(number) + ": not a number");
+    const bool header = first && numbers == 0;
+    first = false;
+    if (header) continue;  // the rule: the first line that holds no number at all is a header
+    if (bad != nullptr)
+      throw InputError(at(*bad) + ": " + (bad->text.empty() ? "empty field" : "'" + bad->text + "'") +
+                       " is not a number" + (rows == 0 ? " (a header line holds no numbers at all)" : ""));
+    if (rows == 0) {
+      columns = row.size();
+      first_row_line = number;
     }
-    seen_data = true;
-    if (rows == 0) columns = row.size();
     if (row.size() != columns)
       throw InputError(what + " line " + std::to_string(number) + ": " + std::to_string(row.size()) +
-                       " columns, expected " + std::to_string(columns));
+                       " fields, expected " + std::to_string(columns) + " as on line " +
+                       std::to_string(first_row_line));
     values.insert(values.end(), row.begin(), row.end());
     ++rows;
   }

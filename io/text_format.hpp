@@ -30,8 +30,11 @@ void write_json(const std::string& path, const NamedTensors& datasets, const Gro
 // 1-D dataset is one column named `name`; columns of a wider one are name[0], name[1], ...
 void write_csv(const std::string& path, const Tensor& tensor, const std::string& name);
 
-// Reads a numeric CSV: '#' lines and blank lines are skipped, a first line that is not numeric is
-// taken as a header. Returns a (rows, columns) tensor. InputError names the file and line.
+// Reads a numeric CSV (UTF-8, with or without a byte-order mark; lines end in LF, CRLF or CR;
+// RFC 4180 quotes). '#' lines and blank lines are skipped. The header rule: the first remaining
+// line is a header if none of its fields is a number, and data otherwise. A number is what C++
+// reads as a double, with an optional leading '+'. Returns a (rows, columns) tensor, (0, 0) when
+// there is no data line. InputError names the file, the line and the column (1-based characters).
 [[nodiscard]] Tensor read_csv(const std::string& path);
 [[nodiscard]] Tensor parse_csv(const std::string& text, const std::string& what);
 

@@ -23,7 +23,8 @@ std::int64_t Problem::snapshot_step(std::int64_t k) const noexcept {
   if (snapshots <= 1) return steps;
   // round(k * steps / (K - 1)), halves up, in integers.
   const std::int64_t den = snapshots - 1;
-  return (2 * k * steps + den) / (2 * den);
+  __extension__ using wide = __int128;  // 2 k steps overflows 64 bits for long runs
+  return static_cast<std::int64_t>((2 * static_cast<wide>(k) * steps + den) / (2 * static_cast<wide>(den)));
 }
 
 double Problem::time_at(std::int64_t step) const noexcept {
@@ -41,6 +42,7 @@ Problem resolve(const Request& q) {
   require(!(q.t_end && q.steps), "give --t-end or --steps, not both");
   require(!q.t_end || positive(*q.t_end), "--t-end must be a positive number");
   require(!q.steps || *q.steps >= 1, "--steps must be at least 1");
+  require(!q.steps || *q.steps < 9'000'000'000'000'000, "--steps must be below 9e15 (2^53: exact times)");
   require(std::isfinite(q.left) && std::isfinite(q.right), "--left and --right must be finite");
 
   Problem p{};
@@ -63,11 +65,16 @@ Problem resolve(const Request& q) {
   } else {
     p.t_end = q.t_end.value_or(0.01);
     const double count = std::ceil(p.t_end / dt_limit * (1 - 1e-12));
-    require(count < 9.0e15, "--t-end / dt needs too many steps");
+    char text[96];
+    std::snprintf(text, sizeof text, "--t-end %.6g with dt <= %.6g needs %.3g steps, more than 9e15", p.t_end, dt_limit,
+                  count);
+    require(count < 9.0e15, text);
     p.steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(count));
     p.dt = p.t_end / static_cast<double>(p.steps);
   }
   require(std::isfinite(p.dt) && p.dt > 0, "the time step is not a positive number");
+  // There are steps + 1 distinct times: more snapshots would repeat times, so they are clamped.
+  p.snapshots = std::min(p.snapshots, p.steps + 1);
   if (p.scheme == Scheme::explicit_euler && p.diffusion_number() > 0.5) {
     char text[32];
     std::snprintf(text, sizeof text, "%.6g", p.diffusion_number());
@@ -124,7 +131,11 @@ Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, co
              std::int64_t first_step) {
   if (p.scheme == Scheme::explicit_euler) return solve_explicit(comm, p, u, observer, first_step);
   if (p.solver == Solver::direct) return solve_direct(comm, p, u, observer, first_step);
-  return solve_implicit(comm, p, u, observer, first_step);
+  // PETSc fails a collective call (KSPSetUp with a factorisation it lacks, KSPSolve with a
+  // preconditioner that does not fit) on every rank alike: agree on it instead of aborting.
+  Timing timing;
+  mpi::collectively(comm, [&] { timing = solve_implicit(comm, p, u, observer, first_step); });
+  return timing;
 }
 
 }  // namespace slab::heat

@@ -80,7 +80,8 @@ struct Problem {
 };
 
 // Validates and resolves. With t_end, dt = t_end / steps with steps the smallest count that keeps
-// R within --cfl (or dt within --dt); with --steps, dt comes from --dt or --cfl. Throws InputError
+// R within --cfl (or dt within --dt); with --steps, dt comes from --dt or --cfl. Snapshots are
+// clamped to steps + 1 (every step once): more would repeat times. Throws InputError
 // naming the option for anything invalid, including an unstable explicit R > 1/2.
 [[nodiscard]] Problem resolve(const Request& request);
 

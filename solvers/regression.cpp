@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 
 #include "petsc.hpp"
 #include "stop.hpp"
@@ -74,6 +76,60 @@ struct GradientLeaf {
                     ((r[4] * r[4] + r[5] * r[5]) + (r[6] * r[6] + r[7] * r[7]));
   }
 };
+
+std::string number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", v);
+  return text;
+}
+
+// The scale of the data, replicated: the largest |X| and |y|, and the mean squared norm of a row of
+// [X 1] (half the trace of the loss's curvature, so gd is stable for lr < 1 / row_norm2).
+struct DataScale {
+  double max_x = 0, max_y = 0, row_norm2 = 0;
+};
+
+DataScale data_scale(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  DataScale s;
+  double sum = 0;
+  for (const double v : X.local().data()) {
+    s.max_x = std::max(s.max_x, std::abs(v));
+    sum += v * v;
+  }
+  for (const double v : y.local().data()) s.max_y = std::max(s.max_y, std::abs(v));
+  std::vector<double> total{sum};
+  comm.allreduce_sum(total);
+  s.max_x = comm.allreduce_max(s.max_x);
+  s.max_y = comm.allreduce_max(s.max_y);
+  s.row_norm2 = total[0] / static_cast<double>(X.partition().global_rows()) + 1.0;
+  return s;
+}
+
+// When the data's own magnitude overflows the sums a fit needs (X^T X, the squared loss), that is
+// the cause to name, whatever the method or step size. Empty when the scale is representable.
+std::string overflow_cause(const DataScale& s, const DistTensor& X) {
+  const double n = static_cast<double>(X.partition().global_rows());
+  const double limit = std::sqrt(std::numeric_limits<double>::max() / (n * static_cast<double>(X.row_length() + 1)));
+  if (std::isfinite(s.row_norm2) && s.max_x < limit && s.max_y < limit) return {};
+  return "the data's scale overflows double precision: |X| reaches " + number(s.max_x) + " and |y| " + number(s.max_y) +
+         ", so X^T X and the squared loss exceed " + number(std::numeric_limits<double>::max()) +
+         "; rescale X and y (to about 1)";
+}
+
+[[noreturn]] void diverged(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
+                           const Fit& fit, double loss) {
+  const DataScale s = data_scale(comm, X, y);
+  const std::string at =
+      "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " + number(loss) + ")";
+  std::string cause = overflow_cause(s, X);
+  if (cause.empty()) {
+    cause = "--lr " + number(options.lr) + " is too large for this data: steps below about " +
+            number(1.0 / s.row_norm2) + " (1 / mean |row of [X 1]|^2) are stable";
+    if (s.max_x > 1e3 || s.max_x < 1e-3)
+      cause += "; or --standardize the features (|X| reaches " + number(s.max_x) + ")";
+  }
+  mpi::fail_alike(ExitCode::runtime, at + ": " + cause);
+}
 
 GradientLeaf gradient_leaf(const DistTensor& X, const DistTensor& y, const std::vector<double>& w, double b) {
   return {X.local().data().data(),
@@ -175,15 +231,14 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     const auto sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
     fit.communication_seconds += seconds_since(t);
 
+    // sums is the same on every rank, so every rank takes the same branch below.
     const double loss = sums[cols + 1] / n;
-    if (!std::isfinite(loss))
-      throw RuntimeFailure("the loss became NaN or infinite at iteration " + std::to_string(fit.iterations) +
-                           "; lower --lr");
     double norm2 = 0;
     for (std::size_t j = 0; j <= cols; ++j) {
       grad[j] = 2.0 / n * sums[j];
       norm2 += grad[j] * grad[j];
     }
+    if (!std::isfinite(loss) || !std::isfinite(norm2)) diverged(comm, X, y, options, fit, loss);
     fit.gradient_norm = std::sqrt(norm2);
     const bool have_previous = !fit.loss.empty();
     const double previous = have_previous ? fit.loss.back() : 0.0;
@@ -229,14 +284,22 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   std::vector<double> sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
   fit.communication_seconds = seconds_since(t);
   t = clock::now();
+  // sums is the same on every rank: every decision below is taken alike everywhere.
+  if (!std::all_of(sums.begin(), sums.end(), [](double v) { return std::isfinite(v); })) {
+    const std::string cause = overflow_cause(data_scale(comm, X, y), X);
+    mpi::fail_alike(ExitCode::runtime, "the normal equations cannot be formed: " +
+                                           (cause.empty() ? std::string("X^T X or X^T y is not finite") : cause));
+  }
   // Cholesky of the symmetric positive definite Gram matrix, on every rank (same input, same bits).
   PetscBLASInt order = static_cast<PetscBLASInt>(m), one = 1, info = 0;
   LAPACKpotrf_("U", &order, sums.data(), &order, &info);
   if (info != 0)
-    throw RuntimeFailure("the normal equations are singular (Cholesky failed at column " + std::to_string(info) +
-                         "): X has linearly dependent columns; try --method lstsq");
+    mpi::fail_alike(ExitCode::runtime, "the normal equations are singular (Cholesky failed at column " +
+                                           std::to_string(info) +
+                                           " of [X 1]): X has linearly dependent or constant "
+                                           "columns, or fewer rows than columns; try --method lstsq or gd");
   LAPACKpotrs_("U", &order, &one, sums.data(), &order, sums.data() + m * m, &order, &info);
-  if (info != 0) throw RuntimeFailure("LAPACK potrs failed with info " + std::to_string(info));
+  if (info != 0) mpi::fail_alike(ExitCode::runtime, "LAPACK potrs failed with info " + std::to_string(info));
   fit.w.assign(sums.begin() + static_cast<std::ptrdiff_t>(m * m),
                sums.begin() + static_cast<std::ptrdiff_t>(m * m + cols));
   fit.b = sums[m * m + cols];
@@ -249,7 +312,7 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   return fit;
 }
 
-Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+static Fit least_squares_unagreed(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
   check_shapes(X, y);
   const std::size_t cols = X.row_length();
   const auto rows = static_cast<PetscInt>(X.partition().global_rows());
@@ -293,7 +356,11 @@ Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& 
   SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 100000));
   petsc::set_from_options(comm, ksp.get());
   SLAB_PETSC(KSPSolve(ksp.get(), rhs.get(), solution.get()));
-  petsc::require_converged(ksp.get(), "least squares (LSQR)");
+  if (const auto failure = petsc::not_converged(ksp.get(), "least squares (LSQR)")) {
+    // The converged reason is the same on every rank, so every rank is here.
+    const std::string cause = overflow_cause(data_scale(comm, X, y), X);
+    mpi::fail_alike(ExitCode::runtime, cause.empty() ? *failure : "least squares (LSQR) failed: " + cause);
+  }
   PetscInt iterations = 0;
   SLAB_PETSC(KSPGetIterationNumber(ksp.get(), &iterations));
 
@@ -315,6 +382,14 @@ Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& 
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
+  return fit;
+}
+
+Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  // PETSc fails a collective call (a preconditioner that does not fit LSQR's rectangular operator)
+  // on every rank alike: agree on it instead of aborting.
+  Fit fit;
+  mpi::collectively(comm, [&] { fit = least_squares_unagreed(comm, X, y); });
   return fit;
 }
 

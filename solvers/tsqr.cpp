@@ -383,7 +383,6 @@ InputError rank_error(const std::vector<double>& r, std::size_t width, std::int6
 
 }  // namespace
 
-std::string to_string(RankDeficient policy) { return name_of(rank_deficient_names, policy); }
 
 std::vector<std::size_t> dependent_columns(const std::vector<double>& r, std::size_t width, std::int64_t rows) {
   const double tol = rank_tolerance(r, width, rows);

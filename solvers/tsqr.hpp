@@ -41,7 +41,8 @@ inline constexpr std::int64_t tsqr_block_rows = 256;
 enum class RankDeficient { error, min_norm };
 inline constexpr NameTable<RankDeficient, 2> rank_deficient_names{
     {{RankDeficient::error, "error"}, {RankDeficient::min_norm, "min-norm"}}};
-[[nodiscard]] std::string to_string(RankDeficient policy);
+// Inline, so that the command line compiles without the solvers (tests/fuzz/run_fuzz.sh).
+[[nodiscard]] inline std::string to_string(RankDeficient policy) { return name_of(rank_deficient_names, policy); }
 
 // Column j of [1 X] is numerically dependent on columns 0..j-1 when
 //   |R_jj| <= max(N, D + 1) * eps * max_i |R_ii|

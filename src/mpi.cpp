@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <limits>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -267,13 +268,11 @@ template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>,
 template std::vector<int> Comm::allgather(std::span<const int>) const;
 template std::vector<double> Comm::allgatherv(std::span<const double>) const;
 
-LocalFailure failure_of(std::exception_ptr error) {
+LocalFailure failure_of(std::exception_ptr error, int rank) {
   try {
     std::rethrow_exception(error);
-  } catch (const Error& e) {
-    return LocalFailure{e.code(), e.what()};
   } catch (const std::exception& e) {
-    return LocalFailure{ExitCode::runtime, e.what()};
+    return describe(e, rank);
   } catch (...) {
     return LocalFailure{ExitCode::runtime, "an unknown exception"};
   }
@@ -289,6 +288,16 @@ void raise_if_any(const Comm& comm, const std::optional<LocalFailure>& failure) 
   SLAB_MPI(MPI_Bcast(&code, 1, MPI_INT, first_failed, comm.get()));
   comm.broadcast(message, first_failed);
   throw CollectiveError(static_cast<ExitCode>(code), message, first_failed);
+}
+
+void fail_alike(ExitCode code, const std::string& message) { throw CollectiveError(code, message, 0); }
+
+LocalFailure describe(const std::exception& e, int rank) {
+  if (const auto* error = dynamic_cast<const Error*>(&e)) return {error->code(), error->what()};
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+    return {ExitCode::runtime, "out of memory on rank " + std::to_string(rank) +
+                                   " (an allocation failed; fewer values per rank, or more ranks or nodes, would fit)"};
+  return {ExitCode::runtime, std::string(e.what()) + " (on rank " + std::to_string(rank) + ")"};
 }
 
 void inject_fault(const Comm& comm, const char* phase) {

@@ -185,23 +185,32 @@ struct LocalFailure {
   std::string message;
 };
 
-// The failure a caught exception stands for: an Error keeps its exit code, any other exception
-// is a runtime failure with its message. Call it inside a catch block with std::current_exception().
-[[nodiscard]] LocalFailure failure_of(std::exception_ptr error);
+// The failure a caught exception stands for, in words (see describe). Call it inside a catch block
+// with std::current_exception().
+[[nodiscard]] LocalFailure failure_of(std::exception_ptr error, int rank);
 
 // Collective: if any rank passes a failure, every rank throws the CollectiveError of the lowest
 // failing rank. Costs one allreduce when nothing failed.
 void raise_if_any(const Comm& comm, const std::optional<LocalFailure>& failure);
 
+// For a failure that every rank decides alike from replicated values (an allreduced loss, a KSP's
+// converged reason, the factorisation of a replicated matrix): throws the agreed CollectiveError
+// at once, without communicating. The message must be built from replicated values only.
+[[noreturn]] void fail_alike(ExitCode code, const std::string& message);
+
+// The failure a local exception means, in words (std::bad_alloc becomes "out of memory").
+[[nodiscard]] LocalFailure describe(const std::exception& e, int rank);
+
 // Runs fn on every rank and agrees on the outcome. fn may throw on some ranks only, so it must not
-// itself make collective calls that a failing rank would skip.
+// itself make collective calls that a failing rank would skip; a collective it makes that fails
+// on every rank alike (a CollectiveError, or PETSc refusing its options everywhere) is fine.
 template <class F>
 void collectively(const Comm& comm, F&& fn) {
   std::optional<LocalFailure> failure;
   try {
     fn();
   } catch (const std::exception&) {
-    failure = failure_of(std::current_exception());
+    failure = failure_of(std::current_exception(), comm.rank());
   }
   raise_if_any(comm, failure);
 }

@@ -62,19 +62,42 @@ void Session::insert_options(const std::string& options) {
   if (log_view) SLAB_PETSC(PetscLogDefaultBegin());
 }
 
+std::vector<std::string> unused_options() {
+  PetscInt count = 0;
+  char** names = nullptr;
+  char** values = nullptr;
+  SLAB_PETSC(PetscOptionsLeftGet(nullptr, &count, &names, &values));
+  std::vector<std::string> unused;
+  for (PetscInt i = 0; i < count; ++i)
+    unused.push_back("-" + std::string(names[i]) + (values[i] != nullptr ? " " + std::string(values[i]) : ""));
+  SLAB_PETSC(PetscOptionsLeftRestore(nullptr, &count, &names, &values));
+  return unused;
+}
+
 VecArray::VecArray(Vec v) : vec_(v) { SLAB_PETSC(VecGetArray(vec_, &data_)); }
 VecArray::~VecArray() {
   if (VecRestoreArray(vec_, &data_) != 0) warn_destroy_failed();
 }
 
-void require_converged(KSP ksp, const std::string& what) {
+std::optional<std::string> not_converged(KSP ksp, const std::string& what) {
   KSPConvergedReason reason;
   SLAB_PETSC(KSPGetConvergedReason(ksp, &reason));
-  if (reason > 0) return;
+  if (reason > 0) return std::nullopt;
   PetscInt iterations = 0;
   SLAB_PETSC(KSPGetIterationNumber(ksp, &iterations));
-  throw RuntimeFailure(what + ": the PETSc linear solver did not converge (" + KSPConvergedReasons[reason] + " after " +
-                       std::to_string(iterations) + " iterations); try other -ksp_type/-pc_type options");
+  std::string text = what + ": the PETSc linear solver did not converge (" + KSPConvergedReasons[reason] + " after " +
+                     std::to_string(iterations) + " iterations); ";
+  if (reason == KSP_DIVERGED_ITS)
+    text += "raise -ksp_max_it or use a stronger -pc_type";
+  else if (reason == KSP_DIVERGED_NANORINF)
+    text += "the system holds values too large for double precision";
+  else
+    text += "try other -ksp_type/-pc_type options";
+  return text;
+}
+
+void require_converged(KSP ksp, const std::string& what) {
+  if (const auto failure = not_converged(ksp, what)) mpi::fail_alike(ExitCode::runtime, *failure);
 }
 
 void set_from_options(const mpi::Comm& comm, KSP ksp) {

@@ -5,7 +5,9 @@
 #include <petscdm.h>
 #include <petscksp.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "mpi.hpp"
 
@@ -33,6 +35,10 @@ class Session {
  private:
   bool owns_ = false;
 };
+
+// The options in PETSc's database that nothing has read (misspelt, or meant for a solver this run
+// does not use), as "-name value" texts. The database is the same on every rank, so is this.
+[[nodiscard]] std::vector<std::string> unused_options();
 
 // Owner of one PETSc object; Destroy is the type's XxxDestroy.
 template <class T, PetscErrorCode (*Destroy)(T*)>
@@ -79,7 +85,10 @@ class VecArray {
   PetscScalar* data_ = nullptr;
 };
 
-// Throws unless the last KSPSolve converged, naming what was solved.
+// Why the last KSPSolve did not converge, naming what was solved; empty when it converged. The
+// reason is computed from global norms, so it is the same on every rank.
+[[nodiscard]] std::optional<std::string> not_converged(KSP ksp, const std::string& what);
+// Throws the same error on every rank (mpi::fail_alike) unless the last KSPSolve converged.
 void require_converged(KSP ksp, const std::string& what);
 
 // KSPSetFromOptions, collectively: the options are the same on every rank, so a bad one fails on

@@ -4,12 +4,15 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <vector>
 
 #include "error.hpp"
+#include "input_file.hpp"
 #include "slab/version.hpp"
 
 namespace slab::app {
@@ -54,7 +57,40 @@ void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const s
       ->check(CLI::Range(0, 9));
 }
 
-void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::string& petsc,
+// A seed is an integer from 0 to 2^64-1 in decimal digits: "-1" and "2^64" are out of range, not
+// wrapped or saturated.
+const CLI::Validator unsigned_64_bits(
+    [](std::string& text) -> std::string {
+      std::uint64_t value = 0;
+      const char* end = text.data() + text.size();
+      const auto [ptr, error] = std::from_chars(text.data(), end, value);
+      if (text.empty() || error != std::errc() || ptr != end)
+        return "must be an integer from 0 to 18446744073709551615 (2^64-1), got " + text;
+      return {};
+    },
+    "");
+
+// An integer option holds a decimal integer that fits in 64 bits: CLI11 alone saturates
+// 99999999999999999999 to 2^63-1 without a word.
+const CLI::Validator signed_64_bits(
+    [](std::string& text) -> std::string {
+      std::int64_t value = 0;
+      const char* begin = text.data() + (text.starts_with('+') ? 1 : 0);
+      const char* end = text.data() + text.size();
+      const auto [ptr, error] = std::from_chars(begin, end, value);
+      if (error == std::errc::result_out_of_range) return "integer " + text + " is outside the 64-bit range";
+      if (begin == end || error != std::errc() || ptr != end) return "must be an integer, got " + text;
+      return {};
+    },
+    "");
+
+// Applies signed_64_bits to every integer option of cmd.
+void check_integers(CLI::App& cmd) {
+  for (CLI::Option* option : cmd.get_options())
+    if (option->get_type_name() == "INT") option->check(signed_64_bits);
+}
+
+void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& plan, std::string& petsc,
                         const std::string& default_out) {
   out.out = default_out;
   cmd.add_option("--out", out.out, "Output file: .h5 (HDF5), .npz (NumPy), .json, or .csv (a directory of CSVs)")
@@ -71,20 +107,74 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, std::stri
                  "Stop before this many seconds of wall time, with a checkpoint to --restart from (exit code 75)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
-  std::string config_help;
-  cmd.add_option("--config", config_help,
-                 "TOML file with these options as keys (in a [heat] or [regress] table); command-line options win");
+  cmd.add_flag("--plan", plan,
+               "Print the resource plan (memory per rank, bytes of every file) and what is available, then stop");
+  // Expanded before parsing (expand_config); bound to nothing, so nothing can outlive its scope.
+  cmd.add_option(
+      "--config",
+      "TOML file with these options as keys (in a [heat] or [regress] table); may be repeated (a later file wins); "
+      "command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
   cmd.set_version_flag("--version", version_text());
 }
 
-// The options a TOML file holds for `command`, as command-line words: keys of the [command] table
-// (and top-level keys), '_' read as '-', true booleans as bare flags.
-std::vector<std::string> options_from_config(const std::string& path, const std::string& command) {
+// The text of a --config file: a regular file of at most 1 MiB. A character device that reads as
+// empty (/dev/null) is an empty file; anything else (a folder, a fifo, /dev/zero) is refused
+// before it is read, so nothing blocks or reads forever.
+std::string config_text(const std::string& path) {
+  const std::string what = "--config " + path;
+  constexpr std::uintmax_t limit = 1 << 20;
+  if (io::file_kind(path) == "a character device") {
+    std::ifstream in(path, std::ios::binary);
+    if (in && in.peek() == std::ifstream::traits_type::eof()) return {};
+    throw InputError(what + " is a character device that is not empty, not a regular file");
+  }
+  try {
+    return io::read_regular_file(path, "'" + path + "'", limit);
+  } catch (const InputError& e) {
+    throw InputError(what + ": " + e.what());
+  }
+}
+
+// Checks that `key` of a --config file is an option of `cmd` that takes `value`'s kind.
+void check_config_key(const CLI::App& cmd, const std::string& path, const std::string& key, const std::string& flag,
+                      const toml::node& value) {
+  const std::string where = "--config " + path + ": key '" + key + "'";
+  if (flag == "--config")
+    throw InputError(where + ": a --config file cannot name another (give both on the command line)");
+  const CLI::Option* option = cmd.get_option_no_throw(flag);
+  if (option == nullptr || flag == "--help")
+    throw InputError(where + " is not an option of slab " + cmd.get_name() +
+                     " (keys are option names; '_' may stand for '-')");
+  const bool is_flag = option->get_expected_min() == 0;
+  if (is_flag && !value.is_boolean()) throw InputError(where + " is a flag: write true or false");
+  if (!is_flag && value.is_boolean())
+    throw InputError(where + " needs a value, not " + (value.as_boolean()->get() ? "true" : "false"));
+  const std::string type = option->get_type_name();
+  if (value.is_string() && (type == "INT" || type == "UINT" || type == "FLOAT"))
+    throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
+}
+
+// The options a TOML file holds for `cmd`, as command-line words: keys of the [heat] or [regress]
+// table named like the command (and top-level keys), '_' read as '-', true booleans as bare flags.
+// The other command's table is skipped, so one file may serve both.
+std::vector<std::string> options_from_config(const std::string& path, const CLI::App& cmd) {
+  const std::string text = config_text(path);
+  // TOML allows no control character but tab, LF and CR anywhere (toml++ asserts on some NULs).
+  const auto control = std::find_if(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+  });
+  if (control != text.end()) {
+    char code[8];
+    std::snprintf(code, sizeof code, "0x%02x", static_cast<unsigned char>(*control));
+    throw InputError("--config " + path + ": line " + std::to_string(1 + std::count(text.begin(), control, '\n')) +
+                     " holds the control character " + code + ", which TOML does not allow");
+  }
   toml::table file;
   try {
-    file = toml::parse_file(path);
+    file = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw InputError("--config " + path + ": " + std::string(e.description()) + " at line " +
                      std::to_string(e.source().begin.line));
@@ -94,50 +184,62 @@ std::vector<std::string> options_from_config(const std::string& path, const std:
     std::string flag = "--" + key;
     for (char& c : flag)
       if (c == '_') c = '-';
+    if (!value.is_boolean() && !value.is_integer() && !value.is_floating_point() && !value.is_string())
+      throw InputError("--config " + path + ": key '" + key + "' must be a number, a string or a boolean");
+    check_config_key(cmd, path, key, flag, value);
     if (const auto* b = value.as_boolean()) {
       if (b->get()) words.push_back(flag);
     } else if (const auto i = value.as_integer()) {
       words.insert(words.end(), {flag, std::to_string(i->get())});
     } else if (const auto d = value.as_floating_point()) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.17g", d->get());
-      words.insert(words.end(), {flag, text});
-    } else if (const auto str = value.as_string()) {
-      words.insert(words.end(), {flag, str->get()});
+      char number[32];
+      std::snprintf(number, sizeof number, "%.17g", d->get());
+      words.insert(words.end(), {flag, number});
     } else {
-      throw InputError("--config " + path + ": '" + key + "' must be a number, a string or a boolean");
+      words.insert(words.end(), {flag, value.as_string()->get()});
     }
   };
-  for (const auto& [key, value] : file)
-    if (!value.is_table()) add(std::string(key.str()), value);
-  if (const auto* table = file[command].as_table())
+  for (const auto& [key, value] : file) {
+    const std::string name(key.str());
+    if (!value.is_table())
+      add(name, value);
+    else if (name != "heat" && name != "regress")
+      throw InputError("--config " + path + ": unknown table [" + name + "]; slab reads [heat] and [regress]");
+  }
+  if (const auto* table = file[cmd.get_name()].as_table())
     for (const auto& [key, value] : *table) add(std::string(key.str()), value);
   return words;
 }
 
-// Replaces "--config FILE" by the options FILE holds, placed right after the subcommand so that
-// options given on the command line come later and win.
-std::vector<std::string> expand_config(std::vector<std::string> args) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string path;
-    std::size_t consumed = 0;
+// Replaces every "--config FILE" by the options FILE holds, placed right after the subcommand in
+// the order the files were given, so that a later file wins over an earlier one and options given
+// on the command line win over every file. `commands` are the subcommands' parsers.
+std::vector<std::string> expand_config(std::vector<std::string> args, const std::vector<const CLI::App*>& commands) {
+  std::vector<std::string> paths;
+  for (std::size_t i = 1; i < args.size();) {
     if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[i + 1];
-      consumed = 2;
+      paths.push_back(args[i + 1]);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + 2));
     } else if (args[i].starts_with("--config=")) {
-      path = args[i].substr(9);
-      consumed = 1;
+      paths.push_back(args[i].substr(9));
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
-      continue;
+      ++i;
     }
-    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + consumed));
-    const auto command =
-        std::find_if(args.begin() + 1, args.end(), [](const std::string& a) { return a == "heat" || a == "regress"; });
-    if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
-    const auto words = options_from_config(path, *command);
-    args.insert(command + 1, words.begin(), words.end());
-    return args;
   }
+  if (paths.empty()) return args;
+  const auto command = std::find_if(args.begin() + 1, args.end(), [&](const std::string& a) {
+    return std::any_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == a; });
+  });
+  if (command == args.end()) throw InputError("--config needs a command: slab heat|regress --config FILE");
+  const CLI::App& cmd =
+      **std::find_if(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == *command; });
+  std::vector<std::string> words;
+  for (const auto& path : paths) {
+    const auto more = options_from_config(path, cmd);
+    words.insert(words.end(), more.begin(), more.end());
+  }
+  args.insert(command + 1, words.begin(), words.end());
   return args;
 }
 
@@ -145,6 +247,7 @@ std::vector<std::string> expand_config(std::vector<std::string> args) {
 struct CommonFlags {
   OutputConfig out;
   bool quiet = false;
+  bool plan = false;
   std::string petsc;
 };
 
@@ -202,7 +305,7 @@ CLI::App* add_heat_command(CLI::App& app, HeatConfig& cfg, TimeFlags& time, Comm
   add_model_options(*heat, cfg);
   add_time_options(*heat, time);
   add_layout_options(*heat, cfg);
-  add_output_options(*heat, common.out, common.quiet, common.petsc, "heat.h5");
+  add_output_options(*heat, common.out, common.quiet, common.plan, common.petsc, "heat.h5");
   return heat;
 }
 
@@ -210,7 +313,8 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
   CLI::App* reg = app.add_subcommand("regress", "Fit y ~ X w + b by least squares on rows split over the ranks");
   reg->add_option("--rows", r.rows, "Rows N of the synthetic data");
   reg->add_option("--cols", r.cols, "Features D of the synthetic data");
-  reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)");
+  reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)")
+      ->check(unsigned_64_bits);  // CLI11 alone reads -1 as 2^64-1
   reg->add_option("--noise", r.noise, "Standard deviation of the noise added to y");
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
@@ -230,7 +334,7 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
   reg->add_flag_callback(
       "--no-data", [&r] { r.write_data = false; }, "Do not write X and y to the output (for very large N)");
   add_storage_options(*reg, r.extendible, r.compress, "/regression/X, y and the loss history");
-  add_output_options(*reg, common.out, common.quiet, common.petsc, "reg.h5");
+  add_output_options(*reg, common.out, common.quiet, common.plan, common.petsc, "reg.h5");
   return reg;
 }
 
@@ -299,6 +403,7 @@ void take_common(Config& cfg, Command command, CommonFlags& common) {
   cfg.command = command;
   cfg.output = std::move(common.out);
   cfg.quiet = common.quiet;
+  cfg.print_plan = common.plan;
   cfg.petsc_options = std::move(common.petsc);
 }
 
@@ -307,8 +412,6 @@ void take_common(Config& cfg, Command command, CommonFlags& common) {
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
   for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
-  const std::vector<std::string> typed(argv, argv + argc);
-  const std::vector<std::string> args = expand_config(typed);
 
   CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
   app.set_version_flag("--version", version_text());
@@ -318,7 +421,11 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   TimeFlags time;
   CommonFlags heat_common, regress_common;
   CLI::App* heat = add_heat_command(app, cfg.heat, time, heat_common);
-  add_regress_command(app, cfg.regress, regress_common);
+  CLI::App* reg = add_regress_command(app, cfg.regress, regress_common);
+  check_integers(*heat);
+  check_integers(*reg);
+  const std::vector<std::string> typed(argv, argv + argc);
+  const std::vector<std::string> args = expand_config(typed, {heat, reg});
   if (auto print = parse_words(app, args, typed)) return *print;
 
   if (heat->parsed()) {

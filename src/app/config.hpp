@@ -64,6 +64,7 @@ struct Config {
   RegressConfig regress;
   std::string petsc_options;
   bool quiet = false;
+  bool print_plan = false;   // --plan: print the resource plan, check it, compute nothing
   std::string command_line;  // as typed, for provenance
 };
 

@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 #include "petsc.hpp"
@@ -40,7 +41,19 @@ void append(io::Attributes& attributes, io::Attributes more) {
 }
 
 void run(const mpi::Comm& comm, const Config& config) {
-  petsc::Session::insert_options(config.petsc_options);
+  // The options are the same on every rank, so PETSc refuses them everywhere alike.
+  mpi::collectively(comm, [&] {
+    const auto first = config.petsc_options.find_first_not_of(" \t\n");
+    if (first != std::string::npos && config.petsc_options[first] != '-')
+      throw InputError(
+          "--petsc \"" + config.petsc_options +
+          "\": PETSc options start with '-' (e.g. \"-ksp_type cg\"); PETSc would ignore the leading words");
+    try {
+      petsc::Session::insert_options(config.petsc_options);
+    } catch (const RuntimeFailure& e) {
+      throw InputError("PETSc did not accept --petsc \"" + config.petsc_options + "\": " + e.what());
+    }
+  });
   stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:
@@ -50,6 +63,18 @@ void run(const mpi::Comm& comm, const Config& config) {
       run_regress(comm, config);
       break;
   }
+  report_unused_petsc_options(comm);
+}
+
+void report_unused_petsc_options(const mpi::Comm& comm) {
+  // A warning, not an error: the run has succeeded and its output is complete.
+  std::string words;
+  for (const auto& option : petsc::unused_options()) words += (words.empty() ? "" : ", ") + option;
+  if (comm.is_root() && !words.empty())
+    std::fprintf(stderr,
+                 "slab: warning: PETSc never read %s (from --petsc or PETSC_OPTIONS): misspelt, or for a solver "
+                 "this run does not use\n",
+                 words.c_str());
 }
 
 }  // namespace slab::app

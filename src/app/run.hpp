@@ -12,6 +12,9 @@ namespace slab::app {
 // Collective. Throws slab::Error (agreed on every rank) on failure.
 void run(const mpi::Comm& comm, const Config& config);
 
+// Rank 0 warns of PETSc options nothing read. Called after a successful run.
+void report_unused_petsc_options(const mpi::Comm& comm);
+
 // Attributes every output carries: version, commit, command line, ranks, start time, I/O mode.
 [[nodiscard]] io::Attributes provenance(const mpi::Comm& comm, const Config& config);
 // Collective: wall_time_compute, _communication, _io and _total, each the maximum over the ranks.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "h5_reader.hpp"
+#include "plan.hpp"
 #include "run.hpp"
 #include "stop.hpp"
 #include "stopping.hpp"
@@ -72,6 +73,8 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
     if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
     if (!built_in_init(cfg.init)) (void)split_init_file(cfg.init);
   });
+  // Before anything is allocated: the memory per rank and the bytes of every file (src/app/plan.hpp).
+  (void)apply_plan(comm, config, resource_plan_heat(config, plan.problem, comm.size()));
   const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
   const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
@@ -256,11 +259,14 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto started = clock::now();
   const HeatConfig& cfg = config.heat;
   const HeatPlan plan = plan_heat(comm, config);
+  if (config.print_plan) return;  // --plan: plan_heat printed the plan
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line(describe(plan, cfg, comm.size()));
 
   const RowPartition part(plan.problem.nx, comm.size(), comm.rank());
-  std::vector<double> u = initial_condition(comm, plan.problem, cfg, part);
+  std::vector<double> u;
+  // A failure on one rank (an allocation) becomes the same error on every rank.
+  mpi::collectively(comm, [&] { u = initial_condition(comm, plan.problem, cfg, part); });
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "init"); });
 
   io::Output output(comm, plan.output);

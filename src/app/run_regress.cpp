@@ -6,9 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "data_input.hpp"
 #include "file_format.hpp"
 #include "h5_reader.hpp"
-#include "numpy_format.hpp"
+#include "plan.hpp"
 #include "run.hpp"
 #include "stop.hpp"
 #include "stopping.hpp"
@@ -37,40 +38,13 @@ void check_regress_options(const Config& config) {
     throw InputError("--data must be an .h5, .npz or .csv file, got '" + cfg.data + "'");
 }
 
-// X and y of a .npz (members X and y) or a .csv (y the last column), on rank 0.
-std::pair<Tensor, Tensor> read_table(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InputError("no such file '" + path + "' (--data)");
-  Tensor X, y;
-  if (io::format_of(path) == io::FileFormat::npz) {
-    auto arrays = io::read_npz(path);
-    if (!arrays.contains("X") || !arrays.contains("y"))
-      throw InputError("'" + path + "' (--data) must hold arrays named X and y");
-    X = std::move(arrays.at("X"));
-    y = std::move(arrays.at("y"));
-  } else {
-    const Tensor table = io::read_csv(path);
-    if (table.shape()[1] < 2)
-      throw InputError("'" + path + "' (--data) needs at least two columns: features, then y last");
-    const std::size_t rows = table.shape()[0], cols = table.shape()[1] - 1;
-    X = Tensor({rows, cols});
-    y = Tensor({rows});
-    for (std::size_t i = 0; i < rows; ++i) {
-      std::copy_n(table.data().data() + i * (cols + 1), cols, X.data().data() + i * cols);
-      y.data()[i] = table.data()[i * (cols + 1) + cols];
-    }
-  }
-  if (X.ndim() != 2) throw InputError("X in '" + path + "' (--data) must be 2-D, got shape " + to_string(X.shape()));
-  if (y.ndim() != 1) throw InputError("y in '" + path + "' (--data) must be 1-D, got shape " + to_string(y.shape()));
-  return {std::move(X), std::move(y)};
-}
-
 // .npz and .csv inputs are read whole on rank 0 and scattered by rows; .h5 is read in parallel.
 Dataset read_data(const mpi::Comm& comm, const std::string& path) {
   const auto format = io::format_of(path);
   if (format == io::FileFormat::npz || format == io::FileFormat::csv) {
     Tensor X, y;
     mpi::collectively(comm, [&] {
-      if (comm.is_root()) std::tie(X, y) = read_table(path);
+      if (comm.is_root()) std::tie(X, y) = io::read_xy(path, "'" + path + "' (--data)");
     });
     return {DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y), std::nullopt};
   }
@@ -198,6 +172,9 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
 RegressPlan plan_regress(const mpi::Comm& comm, const Config& config) {
   const RegressConfig& cfg = config.regress;
   mpi::collectively(comm, [&] { check_regress_options(config); });
+  // Before anything is allocated: the memory per rank and the bytes of every file (src/app/plan.hpp),
+  // from the synthetic size, an .h5 file's declared shape or an .npz/.csv file's size.
+  (void)apply_plan(comm, config, resource_plan_regress(config, regress_size(comm, cfg), comm.size()));
   // The size is known only for synthetic data here; read data is checked at its own size as it is written.
   const auto rows = static_cast<std::uint64_t>(cfg.rows), cols = static_cast<std::uint64_t>(cfg.cols);
   const std::uint64_t bytes = cfg.data.empty() && cfg.write_data ? io::expected_size({rows, cols + 1}) + (64 << 10) : 0;
@@ -368,7 +345,10 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   const RegressConfig& cfg = config.regress;
   const RegressPlan plan = plan_regress(comm, config);
   Reporter report(comm.is_root() && !config.quiet, "iteration");
-  Dataset data = load_data(comm, cfg);
+  // A failure on one rank (an allocation) becomes the same error on every rank.
+  std::optional<Dataset> loaded;
+  mpi::collectively(comm, [&] { loaded.emplace(load_data(comm, cfg)); });
+  Dataset& data = *loaded;
   report.line(describe(data, cfg, comm.size(), plan.output.path));
 
   auto io_start = clock::now();

@@ -1,11 +1,15 @@
-// libFuzzer target for slab's input readers: .npy and .npz parsing, CSV parsing and the command
-// line. Any input must either parse or throw slab::Error; crashes, hangs and sanitizer reports
-// are failures. Built and run by tests/fuzz/run_fuzz.sh.
+// libFuzzer target for slab's input readers: .npy and .npz parsing, CSV parsing, the command
+// line and --config TOML files (written to a file and parsed as `slab heat|regress --config FILE`,
+// the path the command line takes). Any input must either parse or throw slab::Error; crashes, hangs and sanitizer
+// reports are failures. Built and run by tests/fuzz/run_fuzz.sh.
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include "cli.hpp"
 #include "error.hpp"
@@ -16,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   try {
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
       case 0:
         (void)slab::io::parse_npy(bytes, "fuzz");
         break;
@@ -42,6 +46,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::vector<const char*> argv;
         for (const auto& w : words) argv.push_back(w.c_str());
         (void)slab::app::parse_command_line(static_cast<int>(argv.size()), argv.data());
+        break;
+      }
+      case 4:
+      case 5: {
+        static const std::string path = "fuzz-config-" + std::to_string(::getpid()) + ".toml";
+        {
+          std::ofstream file(path, std::ios::binary | std::ios::trunc);
+          file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        }
+        const char* argv[] = {"slab", data[0] % 6 == 4 ? "heat" : "regress", "--config", path.c_str()};
+        (void)slab::app::parse_command_line(4, argv);
         break;
       }
     }

@@ -168,7 +168,8 @@ TEST(Regression, TooLargeARateIsReportedNotHidden) {
   const auto fit = regression::gradient_descent(world(), d.X, d.y, options);
   EXPECT_GT(fit.loss_increases, 0);
   options.iters = 5000;
-  EXPECT_THROW((void)regression::gradient_descent(world(), d.X, d.y, options), RuntimeFailure);
+  EXPECT_THROW((void)regression::gradient_descent(world(), d.X, d.y, options),
+               mpi::CollectiveError);  // agreed: the same on every rank
 }
 
 TEST(Regression, StandardizedFitInOriginalUnitsEqualsThePlainFit) {
@@ -197,4 +198,64 @@ TEST(Regression, NormalEquationsRecordComputeTime) {
   const auto fit = regression::normal_equations(world(), d.X, d.y);
   EXPECT_GT(fit.compute_seconds, 0.0);
   EXPECT_GT(fit.communication_seconds, 0.0);
+}
+
+namespace {
+
+// Runs fn, which must fail alike on every rank; returns the message, checking that the error is
+// the agreed kind (no rank may be left in a collective).
+template <class F>
+std::string agreed_failure(F&& fn) {
+  try {
+    fn();
+  } catch (const mpi::CollectiveError& e) {
+    EXPECT_EQ(e.code(), ExitCode::runtime);
+    std::string message = e.what();
+    std::string root = message;
+    world().broadcast(root);
+    EXPECT_EQ(message, root) << "ranks disagree on the message";
+    return message;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not an agreed error on rank " << world().rank() << ": " << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no failure";
+  return {};
+}
+
+}  // namespace
+
+TEST(RegressionFailures, DivergenceIsAgreedAndBlamesTheStepSize) {
+  const auto d = synthetic(world(), 1000, 4, 7, 0.01);
+  regression::GdOptions options;
+  options.lr = 10;
+  const std::string message = agreed_failure([&] { (void)regression::gradient_descent(world(), d.X, d.y, options); });
+  EXPECT_NE(message.find("--lr 10 is too large"), std::string::npos) << message;
+}
+
+TEST(RegressionFailures, DataBeyondDoubleRangeBlamesTheScaleNotTheStepSize) {
+  auto d = synthetic(world(), 200, 3, 7, 0.01);
+  for (double& v : d.X.local().data()) v *= 1e200;
+  for (const auto method : {regression::Method::gd, regression::Method::normal, regression::Method::lstsq}) {
+    const std::string message = agreed_failure([&] {
+      if (method == regression::Method::gd) (void)regression::gradient_descent(world(), d.X, d.y, {});
+      if (method == regression::Method::normal) (void)regression::normal_equations(world(), d.X, d.y);
+      if (method == regression::Method::lstsq) (void)regression::least_squares(world(), d.X, d.y);
+    });
+    EXPECT_NE(message.find("the data's scale overflows"), std::string::npos) << message;
+    EXPECT_EQ(message.find("--lr"), std::string::npos) << message;
+  }
+}
+
+TEST(RegressionFailures, SingularNormalEquationsAreAgreed) {
+  // The second column repeats the first.
+  Tensor X({6, 2}), y({6});
+  for (std::size_t i = 0; i < 6; ++i) {
+    X.data()[2 * i] = X.data()[2 * i + 1] = static_cast<double>(i);
+    y.data()[i] = static_cast<double>(i);
+  }
+  const auto Xd = DistTensor::scatter_from_root(world(), X);
+  const auto yd = DistTensor::scatter_from_root(world(), y);
+  const std::string message = agreed_failure([&] { (void)regression::normal_equations(world(), Xd, yd); });
+  EXPECT_NE(message.find("singular"), std::string::npos) << message;
 }

@@ -193,7 +193,7 @@ class BadInput(TempDirTest):
         with h5py.File(self.path("tiny.h5")) as f:
             self.assertEqual(f["regression/X"].shape, (3, 2))
         with h5py.File(self.path("tiny_heat.h5")) as f:
-            self.assertEqual(f["heat/u"].shape, (11, 3))
+            self.assertEqual(f["heat/u"].shape, (6, 3))  # 11 snapshots clamped to steps + 1
 
 
 class RuntimeFaults(TempDirTest):
@@ -234,11 +234,11 @@ class RuntimeFaults(TempDirTest):
                 f.write("old result")
             for io in ("parallel", "gather"):
                 with self.subTest(io=io):
-                    # Known sizes are refused before any work ...
-                    result = run(2, "heat", "--nx", "100000", "--steps", "2", "-q", "--io", io, "--out",
+                    # Known sizes are refused before any work, by the resource plan (bad input) ...
+                    result = run(2, "heat", "--nx", "100000", "--steps", "20", "-q", "--io", io, "--out",
                                  os.path.join(small, "big.h5"), cwd=self.dir)
-                    self.assertEqual(result.returncode, 1, result.stderr)
-                    self.assertIn("not enough space", error_lines(result.stderr)[0])
+                    self.assertEqual(result.returncode, 2, result.stderr)
+                    self.assertIn("free; free space or write elsewhere", error_lines(result.stderr)[0])
                     # ... and a disk that fills up while writing fails cleanly, without a hang.
                     result = run(2, "regress", "--data", "data.h5", "--iters", "5", "-q", "--io", io, "--overwrite",
                                  "--out", os.path.join(small, "keep.h5"), cwd=self.dir)

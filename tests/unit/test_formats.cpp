@@ -91,3 +91,49 @@ TEST(Csv, ParsesHeadersCommentsAndRejectsRaggedRows) {
   EXPECT_THROW((void)io::parse_csv("1,2\n3\n", "test"), InputError);
   EXPECT_THROW((void)io::parse_csv("1,2\n3,abc\n", "test"), InputError);
 }
+
+TEST(Csv, ByteOrderMarkPlusSignsQuotesAndAnyLineEnding) {
+  const Tensor want({2, 3}, {1, 2, 3, 4, 5, 9});
+  EXPECT_EQ(io::parse_csv("\xEF\xBB\xBF"
+                          "1,2,3\n4,5,9\n",
+                          "t"),
+            want);
+  EXPECT_EQ(io::parse_csv("+1,2,+3\r\n4,+5,9\r\n", "t"), want);
+  EXPECT_EQ(io::parse_csv("\"1\", 2 ,3\r4,5,\"9\"", "t"), want);
+  EXPECT_EQ(io::parse_csv("\xEF\xBB\xBF# c\nx,\"y, z\",w\n\n1,2,3\n4,5,9\n", "t"), want);  // header after BOM
+  EXPECT_EQ(io::parse_csv("1,2\n1e-400,3\n", "t"), Tensor({2, 2}, {1, 2, 0, 3}));          // underflow is 0
+  EXPECT_EQ(io::parse_csv("x,y\n", "t").shape(), (Shape{0, 0}));
+}
+
+TEST(Csv, ErrorsNameTheLineAndColumn) {
+  auto message = [](const std::string& text) {
+    try {
+      (void)io::parse_csv(text, "'f'");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // A first line with a number is data, not a header: it fails where it is not a number.
+  EXPECT_EQ(message("1,a,3\n4,5,6\n").substr(0, 34), "'f' line 1, column 3: 'a' is not a");
+  EXPECT_EQ(message("# c\n1,2\n3, x\n"), "'f' line 3, column 3: 'x' is not a number");
+  EXPECT_EQ(message("1,2\n\n3,,4\n").substr(0, 32), "'f' line 3, column 3: empty fiel");
+  EXPECT_EQ(message("1,2\r\n3,4,5\r\n"), "'f' line 2: 3 fields, expected 2 as on line 1");
+  EXPECT_EQ(message("1,2\n1e400,3\n"), "'f' line 2, column 1: '1e400' is beyond the range of double");
+  EXPECT_EQ(message("++1,2\n"), "'f' line 1, column 1: '++1' is not a number (a header line holds no numbers at all)");
+}
+
+TEST(Npz, OnlyWantedMembersAreParsed) {
+  const Tensor x({2}, {1, 2});
+  std::string bytes;
+  const std::string path = ::testing::TempDir() + "slab-test-extra.npz";
+  io::write_npz(path, {{"X", &x}, {"junk", &x}});
+  bytes = io::read_file(path);
+  // Make "junk" unreadable (an int64 dtype): a filter that skips it still reads X.
+  const auto junk = bytes.find("<f8", bytes.find("junk.npy"));
+  bytes.replace(junk, 3, "<i8");
+  EXPECT_THROW((void)io::parse_npz(bytes, "t"), InputError);
+  const auto only = io::parse_npz(bytes, "t", [](const std::string& name) { return name == "X"; });
+  ASSERT_EQ(only.size(), 1u);
+  EXPECT_EQ(only.at("X"), x);
+}

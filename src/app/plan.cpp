@@ -1,0 +1,269 @@
+#include "plan.hpp"
+
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "error.hpp"
+#include "h5_reader.hpp"
+#include "input_file.hpp"
+
+namespace slab::app {
+namespace {
+
+constexpr std::uint64_t f8 = sizeof(double);
+constexpr std::uint64_t file_overhead = 64 << 10;  // HDF5 metadata, headers, attributes
+
+Checked sum(const std::vector<PlanItem>& items) {
+  Checked total = 0;
+  for (const auto& item : items) total += item.bytes;
+  return total;
+}
+
+std::string extension(const std::string& out) { return std::filesystem::path(out).extension().string(); }
+
+bool archive(const std::string& out) {
+  const std::string ext = extension(out);
+  return ext == ".npz" || ext == ".json" || ext == ".csv";
+}
+
+// Rank 0 holds a whole archive output (.npz, .json, .csv) until it is written; .npz builds its zip
+// image besides (two more copies at the peak).
+void add_gathered_output(ResourcePlan& plan, const std::string& out, Checked values) {
+  if (!archive(out)) return;
+  plan.root_memory.push_back({"the whole output, gathered on rank 0", values * f8});
+  if (extension(out) == ".npz") plan.root_memory.push_back({"its .npz image", values * f8 * 2});
+}
+
+Checked file_bytes(const std::string& out, Checked values) { return values * bytes_per_value(out) + file_overhead; }
+
+}  // namespace
+
+std::uint64_t bytes_per_value(const std::string& out) {
+  const std::string ext = extension(out);
+  // "%.17g" takes up to 24 characters ("-1.2345678901234567e-308"), then ", " or ",".
+  if (ext == ".json") return 26;
+  if (ext == ".csv") return 25;
+  return f8;
+}
+
+Checked ResourcePlan::memory_per_rank() const { return sum(memory) + sum(root_memory); }
+Checked ResourcePlan::disk_bytes() const { return sum(disk); }
+
+std::string ResourcePlan::describe() const {
+  std::ostringstream text;
+  text << "memory on the busiest rank: " << format_bytes(memory_per_rank()) << "\n";
+  for (const auto& item : memory) text << "  " << format_bytes(item.bytes) << "  " << item.what << "\n";
+  for (const auto& item : root_memory) text << "  " << format_bytes(item.bytes) << "  " << item.what << "\n";
+  text << "disk: " << format_bytes(disk_bytes()) << "\n";
+  for (const auto& item : disk) text << "  " << format_bytes(item.bytes) << "  " << item.what << "\n";
+  return text.str();
+}
+
+ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, int ranks) {
+  ResourcePlan plan;
+  const Checked nx = Checked::of(p.nx), k = Checked::of(p.snapshots);
+  const Checked rows = nx.divide_up(static_cast<std::uint64_t>(ranks));
+  // u, the next u (explicit) or the view of PETSc's solution (implicit), and x.
+  plan.memory.push_back({"the grid: u, its update and x (3 values per node)", rows * 3 * f8});
+  if (p.scheme != heat::Scheme::explicit_euler)
+    // Solution, right-hand side and GMRES(30)'s 31 basis vectors, two tridiagonal AIJ matrices
+    // (3 values + 3 column indices + a row pointer per row each).
+    plan.memory.push_back({"PETSc: 33 vectors and 2 tridiagonal matrices", rows * (33 * f8 + 2 * 44)});
+  plan.memory.push_back({"the snapshots taken, kept for the checkpoint", rows * k * f8});
+  if (config.output.checkpoint_every > 0 || !config.output.restart.empty())
+    plan.memory.push_back({"the checkpoint's copy of them", rows * k * f8});
+  plan.root_memory.push_back({"the snapshot times", k * f8});
+  const Checked values = k * nx + nx + k;
+  add_gathered_output(plan, config.output.out, values);
+  plan.disk.push_back({"the output " + config.output.out, file_bytes(config.output.out, values)});
+  if (config.output.checkpoint_every > 0)
+    // The new checkpoint is written beside the previous one, then renamed over it.
+    plan.disk.push_back({"two checkpoints (the new one beside the last)", (nx * k + nx + k) * f8 * 2 + file_overhead});
+  return plan;
+}
+
+ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size, int ranks) {
+  ResourcePlan plan;
+  const RegressConfig& cfg = config.regress;
+  const Checked rows = size.rows.divide_up(static_cast<std::uint64_t>(ranks));
+  const Checked width = size.cols + 1;
+  plan.memory.push_back({"this rank's rows of X and y", rows * width * f8});
+  // The tree sums keep about two partial nodes per level of a 64-level tree.
+  const Checked node = cfg.method == regression::Method::normal ? width * (width + 1) : width + 1;
+  plan.memory.push_back({"the reproducible sums' partial nodes", node * 130 * f8});
+  if (cfg.method == regression::Method::lstsq)
+    plan.memory.push_back({"PETSc's copy of [X 1] and its vectors", rows * (width + 6) * f8});
+  if (cfg.method == regression::Method::gd) plan.memory.push_back({"the loss history", Checked::of(cfg.gd.iters) * f8});
+  if (size.file_bytes > 0) {
+    // The file's bytes, the values parsed from it, and X and y split from them; then all of X and y
+    // stay on rank 0 while they are scattered.
+    const Checked parsed = size.csv ? size.file_bytes.divide_up(2) * f8 : size.file_bytes;
+    plan.root_memory.push_back({"--data read whole on rank 0 (file, values, X and y)", size.file_bytes + parsed * 3});
+  }
+  const Checked data_values = cfg.write_data ? size.rows * width : Checked(0);
+  const Checked values = data_values + width * 2 + Checked::of(cfg.gd.iters);
+  add_gathered_output(plan, config.output.out, values);
+  plan.disk.push_back({"the output " + config.output.out, file_bytes(config.output.out, values)});
+  if (config.output.checkpoint_every > 0)
+    plan.disk.push_back({"two checkpoints", (width + Checked::of(cfg.gd.iters) + 2) * f8 * 2 + file_overhead});
+  return plan;
+}
+
+}  // namespace slab::app
+
+namespace slab::app {
+namespace {
+
+// A "Key:   123 kB" line of /proc/meminfo, in bytes; nothing when absent.
+std::optional<std::uint64_t> meminfo(const std::string& key) {
+  std::ifstream in("/proc/meminfo");
+  std::string name;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (in >> name >> kib >> unit)
+    if (name == key + ":") return kib * 1024;
+  return std::nullopt;
+}
+
+// What this process's cgroup (v2) still allows, when it sets a memory limit.
+std::optional<std::uint64_t> cgroup_room() {
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line)) {
+    if (!line.starts_with("0::")) continue;
+    const std::string dir = "/sys/fs/cgroup" + line.substr(3);
+    std::ifstream max_file(dir + "/memory.max"), current_file(dir + "/memory.current");
+    std::string max;
+    std::uint64_t current = 0;
+    if (!(max_file >> max) || max == "max" || !(current_file >> current)) return std::nullopt;
+    const std::uint64_t limit = std::stoull(max);
+    return limit > current ? limit - current : 0;
+  }
+  return std::nullopt;
+}
+
+// What RLIMIT_AS (ulimit -v) still allows this process to map.
+std::optional<std::uint64_t> address_space_room() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t pages = 0;
+  statm >> pages;
+  const std::uint64_t used = pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  return limit.rlim_cur > used ? limit.rlim_cur - used : 0;
+}
+
+// This rank's share of its node's memory, and how it was found.
+std::pair<std::uint64_t, std::string> memory_share(const mpi::Comm& comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  SLAB_MPI(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node));
+  int on_node = 1;
+  MPI_Comm_size(node, &on_node);
+  MPI_Comm_free(&node);
+  std::uint64_t bytes = UINT64_MAX;
+  std::string basis;
+  if (const auto available = meminfo("MemAvailable")) {
+    bytes = *available;
+    basis = "MemAvailable " + format_bytes(bytes);
+  }
+  if (const auto room = cgroup_room(); room && *room < bytes) {
+    bytes = *room;
+    basis = "the cgroup's memory.max leaves " + format_bytes(bytes);
+  }
+  if (bytes != UINT64_MAX) {
+    bytes /= static_cast<std::uint64_t>(on_node);
+    basis += " shared by " + std::to_string(on_node) + " rank" + (on_node > 1 ? "s" : "") + " on the node";
+  }
+  if (const auto room = address_space_room(); room && *room < bytes) {
+    bytes = *room;
+    basis = "ulimit -v (RLIMIT_AS) leaves " + format_bytes(bytes) + " to each rank";
+  }
+  return {bytes, basis};
+}
+
+}  // namespace
+
+Available measure_available(const mpi::Comm& comm, const std::string& out) {
+  Available a;
+  auto [mine, basis] = memory_share(comm);
+  std::uint64_t least = mine;
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &least, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  // The lowest rank with the least says how it was found.
+  int holder = mine == least ? comm.rank() : comm.size();
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &holder, 1, MPI_INT, MPI_MIN, comm.get()));
+  comm.broadcast(basis, holder);
+  a.memory_per_rank = least == UINT64_MAX ? Checked::overflow() : Checked(least);
+  a.memory_basis = least == UINT64_MAX ? "unknown" : basis;
+  const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+  a.disk_folder = parent.empty() ? "." : parent.string();
+  std::uint64_t free_bytes = UINT64_MAX;
+  struct statvfs space {};
+  if (comm.is_root() && ::statvfs(a.disk_folder.c_str(), &space) == 0)
+    free_bytes = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
+  SLAB_MPI(MPI_Bcast(&free_bytes, 1, MPI_UINT64_T, 0, comm.get()));
+  a.disk = free_bytes == UINT64_MAX ? Checked::overflow() : Checked(free_bytes);
+  return a;
+}
+
+void check_plan(const ResourcePlan& plan, const Available& available) {
+  const Checked memory = plan.memory_per_rank();
+  if (!available.memory_per_rank.overflowed() && memory > available.memory_per_rank) {
+    const PlanItem* biggest = nullptr;
+    for (const auto* items : {&plan.memory, &plan.root_memory})
+      for (const auto& item : *items)
+        if (biggest == nullptr || item.bytes > biggest->bytes) biggest = &item;
+    throw InputError("this run needs " + format_bytes(memory) + " of memory on its busiest rank (" +
+                     format_bytes(biggest->bytes) + " for " + biggest->what + ") but " +
+                     format_bytes(available.memory_per_rank) + " is available per rank (" + available.memory_basis +
+                     "); use more nodes or a smaller problem (--plan prints the plan)");
+  }
+  const Checked disk = plan.disk_bytes();
+  if (!available.disk.overflowed() && disk > available.disk)
+    throw InputError("this run writes " + format_bytes(disk) + " (" + plan.disk.front().what + ") but '" +
+                     available.disk_folder + "' has " + format_bytes(available.disk) +
+                     " free; free space or write elsewhere (--plan prints the plan)");
+}
+
+}  // namespace slab::app
+
+namespace slab::app {
+
+bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan) {
+  const Available available = measure_available(comm, config.output.out);
+  if (config.print_plan && comm.is_root())
+    std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'\n", plan.describe().c_str(),
+                format_bytes(available.memory_per_rank).c_str(), available.memory_basis.c_str(),
+                format_bytes(available.disk).c_str(), available.disk_folder.c_str());
+  // Every rank has the same plan and the same (agreed) availability; agree anyway, so that a plan
+  // built from a file one rank sees differently cannot split the ranks.
+  mpi::collectively(comm, [&] { check_plan(plan, available); });
+  return config.print_plan;
+}
+
+}  // namespace slab::app
+
+namespace slab::app {
+
+RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
+  if (cfg.data.empty()) return {Checked::of(cfg.rows), Checked::of(cfg.cols)};
+  const std::string ext = std::filesystem::path(cfg.data).extension().string();
+  if (ext == ".npz" || ext == ".csv") {
+    // Read whole on rank 0: its size bounds the values (8 bytes each in .npz, 2 or more in text).
+    std::uint64_t bytes = comm.is_root() ? io::regular_file_size(cfg.data) : 0;
+    SLAB_MPI(MPI_Bcast(&bytes, 1, MPI_UINT64_T, 0, comm.get()));
+    const Checked values = ext == ".npz" ? Checked(bytes / 8) : Checked(bytes).divide_up(2);
+    return {values, 0, bytes, ext == ".csv"};
+  }
+  // HDF5: the declared shape, checked before anything is read.
+  const Shape shape = io::H5Input(comm, cfg.data, "--data").shape("/regression/X", {2, {}, {}});
+  return {Checked(shape[0]), Checked(shape[1])};
+}
+
+}  // namespace slab::app

@@ -1,0 +1,302 @@
+"""Hostile inputs at 2 ranks (label `hostile`): numbers out of range, sizes that cannot be
+allocated, files of the wrong kind, CSV/.npz/HDF5/TOML variants and solver failures. Each refusal
+is held to the contract of hostile.py (exit code, one error line, no banner, nothing new, nothing
+changed); the variants a format allows are checked to give the right fit.
+"""
+import os
+import struct
+import unittest
+
+import h5py
+import numpy as np
+
+from hostile import HostileTest
+from slabrun import run
+
+SMALL_HEAT = ["heat", "--nx", "21", "--steps", "4", "-q"]
+SMALL_REGRESS = ["regress", "--rows", "200", "--cols", "2", "--iters", "5", "-q"]
+# y = 2 x0 - 3 x1 + 0.5 exactly, at rows no two of which are collinear.
+X3 = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 5.0], [3.0, -1.0], [-4.0, 2.5], [1.5, 1.5]])
+Y3 = X3 @ [2.0, -3.0] + 0.5
+
+
+def write(path, data, mode="w"):
+    with open(path, mode) as f:
+        f.write(data)
+
+
+def csv_text(newline="\n", plus=False):
+    def number(v):
+        return ("+" if plus and v >= 0 else "") + repr(float(v))
+    return newline.join(",".join(map(number, (a, b, c))) for (a, b), c in zip(X3, Y3)) + newline
+
+
+def npy_bytes(array, descr="<f8", shape=None):
+    """A .npy stream whose header may lie about dtype or shape."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape or array.shape}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + array.tobytes()
+
+
+def npz_with(path, members):
+    """A stored zip of the given raw .npy streams, as numpy.savez writes them."""
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name + ".npy", data)
+
+
+class HostileNumbers(HostileTest):
+    """Every numeric option, out of its range, is named as such (exit 2)."""
+
+    def test_heat_options(self):
+        cases = [("--nx", "-1"), ("--nx", "1"), ("--nx", "99999999999999999999"), ("--nx", "1e3"), ("--nx", "nan"),
+                 ("--length", "0"), ("--length", "nan"), ("--length", "inf"), ("--alpha", "-1"), ("--alpha", "inf"),
+                 ("--t-end", "0"), ("--t-end", "nan"), ("--t-end", "1e309"), ("--dt", "-1"), ("--dt", "nan"),
+                 ("--cfl", "0"), ("--cfl", "inf"), ("--cfl", "0.6"), ("--left", "nan"), ("--right", "-inf"),
+                 ("--mode", "0"), ("--mode", "3000000000"), ("--snapshots", "0"), ("--snapshots", "-1"),
+                 ("--compress", "10"), ("--checkpoint-every", "-1")]
+        for option, value in cases:
+            with self.subTest(option=option, value=value):
+                line = self.expect_refusal(["heat", "--nx", "21", "-q", option, value], 2)
+                self.assertIn(option if option != "--cfl" or value != "0.6" else "unstable", line)
+
+    def test_steps_out_of_range(self):
+        for value in ("0", "-3", "9000000000000001"):
+            with self.subTest(value=value):
+                self.expect_refusal(["heat", "--nx", "21", "-q", "--steps", value], 2, "--steps")
+
+    def test_regress_options(self):
+        cases = [("--rows", "0"), ("--rows", "1e12"), ("--cols", "-1"), ("--seed", "-1"),
+                 ("--seed", "18446744073709551616"), ("--seed", "1.5"), ("--noise", "-1"), ("--noise", "nan"),
+                 ("--lr", "0"), ("--lr", "-inf"), ("--lr", "nan"), ("--iters", "0"), ("--iters", "-1"),
+                 ("--tol", "-1"), ("--tol", "nan")]
+        for option, value in cases:
+            with self.subTest(option=option, value=value):
+                self.expect_refusal(["regress", "--rows", "50", "-q", option, value], 2, option)
+
+
+class HostileSizes(HostileTest):
+    """Sizes that cannot be allocated are refused by the resource plan before anything is allocated."""
+
+    def test_a_grid_beyond_64_bit_sizes(self):
+        line = self.expect_refusal(["heat", "--nx", "4611686018427387904", "--steps", "10", "-q"], 2)
+        self.assertIn("more than 16 EiB", line)
+        self.assertIn("available per rank", line)
+
+    def test_a_regression_beyond_the_nodes_memory(self):
+        line = self.expect_refusal(["regress", "--rows", "1000000000000", "--cols", "1000", "-q"], 2)
+        self.assertRegex(line, r"needs [0-9.]+ PiB of memory on its busiest rank .* is available per rank")
+
+    def test_an_h5_declaring_a_huge_x_in_a_small_file(self):
+        with h5py.File(self.path("huge.h5"), "w") as f:
+            f.create_dataset("regression/X", shape=(10**12, 1000), dtype="f8", chunks=(1, 1000))
+            f.create_dataset("regression/y", shape=(10**12,), dtype="f8", chunks=(1000,))
+        self.assertLess(os.path.getsize(self.path("huge.h5")), 10000)
+        self.expect_refusal(["regress", "--data", "huge.h5", "-q"], 2, "of memory on its busiest rank")
+
+    def test_an_npz_declaring_a_huge_x_in_a_small_file(self):
+        npz_with(self.path("huge.npz"), {"X": npy_bytes(np.zeros(2), shape=(10**12, 1000)),
+                                         "y": npy_bytes(np.zeros(2))})
+        self.expect_refusal(["regress", "--data", "huge.npz", "-q"], 2, "needs 8000000000000000")
+
+    def test_a_plan_prints_and_computes_nothing(self):
+        result = self.slab(2, "heat", "--nx", "1001", "--snapshots", "11", "--plan", "--out", "h.json")
+        self.assertIn("memory on the busiest rank", result.stdout)
+        self.assertIn("the output h.json", result.stdout)
+        self.assertEqual(os.listdir(self.dir), [])
+
+
+class HostileFiles(HostileTest):
+    """Inputs that are empty, of the wrong kind, folders, fifos or devices: refused, never read."""
+
+    def setUp(self):
+        super().setUp()
+        os.mkdir(self.path("folder.csv"))
+        os.mkdir(self.path("folder.h5"))
+        os.mkfifo(self.path("fifo.csv"))
+        os.mkfifo(self.path("fifo.h5"))
+        os.mkfifo(self.path("fifo.toml"))
+        for name in ("empty.csv", "empty.npz", "empty.h5", "empty.toml"):
+            write(self.path(name), "")
+        write(self.path("text.h5"), "not hdf5 at all\n")
+        write(self.path("text.npz"), "PK but not a zip\n")
+        os.symlink("/dev/zero", self.path("zero.csv"))
+        os.symlink("/dev/urandom", self.path("random.npz"))
+        os.symlink("/dev/zero", self.path("zero.h5"))
+        os.symlink("nowhere.csv", self.path("dangling.csv"))
+
+    def test_data_files(self):
+        cases = [("folder.csv", "is a folder"), ("folder.h5", "is a folder"), ("fifo.csv", "fifo"),
+                 ("fifo.h5", "fifo"), ("empty.csv", "no data line"), ("empty.npz", "not a .npz"),
+                 ("empty.h5", "not an HDF5 file"), ("text.h5", "not an HDF5 file"), ("text.npz", "not a .npz"),
+                 ("zero.csv", "character device"), ("random.npz", "character device"),
+                 ("zero.h5", "character device"), ("dangling.csv", "dangling symlink"), ("missing.npz", "no such file"),
+                 ("/dev/zero", "--data must be")]
+        for name, words in cases:
+            with self.subTest(data=name):
+                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+
+    def test_init_and_config_files(self):
+        cases = [(["--init", "fifo.h5:/u"], "fifo"), (["--init", "folder.h5:/u"], "folder"),
+                 (["--init", "zero.h5:/u"], "character device"), (["--config", "fifo.toml"], "fifo"),
+                 (["--config", "folder.csv"], "folder"), (["--config", "/dev/zero"], "character device"),
+                 (["--config", "/dev/urandom"], "character device"), (["--config", "missing.toml"], "no such file")]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.expect_refusal(SMALL_HEAT + args, 2, words)
+
+
+class HostileCsv(HostileTest):
+    """CSV: what the format allows is read; what is wrong is named by line and column."""
+
+    def test_refusals_name_line_and_column(self):
+        cases = [("ragged.csv", "1,2,3\n4,5\n", "line 2: 2 fields, expected 3 as on line 1"),
+                 ("only_header.csv", "# comment\nx0,x1,y\n", "no data line"),
+                 ("blank.csv", "\n\n  \n", "no data line"),
+                 ("nan_text.csv", "1,2,3\nnan,5,6\n", "NaN or infinite"),
+                 ("huge.csv", "1,2,3\n4,1e999,6\n", "line 2, column 3: '1e999' is beyond the range of double"),
+                 ("word.csv", "x,y,z\n1,2,3\n4,five,6\n", "line 3, column 3: 'five' is not a number"),
+                 ("mixed_header.csv", "1,b,3\n4,5,6\n", "line 1, column 3"),
+                 ("empty_field.csv", "1,2,3\r\n4,,6\r\n", "line 2, column 3: empty field"),
+                 ("one_column.csv", "1\n2\n", "at least two columns"),
+                 ("utf16.csv", "\ufeff1,2,3\n".encode("utf-16-le"), "UTF-16")]
+        for name, text, words in cases:
+            with self.subTest(csv=name):
+                write(self.path(name), text, "wb" if isinstance(text, bytes) else "w")
+                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+
+    def test_allowed_variants_give_the_exact_fit(self):
+        variants = {"bom.csv": b"\xef\xbb\xbf" + csv_text().encode(),
+                    "plus.csv": csv_text(plus=True).encode(),
+                    "crlf_header.csv": ("# made by hand\r\nx0,\"x1, m\",y\r\n" + csv_text("\r\n")).encode(),
+                    "cr.csv": csv_text("\r").encode()}
+        for name, data in variants.items():
+            with self.subTest(csv=name):
+                write(self.path(name), data, "wb")
+                self.slab(2, "regress", "--data", name, "--method", "normal", "-q", "--out", name + ".h5")
+                with h5py.File(self.path(name + ".h5")) as f:
+                    self.assertEqual(f["regression/X"].shape, (6, 2))
+                    np.testing.assert_allclose(f["regression/w"][:], [2.0, -3.0], atol=1e-10)
+                    self.assertAlmostEqual(f["regression/b"][()], 0.5, delta=1e-10)
+
+
+class HostileNpz(HostileTest):
+    def test_refusals(self):
+        good = {"X": npy_bytes(X3), "y": npy_bytes(Y3)}
+        cases = [("missing_y.npz", {"X": good["X"]}, "must hold arrays named X and y"),
+                 ("ints.npz", {"X": npy_bytes(X3.astype("<i8"), "<i8"), "y": good["y"]}, "is not float64"),
+                 ("strings.npz", {"X": npy_bytes(np.zeros(2), "<U3", (2,)), "y": good["y"]}, "is not float64"),
+                 ("rows.npz", {"X": good["X"], "y": npy_bytes(Y3[:4])}, "X has 6 rows but y has 4")]
+        for name, members, words in cases:
+            with self.subTest(npz=name):
+                npz_with(self.path(name), members)
+                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+        np.savez(self.path("whole.npz"), X=X3, y=Y3)
+        with open(self.path("whole.npz"), "rb") as f:
+            data = f.read()
+        write(self.path("truncated.npz"), data[:len(data) // 2], "wb")
+        self.expect_refusal(["regress", "--data", "truncated.npz", "-q"], 2, "truncated.npz")
+
+    def test_extra_members_and_slabs_own_output_are_read(self):
+        np.savez(self.path("extra.npz"), X=X3, y=Y3, notes=np.array(["any", "thing"]), ints=np.arange(3))
+        self.slab(2, "regress", "--data", "extra.npz", "--method", "normal", "-q", "--out", "a.npz")
+        # slab's own .npz names them regression/X and regression/y: it reads them back.
+        self.slab(2, "regress", "--data", "a.npz", "--method", "normal", "-q", "--out", "b.h5")
+        with h5py.File(self.path("b.h5")) as f:
+            np.testing.assert_array_equal(f["regression/X"][:], X3)
+            np.testing.assert_allclose(f["regression/w"][:], [2.0, -3.0], atol=1e-10)
+
+
+class HostileHdf5(HostileTest):
+    """A dataset that is not there as a dataset is bad input (exit 2) with a sentence, not HDF5's stack."""
+
+    def test_refusals(self):
+        y = np.arange(3.0)
+        files = {"group.h5": lambda f: f.create_group("regression/X"),
+                 "dangling.h5": lambda f: f.__setitem__("regression/X", h5py.SoftLink("/nowhere")),
+                 "external.h5": lambda f: f.__setitem__("regression/X", h5py.ExternalLink("other.h5", "/X")),
+                 "empty_x.h5": lambda f: f.__setitem__("regression/X", np.zeros((0, 3))),
+                 "ints.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2), dtype="i4")),
+                 "missing.h5": lambda f: f.create_group("regression/nothing_here"),
+                 "rank3.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2, 2)))}
+        words = {"group.h5": "is a group, not a dataset", "dangling.h5": "dangling link",
+                 "external.h5": "external link", "empty_x.h5": "at least one row", "ints.h5": "not floating point",
+                 "missing.h5": "no dataset '/regression/X'", "rank3.h5": "has shape (3, 2, 2)"}
+        with h5py.File(self.path("other.h5"), "w") as f:
+            f["X"] = np.ones((3, 2))
+        for name, build in files.items():
+            with self.subTest(h5=name):
+                with h5py.File(self.path(name), "w") as f:
+                    build(f)
+                    if name != "empty_x.h5":
+                        f["regression/y"] = y
+                    else:
+                        f["regression/y"] = np.zeros(0)
+                line = self.expect_refusal(["regress", "--data", name, "-q"], 2, words[name])
+                self.assertNotIn("H5", line)
+
+
+class HostileConfig(HostileTest):
+    def test_refusals_name_the_file_and_the_key(self):
+        cases = [("unknown.toml", "nxx = 101\n", "--config unknown.toml: key 'nxx' is not an option of slab heat"),
+                 ("table.toml", "[heta]\nnx = 3\n", "unknown table [heta]"),
+                 ("type.toml", "[heat]\nnx = \"many\"\n", "key 'nx' must be a number"),
+                 ("flag.toml", "[heat]\nquiet = 1\n", "key 'quiet' is a flag"),
+                 ("array.toml", "[heat]\nnx = [1, 2]\n", "key 'nx' must be a number, a string or a boolean"),
+                 ("nested.toml", "config = \"other.toml\"\n", "cannot name another"),
+                 ("syntax.toml", "nx = = 3\n", "at line 1"),
+                 ("value.toml", "[heat]\nnx = 1\n", "--nx must be at least 2")]
+        for name, text, words in cases:
+            with self.subTest(toml=name):
+                write(self.path(name), text)
+                self.expect_refusal(["heat", "--config", name, "-q"], 2, words)
+
+    def test_repeated_config_merges_in_order_and_dev_null_is_empty(self):
+        write(self.path("a.toml"), "[heat]\nnx = 31\nsnapshots = 3\nquiet = true\n")
+        write(self.path("b.toml"), "[heat]\nnx = 41\nout = \"b.h5\"\n")
+        self.slab(2, "heat", "--config", "a.toml", "--config=b.toml", "--steps", "4")
+        self.slab(2, "heat", "--config", "b.toml", "--config", "a.toml", "--steps", "4", "--nx", "51", "--out", "c.h5")
+        self.slab(2, "heat", "--config", "/dev/null", "--steps", "4", "--nx", "11", "-q", "--out", "d.h5")
+        for name, nx, k in (("b.h5", 41, 3), ("c.h5", 51, 3), ("d.h5", 11, 5)):
+            with h5py.File(self.path(name)) as f:
+                self.assertEqual(f["heat/u"].shape, (k, nx), name)
+
+
+class HostileSolvers(HostileTest):
+    """Failures inside the solvers: one agreed line naming the cause, exit 1, nothing left behind."""
+
+    def test_divergence_singularity_and_non_convergence(self):
+        np.savez(self.path("singular.npz"), X=np.c_[X3, X3[:, 0]], y=Y3)
+        cases = [(["regress", "--rows", "1000", "--lr", "10", "-q"], "--lr 10 is too large"),
+                 (["regress", "--data", "singular.npz", "--method", "normal", "-q"], "singular"),
+                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--petsc", "-ksp_max_it 1", "-q"],
+                  "did not converge (DIVERGED_ITS"),
+                 (["regress", "--rows", "1000", "--method", "lstsq", "--petsc", "-ksp_max_it 1", "-q"],
+                  "did not converge (DIVERGED_ITS"),
+                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--petsc",
+                   "-ksp_type cg -pc_type icc", "-q"], "ICC")]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.expect_refusal(args + ["--out", "r.h5"], 1, words)
+
+    def test_data_beyond_double_range_blames_the_scale(self):
+        np.savez(self.path("scaled.npz"), X=X3 * 1e200, y=Y3)
+        for method in ("gd", "normal", "lstsq"):
+            with self.subTest(method=method):
+                line = self.expect_refusal(["regress", "--data", "scaled.npz", "--method", method, "-q"], 1,
+                                           "the data's scale overflows")
+                self.assertNotIn("--lr", line)
+
+    def test_petsc_words_it_cannot_take(self):
+        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--petsc", "junk"], 2, "start with '-'")
+        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--petsc", "-ksp_type nonsense"], 2,
+                            "PETSc did not accept")
+        result = self.slab(2, *SMALL_HEAT, "--scheme", "implicit", "--petsc", "-ksp_type cg -ksp_typo 3")
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("slab: warning:")]
+        self.assertEqual(len(warnings), 1, result.stderr)
+        self.assertIn("-ksp_typo 3", warnings[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
