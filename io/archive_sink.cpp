@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "error.hpp"
+#include "file_owner.hpp"
 #include "numpy_format.hpp"
 
 namespace slab::io {
@@ -79,13 +80,19 @@ void ArchiveSink::commit() {
       write_json(path_, members, attributes_);
       break;
     case ArchiveFormat::csv: {
-      std::filesystem::create_directory(path_);
+      // The manifest first: it marks the folder as slab's (a killed run's half folder included).
+      std::vector<std::pair<std::string, const Tensor*>> files;
+      std::vector<std::string> names;
       for (const auto& [name, tensor] : members) {
         std::string file = name;
         for (char& c : file)
           if (c == '/') c = '_';
-        write_csv(path_ + "/" + file + ".csv", *tensor);
+        files.emplace_back(file + ".csv", tensor);
+        names.push_back(file + ".csv");
       }
+      names.emplace_back("attributes.json");
+      create_slab_folder(path_, names);
+      for (const auto& [file, tensor] : files) write_csv(path_ + "/" + file, *tensor);
       write_json(path_ + "/attributes.json", {}, attributes_);
       break;
     }

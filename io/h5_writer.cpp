@@ -14,7 +14,7 @@ std::string absolute(const std::string& path) { return path.empty() || path[0] !
 
 }  // namespace
 
-H5Writer::H5Writer(std::string path, const mpi::Comm* comm) : path_(std::move(path)), comm_(comm) {
+H5Writer::H5Writer(std::string path, const mpi::Comm* comm, bool exclusive) : path_(std::move(path)), comm_(comm) {
   h5::silence_errors();
   h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), context()));
   SLAB_H5(H5Pset_alignment(access.get(), alignment_threshold, alignment), context());
@@ -25,7 +25,8 @@ H5Writer::H5Writer(std::string path, const mpi::Comm* comm) : path_(std::move(pa
     SLAB_H5(H5Pset_coll_metadata_write(access.get(), true), context());
     SLAB_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE), context());
   }
-  file_ = h5::File(SLAB_H5(H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), context()));
+  file_ = h5::File(SLAB_H5(
+      H5Fcreate(path_.c_str(), exclusive ? H5F_ACC_EXCL : H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), context()));
 }
 
 H5Writer::~H5Writer() {

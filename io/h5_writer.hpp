@@ -14,9 +14,9 @@ namespace slab::io {
 
 class H5Writer final : public Sink {
  public:
-  // comm == nullptr: serial. Otherwise every rank of *comm makes every call. Creates (truncates)
-  // the file at `path`.
-  H5Writer(std::string path, const mpi::Comm* comm);
+  // comm == nullptr: serial. Otherwise every rank of *comm makes every call. Creates the file at
+  // `path`: exclusive fails if anything (a file, a symlink) is there; otherwise a file is truncated.
+  H5Writer(std::string path, const mpi::Comm* comm, bool exclusive = false);
   ~H5Writer() override;
   H5Writer(const H5Writer&) = delete;
   H5Writer& operator=(const H5Writer&) = delete;

@@ -67,8 +67,8 @@ std::string format_double(double value) {
 }
 
 void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  std::ofstream out(path, std::ios::out | std::ios::__noreplace);  // exclusive: see write_npz
+  if (!out) throw RuntimeFailure("cannot create '" + path + "' (does it exist already?)");
   out << "{\n";
   for (const auto& [name, tensor] : datasets) {
     out << "  " << json_string(name) << ": {\"shape\": [";
@@ -95,8 +95,8 @@ void write_json(const std::string& path, const NamedTensors& datasets, const Gro
 }
 
 void write_csv(const std::string& path, const Tensor& tensor) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  std::ofstream out(path, std::ios::out | std::ios::__noreplace);  // exclusive: see write_npz
+  if (!out) throw RuntimeFailure("cannot create '" + path + "' (does it exist already?)");
   out << "# shape: " << to_string(tensor.shape()) << "\n";
   const std::size_t rows = tensor.shape().empty() ? 1 : tensor.shape()[0];
   const std::size_t per_row = rows == 0 ? 0 : tensor.size() / rows;

@@ -75,7 +75,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto nx_k = static_cast<std::uint64_t>(p.nx), k_k = static_cast<std::uint64_t>(p.snapshots);
   const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
                               io::expected_size({k_k + 1, nx_k}) + io::expected_size({k_k}) + (64 << 10)};
-  io::check_output(comm, out);
+  const io::Claim claim = io::check_output(comm, out);  // held to the end: one run per --out
 
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line("slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +

@@ -114,7 +114,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   const io::OutputOptions out{
       config.output.out, config.output.io, config.output.overwrite,
       cfg.data.empty() && cfg.write_data ? io::expected_size({n_rows, n_cols + 1}) + (64 << 10) : 0};
-  io::check_output(comm, out);
+  const io::Claim claim = io::check_output(comm, out);  // held to the end: one run per --out
 
   Reporter report(comm.is_root() && !config.quiet, "iteration");
   std::optional<regression::Truth> truth;
