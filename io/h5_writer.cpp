@@ -131,6 +131,7 @@ void H5Writer::write_block(const std::string& path, const Block& block) {
     memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), where));
   }
   const double dummy = 0.0;
+  written_since_flush_ = true;
   SLAB_H5(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer_.get(),
                    empty ? &dummy : block.data),
           where);
@@ -188,6 +189,39 @@ void H5Writer::annotate(const std::string& object, const Attributes& attributes)
   }
   h5::Object handle(SLAB_H5(H5Oopen(file_.get(), name.c_str(), H5P_DEFAULT), where));
   for (const auto& [key, value] : attributes) write_attribute(handle.get(), key, value, where);
+}
+
+void H5Writer::read(const std::string& path, const Block& requested, double* out) {
+  Block box = requested;
+  box.data = out;  // the box is empty only if out is null or a count is 0
+  const std::string where = context(path);
+  const auto found = datasets_.find(path);
+  if (found == datasets_.end()) throw RuntimeFailure("read of a dataset that was not created: " + where);
+  if (written_since_flush_) {
+    // Every rank's writes reach the file before anyone reads (collective in parallel mode).
+    guarded([&] { SLAB_H5(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), where); });
+    if (comm_ != nullptr) comm_->barrier();
+    written_since_flush_ = false;
+  }
+  h5::Dataspace file_space(SLAB_H5(H5Dget_space(found->second.get()), where));
+  const hsize_t one = 1;
+  h5::Dataspace memory;
+  const bool empty = box.size() == 0;
+  if (empty) {
+    SLAB_H5(H5Sselect_none(file_space.get()), where);
+    memory = h5::Dataspace(SLAB_H5(H5Screate_simple(1, &one, nullptr), where));
+    SLAB_H5(H5Sselect_none(memory.get()), where);
+  } else if (box.start.empty()) {
+    memory = h5::Dataspace(SLAB_H5(H5Screate(H5S_SCALAR), where));
+  } else {
+    const std::vector<hsize_t> start(box.start.begin(), box.start.end()), count(box.count.begin(), box.count.end());
+    SLAB_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), where);
+    memory = h5::Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), where));
+  }
+  double dummy = 0.0;
+  SLAB_H5(H5Dread(found->second.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer_.get(),
+                  empty ? &dummy : out),
+          where);
 }
 
 void H5Writer::commit() {

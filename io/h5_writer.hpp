@@ -24,6 +24,7 @@ class H5Writer final : public Sink {
   void create(const DatasetSpec& spec) override;
   void write(const std::string& path, const Block& block) override;
   void annotate(const std::string& group, const Attributes& attributes) override;
+  void read(const std::string& path, const Block& box, double* out) override;
   void commit() override;
 
   // True while every parallel transfer so far ran as collective MPI-IO
@@ -45,6 +46,7 @@ class H5Writer final : public Sink {
   std::map<std::string, h5::Dataset> datasets_;
   std::map<std::string, bool> extendible_;
   bool every_transfer_collective_ = true;
+  bool written_since_flush_ = false;  // a read-back flushes first (MPI-IO's sync-barrier rule)
 };
 
 }  // namespace slab::io

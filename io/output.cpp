@@ -40,6 +40,9 @@ class AgreeingSink final : public Sink {
   void annotate(const std::string& group, const Attributes& attributes) override {
     agree([&] { inner_->annotate(group, attributes); });
   }
+  void read(const std::string& path, const Block& box, double* out) override {
+    agree([&] { inner_->read(path, box, out); });
+  }
   void commit() override {
     agree([&] { inner_->commit(); });
   }
