@@ -76,6 +76,9 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
                               io::expected_size({k_k + 1, nx_k}) + io::expected_size({k_k}) + (64 << 10)};
   const io::Claim claim = io::check_output(comm, out);  // held to the end: one run per --out
+  Checkpoints checkpoints(comm, config.output);
+  const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
+  const Fingerprint parameters = checkpointing ? heat_parameters(comm, p, cfg, config.petsc_options) : Fingerprint{};
 
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line("slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
@@ -104,35 +107,14 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.write("heat/x", count > 0 ? io::Block{{first}, {count}, x.data()} : io::Block::none(1));
   double io_seconds = seconds_since(io_start);
 
-  // Snapshots taken so far, on this rank: the checkpoint carries them so a restart can rewrite them.
-  std::vector<double> times;
-  std::vector<double> history;  // (taken, count), row-major
-  const std::string checkpoint = checkpoint_path(out.path);
-  const Fingerprint fingerprint{{"nx", static_cast<double>(p.nx)},
-                                {"steps", static_cast<double>(p.steps)},
-                                {"dt", p.dt},
-                                {"alpha", p.alpha},
-                                {"length", p.length},
-                                {"scheme", static_cast<double>(p.scheme)},
-                                {"bc", static_cast<double>(p.bc)},
-                                {"left", p.left},
-                                {"right", p.right},
-                                {"snapshots", static_cast<double>(p.snapshots)}};
+  std::vector<double> times;  // of the snapshots taken so far (the snapshots themselves are in the output)
   std::int64_t first_step = 0;
   if (!config.output.restart.empty()) {
-    const std::string& from = config.output.restart;
-    const io::H5Input saved_state(comm, from, "--restart");
-    first_step = check_checkpoint(comm, saved_state, from, fingerprint);
-    u = saved_state.rows("/checkpoint/u", {1, nx, 1}).local().to_vec();
-    const DistTensor saved = saved_state.rows("/checkpoint/snapshots", {2, nx, {}});
-    times = saved_state.whole("/checkpoint/t", {1, {}, 1}).to_vec();
-    const std::size_t taken = times.size();
-    for (std::size_t snapshot = 0; snapshot < taken; ++snapshot) {
-      for (std::size_t i = 0; i < count; ++i) history.push_back(saved.local().data()[i * taken + snapshot]);
-      sink.write("heat/u", count > 0 ? io::Block{{snapshot, first}, {1, count}, history.data() + snapshot * count}
-                                     : io::Block::none(2));
-    }
-    report.line("slab heat: restarted from " + from + " at step " + std::to_string(first_step));
+    HeatResume resume = resume_heat(comm, config.output.restart, p, parameters, sink);
+    first_step = resume.step;
+    u = std::move(resume.u);
+    times = std::move(resume.times);
+    report.line("slab heat: restarted from " + config.output.restart + " at step " + std::to_string(first_step));
   }
 
   double max_error = -1;
@@ -143,7 +125,6 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
                                       : io::Block::none(2);
     sink.write("heat/u", block);
     times.push_back(t);
-    history.insert(history.end(), local.begin(), local.end());
     io_seconds += seconds_since(written);
     if (cfg.init == "sine" && index == p.snapshots - 1 && heat::exact_sine(p, cfg.mode, 0.0, t)) {
       double local_max = 0;
@@ -155,20 +136,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   observer.checkpoint_every = config.output.checkpoint_every;
   observer.checkpoint = [&](std::int64_t step, std::span<const double> now) {
     const auto written = clock::now();
-    write_checkpoint(comm, checkpoint, out.mode, fingerprint, step, [&](io::Sink& s) {
-      s.create({"checkpoint/u", {nx}});
-      s.write("checkpoint/u", count > 0 ? io::Block{{first}, {count}, now.data()} : io::Block::none(1));
-      // Stored (nx, taken) so that a restart on any rank count reads its nodes as rows.
-      const std::size_t taken = times.size();
-      std::vector<double> by_node(count * taken);
-      for (std::size_t i = 0; i < count; ++i)
-        for (std::size_t snapshot = 0; snapshot < taken; ++snapshot)
-          by_node[i * taken + snapshot] = history[snapshot * count + i];
-      s.create({"checkpoint/snapshots", {nx, taken}});
-      s.write("checkpoint/snapshots",
-              count > 0 && taken > 0 ? io::Block{{first, 0}, {count, taken}, by_node.data()} : io::Block::none(2));
-      write_replicated(comm, s, "checkpoint/t", times);
-    });
+    write_heat_checkpoint(comm, checkpoints, parameters, p, step, now, times, sink);
     io_seconds += seconds_since(written);
   };
   observer.progress = [&](std::int64_t step, double t) { report.progress(step, p.steps, t); };
@@ -195,7 +163,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   sink.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
-  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
+  checkpoints.finish();
 
   const double total = seconds_since(started);
   const double updates = static_cast<double>(p.nx) * static_cast<double>(p.steps);

@@ -115,6 +115,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
       config.output.out, config.output.io, config.output.overwrite,
       cfg.data.empty() && cfg.write_data ? io::expected_size({n_rows, n_cols + 1}) + (64 << 10) : 0};
   const io::Claim claim = io::check_output(comm, out);  // held to the end: one run per --out
+  Checkpoints checkpoints(comm, config.output);
 
   Reporter report(comm.is_root() && !config.quiet, "iteration");
   std::optional<regression::Truth> truth;
@@ -154,41 +155,24 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   std::optional<regression::Scaling> scaling;
   if (cfg.standardize) scaling = regression::standardize(comm, data.X);
   regression::Fit fit;
-  const std::string checkpoint = checkpoint_path(out.path);
   std::int64_t restarted_from = 0;
   switch (cfg.method) {
     case regression::Method::gd: {
-      const Fingerprint fingerprint{{"rows", static_cast<double>(rows)},
-                                    {"cols", static_cast<double>(cols)},
-                                    {"lr", cfg.gd.lr},
-                                    {"tol", cfg.gd.tol},
-                                    {"seed", cfg.data.empty() ? static_cast<double>(cfg.seed) : -1.0},
-                                    {"noise", cfg.data.empty() ? cfg.noise : -1.0},
-                                    {"standardize", cfg.standardize ? 1.0 : 0.0}};
+      const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
+      const Fingerprint parameters = checkpointing ? gd_parameters(comm, cfg, rows, cols) : Fingerprint{};
       std::optional<regression::Fit> start;
       if (!config.output.restart.empty()) {
-        const std::string& from = config.output.restart;
-        start.emplace();
-        const io::H5Input saved_state(comm, from, "--restart");
-        start->iterations = check_checkpoint(comm, saved_state, from, fingerprint);
+        start = resume_gd(comm, config.output.restart, cfg, parameters, cols);
         restarted_from = start->iterations;
-        start->w = saved_state.whole("/checkpoint/w", {1, cols, 1}).to_vec();
-        start->loss = saved_state.whole("/checkpoint/loss", {1, {}, 1}).to_vec();
-        const Tensor state = saved_state.whole("/checkpoint/state", {1, 2, 1});
-        start->b = state.data()[0];
-        start->loss_increases = static_cast<std::int64_t>(state.data()[1]);
-        report.line("slab regress: restarted from " + from + " at iteration " + std::to_string(start->iterations));
+        report.line("slab regress: restarted from " + config.output.restart + " at iteration " +
+                    std::to_string(start->iterations));
       }
       const std::int64_t every = config.output.checkpoint_every;
       fit = regression::gradient_descent(
           comm, data.X, data.y, cfg.gd, start ? &*start : nullptr, [&](const regression::Fit& now) {
             report.progress(now.iterations, cfg.gd.iters);
             if (every <= 0 || now.iterations % every != 0 || now.iterations >= cfg.gd.iters) return;
-            write_checkpoint(comm, checkpoint, out.mode, fingerprint, now.iterations, [&](io::Sink& s) {
-              write_replicated(comm, s, "checkpoint/w", now.w);
-              write_replicated(comm, s, "checkpoint/loss", now.loss);
-              write_replicated(comm, s, "checkpoint/state", {now.b, static_cast<double>(now.loss_increases)});
-            });
+            write_gd_checkpoint(comm, checkpoints, parameters, now);
           });
       break;
     }
@@ -239,7 +223,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   sink.annotate("regression/loss", {{"description", std::string("mean squared error at each iteration")}});
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
-  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, checkpoint);
+  checkpoints.finish();
   io_seconds += seconds_since(io_start);
 
   const double work = static_cast<double>(rows) * static_cast<double>(std::max<std::int64_t>(fit.iterations, 1));
