@@ -27,5 +27,5 @@ if ((asan)); then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$(nproc)"
   echo "tests: built with sanitizers in $(($(date +%s) - start)) s"
-  ctest --preset asan -j "$(nproc)" -L "unit|mpi|e2e|python" "$@"
+  ctest --preset asan -j "$(nproc)" -L "unit|mpi|e2e|python|hostile" "$@"
 fi
