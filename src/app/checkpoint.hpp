@@ -57,9 +57,10 @@ class Checkpoints {
 [[nodiscard]] std::string content_hash(const mpi::Comm& comm, const std::string& path, const std::string& option);
 
 // ---- heat ----
-// Every parameter that determines the rest of a heat run. Collective: hashes an --init file.
+// Every parameter that determines the rest of a heat run. Collective: hashes an --init file when
+// hash_files is set (only a run that writes or reads a checkpoint needs it).
 [[nodiscard]] Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
-                                          const std::string& petsc_options);
+                                          const std::string& petsc_options, bool hash_files);
 
 // Where a restarted heat run goes on from: its step, its state, the snapshot times so far.
 struct HeatResume {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "error.hpp"
@@ -101,69 +102,80 @@ std::vector<std::string> expand_config(std::vector<std::string> args) {
   return args;
 }
 
-}  // namespace
+// One subcommand's output options (each subcommand binds its own).
+struct CommonFlags {
+  OutputConfig out;
+  bool quiet = false;
+  std::string petsc;
+};
 
-Parsed parse_command_line(int argc, const char* const* argv) {
-  Config cfg;
-  for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
-  std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc));
-
-  CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
-  app.set_version_flag("--version", version_text());
-  app.require_subcommand(1);
-  // An option given twice (in --config and on the command line) takes the later value.
-  app.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-
-  // ---- slab heat
-  CLI::App* heat = app.add_subcommand("heat", "Solve u_t = alpha u_xx on [0, L] on a grid split over the ranks");
-  heat::Request& q = cfg.heat.request;
+// The heat options whose meaning depends on which of them were given.
+struct TimeFlags {
   double t_end = 0.01, dt = 0, cfl = 0.4;
   std::int64_t steps = 0;
-  heat->add_option("--nx", q.nx, "Grid nodes, boundaries included");
-  heat->add_option("--length", q.length, "Domain length L [length]");
-  heat->add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time]");
-  auto* t_end_opt = heat->add_option("--t-end", t_end,
-                                     "End time [time]; dt = t_end/steps with steps the fewest that keep R <= --cfl "
-                                     "(or dt <= --dt), so the last step lands exactly on t_end");
-  auto* steps_opt = heat->add_option("--steps", steps, "Number of steps instead of --t-end (t_end = steps * dt)");
-  auto* dt_opt = heat->add_option("--dt", dt, "Time step [time] (upper bound with --t-end)");
-  auto* cfl_opt =
-      heat->add_option("--cfl", cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
-  steps_opt->excludes(t_end_opt);
-  dt_opt->excludes(cfl_opt);
+  CLI::Option* steps_opt = nullptr;
+  CLI::Option* dt_opt = nullptr;
+  CLI::Option* cfl_opt = nullptr;
+};
+
+void add_time_options(CLI::App& heat, TimeFlags& time) {
+  auto* t_end_opt = heat.add_option("--t-end", time.t_end,
+                                    "End time [time]; dt = t_end/steps with steps the fewest that keep R <= --cfl "
+                                    "(or dt <= --dt), so the last step lands exactly on t_end");
+  time.steps_opt = heat.add_option("--steps", time.steps, "Number of steps instead of --t-end (t_end = steps * dt)");
+  time.dt_opt = heat.add_option("--dt", time.dt, "Time step [time] (upper bound with --t-end)");
+  time.cfl_opt =
+      heat.add_option("--cfl", time.cfl, "R = alpha dt / dx^2 (upper bound with --t-end); explicit needs R <= 1/2");
+  time.steps_opt->excludes(t_end_opt);
+  time.dt_opt->excludes(time.cfl_opt);
+}
+
+void add_model_options(CLI::App& heat, HeatConfig& cfg) {
+  heat::Request& q = cfg.request;
+  heat.add_option("--nx", q.nx, "Grid nodes, boundaries included");
+  heat.add_option("--length", q.length, "Domain length L [length]");
+  heat.add_option("--alpha", q.alpha, "Diffusivity alpha [length^2/time]");
   const std::map<std::string, heat::Scheme> schemes{{"explicit", heat::Scheme::explicit_euler},
                                                     {"implicit", heat::Scheme::implicit_euler},
                                                     {"crank-nicolson", heat::Scheme::crank_nicolson}};
-  heat->add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
+  heat.add_option("--scheme", q.scheme, "explicit (FTCS), implicit (backward Euler) or crank-nicolson")
       ->transform(CLI::CheckedTransformer(schemes, CLI::ignore_case))
       ->default_str("explicit");
   const std::map<std::string, heat::Boundary> bcs{{"dirichlet", heat::Boundary::dirichlet},
                                                   {"neumann", heat::Boundary::neumann},
                                                   {"periodic", heat::Boundary::periodic}};
-  heat->add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
+  heat.add_option("--bc", q.bc, "Boundary condition: dirichlet, neumann (zero flux) or periodic (dx = L/nx)")
       ->transform(CLI::CheckedTransformer(bcs, CLI::ignore_case))
       ->default_str("dirichlet");
-  heat->add_option("--left", q.left, "Dirichlet value at x = 0");
-  heat->add_option("--right", q.right, "Dirichlet value at x = L");
-  heat->add_option("--init", cfg.heat.init,
-                   "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
-  heat->add_option("--mode", cfg.heat.mode, "k of the sine initial condition sin(k pi x / L)");
-  heat->add_option("--snapshots", q.snapshots, "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
+  heat.add_option("--left", q.left, "Dirichlet value at x = 0");
+  heat.add_option("--right", q.right, "Dirichlet value at x = L");
+  heat.add_option("--init", cfg.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
+  heat.add_option("--mode", cfg.mode, "k of the sine initial condition sin(k pi x / L)");
+}
+
+void add_layout_options(CLI::App& heat, HeatConfig& cfg) {
+  heat.add_option("--snapshots", cfg.request.snapshots,
+                  "Snapshots K, evenly spaced from t = 0 to t_end (both included)");
   const std::map<std::string, bool> layouts{{"contiguous", false}, {"extendible", true}};
-  heat->add_option("--layout", cfg.heat.extendible,
-                   "HDF5 layout of /heat/u: contiguous, or extendible (unlimited first axis, one chunk per snapshot)")
+  heat.add_option("--layout", cfg.extendible,
+                  "HDF5 layout of /heat/u: contiguous, or extendible (unlimited first axis, one chunk per snapshot)")
       ->transform(CLI::CheckedTransformer(layouts, CLI::ignore_case))
       ->default_str("contiguous");
-  heat->add_option("--compress", cfg.heat.compress, "gzip level 1-9 for --layout extendible (0: none)")
+  heat.add_option("--compress", cfg.compress, "gzip level 1-9 for --layout extendible (0: none)")
       ->check(CLI::Range(0, 9));
-  OutputConfig heat_out;
-  bool heat_quiet = false;
-  std::string heat_petsc;
-  add_output_options(*heat, heat_out, heat_quiet, heat_petsc, "heat.h5");
+}
 
-  // ---- slab regress
+CLI::App* add_heat_command(CLI::App& app, HeatConfig& cfg, TimeFlags& time, CommonFlags& common) {
+  CLI::App* heat = app.add_subcommand("heat", "Solve u_t = alpha u_xx on [0, L] on a grid split over the ranks");
+  add_model_options(*heat, cfg);
+  add_time_options(*heat, time);
+  add_layout_options(*heat, cfg);
+  add_output_options(*heat, common.out, common.quiet, common.petsc, "heat.h5");
+  return heat;
+}
+
+CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& common) {
   CLI::App* reg = app.add_subcommand("regress", "Fit y ~ X w + b by least squares on rows split over the ranks");
-  RegressConfig& r = cfg.regress;
   reg->add_option("--rows", r.rows, "Rows N of the synthetic data");
   reg->add_option("--cols", r.cols, "Features D of the synthetic data");
   reg->add_option("--seed", r.seed, "Seed of the synthetic data (the same data for any rank count)");
@@ -182,11 +194,12 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   reg->add_flag("--standardize", r.standardize,
                 "Scale features to zero mean, unit variance (w reported in original units)");
   reg->add_flag("!--no-data", r.write_data, "Do not write X and y to the output (for very large N)");
-  OutputConfig reg_out;
-  bool reg_quiet = false;
-  std::string reg_petsc;
-  add_output_options(*reg, reg_out, reg_quiet, reg_petsc, "reg.h5");
+  add_output_options(*reg, common.out, common.quiet, common.petsc, "reg.h5");
+  return reg;
+}
 
+// Parses the words; text to print instead when they ask for help or the version.
+std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::string>& args) {
   try {
     // CLI11 wants the words after the program name, last first.
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -200,23 +213,49 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     throw InputError(e.what());
   }
+  return std::nullopt;
+}
+
+// --t-end unless --steps was given; --dt and --cfl only when given.
+void resolve_time(heat::Request& q, const TimeFlags& time) {
+  if (time.steps_opt->count() > 0)
+    q.steps = time.steps;
+  else
+    q.t_end = time.t_end;
+  if (time.dt_opt->count() > 0) q.dt = time.dt;
+  if (time.cfl_opt->count() > 0) q.cfl = time.cfl;
+}
+
+void take_common(Config& cfg, Command command, CommonFlags& common) {
+  cfg.command = command;
+  cfg.output = std::move(common.out);
+  cfg.quiet = common.quiet;
+  cfg.petsc_options = std::move(common.petsc);
+}
+
+}  // namespace
+
+Parsed parse_command_line(int argc, const char* const* argv) {
+  Config cfg;
+  for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
+  const std::vector<std::string> args = expand_config(std::vector<std::string>(argv, argv + argc));
+
+  CLI::App app{"slab: MPI-distributed heat equation and linear regression, written to HDF5 for NumPy", "slab"};
+  app.set_version_flag("--version", version_text());
+  app.require_subcommand(1);
+  // An option given twice (in --config and on the command line) takes the later value.
+  app.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  TimeFlags time;
+  CommonFlags heat_common, regress_common;
+  CLI::App* heat = add_heat_command(app, cfg.heat, time, heat_common);
+  add_regress_command(app, cfg.regress, regress_common);
+  if (auto print = parse_words(app, args)) return *print;
 
   if (heat->parsed()) {
-    cfg.command = Command::heat;
-    cfg.output = heat_out;
-    cfg.quiet = heat_quiet;
-    cfg.petsc_options = heat_petsc;
-    if (steps_opt->count() > 0)
-      q.steps = steps;
-    else
-      q.t_end = t_end;
-    if (dt_opt->count() > 0) q.dt = dt;
-    if (cfl_opt->count() > 0) q.cfl = cfl;
+    take_common(cfg, Command::heat, heat_common);
+    resolve_time(cfg.heat.request, time);
   } else {
-    cfg.command = Command::regress;
-    cfg.output = reg_out;
-    cfg.quiet = reg_quiet;
-    cfg.petsc_options = reg_petsc;
+    take_common(cfg, Command::regress, regress_common);
   }
   return cfg;
 }

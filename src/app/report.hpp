@@ -9,6 +9,15 @@
 
 namespace slab::app {
 
+// Wall time of a run's phases on this rank, in seconds.
+struct PhaseTimes {
+  double compute = 0;        // the solver's arithmetic
+  double communication = 0;  // waiting for other ranks inside the solver
+  double io = 0;             // writing files
+  double solve = 0;          // the whole solver call (compute, communication and the observers)
+  double total = 0;          // command line parsed to file committed
+};
+
 // Seconds since `start`, for the phase timings.
 [[nodiscard]] double seconds_since(std::chrono::steady_clock::time_point start);
 // A number in six significant digits, for messages.

@@ -3,6 +3,8 @@
 #include <ctime>
 
 #include "petsc.hpp"
+#include "run_heat.hpp"
+#include "run_regress.hpp"
 #include "slab/version.hpp"
 
 namespace slab::app {
@@ -23,6 +25,17 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
           {"nranks", std::int64_t{comm.size()}},
           {"start_time", started},
           {"io_mode", std::string(config.output.io == io::IoMode::parallel ? "parallel" : "gather")}};
+}
+
+io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times) {
+  return {{"wall_time_compute", comm.allreduce_max(times.compute)},
+          {"wall_time_communication", comm.allreduce_max(times.communication)},
+          {"wall_time_io", comm.allreduce_max(times.io)},
+          {"wall_time_total", comm.allreduce_max(times.total)}};
+}
+
+void append(io::Attributes& attributes, io::Attributes more) {
+  for (auto& a : more) attributes.push_back(std::move(a));
 }
 
 void run(const mpi::Comm& comm, const Config& config) {

@@ -1,8 +1,10 @@
-// The driver: wires the solvers to the outputs. run() is what main calls inside its try/catch.
+// The driver: wires the solvers to the outputs. run() is what main calls inside its try/catch;
+// run_heat.hpp and run_regress.hpp hold the steps of each command.
 #pragma once
 
 #include "config.hpp"
 #include "mpi.hpp"
+#include "report.hpp"
 #include "sink.hpp"
 
 namespace slab::app {
@@ -10,10 +12,11 @@ namespace slab::app {
 // Collective. Throws slab::Error (agreed on every rank) on failure.
 void run(const mpi::Comm& comm, const Config& config);
 
-void run_heat(const mpi::Comm& comm, const Config& config);
-void run_regress(const mpi::Comm& comm, const Config& config);
-
-// Attributes every output carries: version, commit, command line, ranks, start time.
+// Attributes every output carries: version, commit, command line, ranks, start time, I/O mode.
 [[nodiscard]] io::Attributes provenance(const mpi::Comm& comm, const Config& config);
+// Collective: wall_time_compute, _communication, _io and _total, each the maximum over the ranks.
+[[nodiscard]] io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times);
+// Appends `more` to `attributes`.
+void append(io::Attributes& attributes, io::Attributes more);
 
 }  // namespace slab::app

@@ -1,13 +1,10 @@
-// slab heat: resolve the problem, set the initial condition, stream snapshots into the output.
+// slab heat: plan, set the initial condition, stream snapshots into the output, report.
+#include "run_heat.hpp"
+
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 
-#include "checkpoint.hpp"
 #include "h5_reader.hpp"
-#include "heat.hpp"
-#include "output.hpp"
-#include "report.hpp"
 #include "run.hpp"
 
 namespace slab::app {
@@ -21,6 +18,54 @@ std::pair<std::string, std::string> split_init_file(const std::string& init) {
   if (colon == std::string::npos)
     throw InputError("--init must be sine, gaussian, step or FILE.h5:/dataset, got '" + init + "'");
   return {init.substr(0, colon), init.substr(colon + 1)};
+}
+
+bool built_in_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
+
+io::Block row_block(std::uint64_t index, const RowPartition& part, const double* local) {
+  const auto count = static_cast<std::uint64_t>(part.count());
+  if (count == 0) return io::Block::none(2);
+  return io::Block{{index, static_cast<std::uint64_t>(part.first())}, {1, count}, local};
+}
+
+io::Block node_block(const RowPartition& part, const double* local) {
+  const auto count = static_cast<std::uint64_t>(part.count());
+  if (count == 0) return io::Block::none(1);
+  return io::Block{{static_cast<std::uint64_t>(part.first())}, {count}, local};
+}
+
+}  // namespace
+
+HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
+  const HeatConfig& cfg = config.heat;
+  HeatPlan plan{};
+  mpi::collectively(comm, [&] {
+    plan.problem = heat::resolve(cfg.request);
+    if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
+    if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
+    if (!built_in_init(cfg.init)) (void)split_init_file(cfg.init);
+  });
+  const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
+  const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
+  const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
+  plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes};
+  plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
+  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
+  plan.checkpoint = plan.checkpoints->path();
+  // Input files are hashed only when a checkpoint will be written or read.
+  const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
+  plan.fingerprint = heat_parameters(comm, plan.problem, cfg, config.petsc_options, checkpointing);
+  return plan;
+}
+
+std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks) {
+  const heat::Problem& p = plan.problem;
+  return "slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
+         " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
+         " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.r()) +
+         " scheme=" + heat::to_string(p.scheme) + " bc=" + heat::to_string(p.bc) + " init=" + cfg.init +
+         " snapshots=" + std::to_string(p.snapshots) + " ranks=" + std::to_string(ranks) + " -> " +
+         io::output_target(plan.output.path);
 }
 
 std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
@@ -37,6 +82,72 @@ std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem
   });
   heat::apply_boundary_values(p, part, u);
   return u;
+}
+
+HeatRecord::HeatRecord(const mpi::Comm& comm, io::Sink& sink, const HeatPlan& plan, const HeatConfig& cfg)
+    : comm_(comm), sink_(sink), plan_(plan), cfg_(cfg), part_(plan.problem.nx, comm.size(), comm.rank()) {
+  const auto started = clock::now();
+  const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
+  const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
+  sink_.create({"heat/x", {nx}});
+  sink_.create({"heat/t", {k}});
+  sink_.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress});
+  x_.resize(static_cast<std::size_t>(part_.count()));
+  for (std::size_t i = 0; i < x_.size(); ++i) x_[i] = plan.problem.x(part_.first() + static_cast<std::int64_t>(i));
+  sink_.write("heat/x", node_block(part_, x_.data()));
+  io_seconds_ += seconds_since(started);
+}
+
+void HeatRecord::write_row(std::uint64_t index, const double* local) {
+  sink_.write("heat/u", row_block(index, part_, local));
+}
+
+void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> local) {
+  const auto started = clock::now();
+  write_row(static_cast<std::uint64_t>(index), local.data());
+  times_.push_back(t);
+  io_seconds_ += seconds_since(started);
+  const heat::Problem& p = plan_.problem;
+  if (cfg_.init != "sine" || index != p.snapshots - 1 || !heat::exact_sine(p, cfg_.mode, 0.0, t)) return;
+  double local_max = 0;
+  for (std::size_t i = 0; i < local.size(); ++i)
+    local_max = std::max(local_max, std::abs(local[i] - *heat::exact_sine(p, cfg_.mode, x_[i], t)));
+  max_error_ = comm_.allreduce_max(local_max);
+}
+
+void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u) const {
+  write_heat_checkpoint(comm_, *plan_.checkpoints, plan_.fingerprint, plan_.problem, step, u, times_, sink_);
+}
+
+std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u) {
+  HeatResume resume = resume_heat(comm_, from, plan_.problem, plan_.fingerprint, sink_);
+  u = std::move(resume.u);
+  times_ = std::move(resume.times);
+  return resume.step;
+}
+
+void HeatRecord::finish(const io::Attributes& attributes) {
+  const auto started = clock::now();
+  const auto k = static_cast<std::uint64_t>(plan_.problem.snapshots);
+  sink_.write("heat/t", comm_.is_root() ? io::Block{{0}, {k}, times_.data()} : io::Block::none(1));
+  sink_.annotate("heat", attributes);
+  sink_.annotate("heat/x", {{"units", std::string("length")}, {"description", std::string("node positions x_i")}});
+  sink_.annotate("heat/t", {{"units", std::string("time")}, {"description", std::string("snapshot times t_k")}});
+  sink_.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
+  io_seconds_ += seconds_since(started);
+}
+
+heat::Observer observe(HeatRecord& record, Reporter& report, const HeatPlan& plan, std::int64_t checkpoint_every) {
+  heat::Observer observer;
+  observer.snapshot = [&record](std::int64_t index, std::int64_t, double t, std::span<const double> local) {
+    record.snapshot(index, t, local);
+  };
+  observer.checkpoint_every = checkpoint_every;
+  observer.checkpoint = [&record](std::int64_t step, std::span<const double> u) { record.checkpoint(step, u); };
+  observer.progress = [&report, steps = plan.problem.steps](std::int64_t step, double t) {
+    report.progress(step, steps, t);
+  };
+  return observer;
 }
 
 io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
@@ -60,120 +171,58 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"units", std::string("consistent units: x and length in [length], t in [time], alpha in [length^2/time]")}};
 }
 
-}  // namespace
+std::string heat_summary(const heat::Problem& p, int ranks, const PhaseTimes& times, const heat::Timing& timing,
+                         double max_error, const std::string& target) {
+  const double updates = static_cast<double>(p.nx) * static_cast<double>(p.steps);
+  return "slab heat: " + std::to_string(p.steps) + " steps of " + std::to_string(p.nx) + " nodes on " +
+         std::to_string(ranks) + " ranks in " + format_number(times.total) + " s (solve " + format_number(times.solve) +
+         " s: compute " + format_number(timing.compute) + " s, halo exchange " + format_number(timing.communication) +
+         " s; I/O " + format_number(times.io) + " s), " + format_number(updates / times.solve) + " cell updates/s" +
+         (max_error >= 0 ? ", max error vs exact " + format_number(max_error) : "") + "; wrote " + target;
+}
 
 void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto started = clock::now();
   const HeatConfig& cfg = config.heat;
-  heat::Problem p{};
-  mpi::collectively(comm, [&] {
-    p = heat::resolve(cfg.request);
-    if (cfg.compress > 0 && !cfg.extendible) throw InputError("--compress needs --layout extendible");
-    if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
-    if (cfg.init != "sine" && cfg.init != "gaussian" && cfg.init != "step") (void)split_init_file(cfg.init);
-  });
-  const auto nx_k = static_cast<std::uint64_t>(p.nx), k_k = static_cast<std::uint64_t>(p.snapshots);
-  const io::OutputOptions out{config.output.out, config.output.io, config.output.overwrite,
-                              io::expected_size({k_k + 1, nx_k}) + io::expected_size({k_k}) + (64 << 10)};
-  const io::Claim claim = io::check_output(comm, out);  // held to the end: one run per --out
-  Checkpoints checkpoints(comm, config.output);
-  const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
-  const Fingerprint parameters = checkpointing ? heat_parameters(comm, p, cfg, config.petsc_options) : Fingerprint{};
-
+  const HeatPlan plan = plan_heat(comm, config);
   Reporter report(comm.is_root() && !config.quiet, "step");
-  report.line("slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
-              " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
-              " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.r()) +
-              " scheme=" + heat::to_string(p.scheme) + " bc=" + heat::to_string(p.bc) + " init=" + cfg.init +
-              " snapshots=" + std::to_string(p.snapshots) + " ranks=" + std::to_string(comm.size()) + " -> " +
-              io::output_target(out.path));
+  report.line(describe(plan, cfg, comm.size()));
 
-  const RowPartition part(p.nx, comm.size(), comm.rank());
-  std::vector<double> u = initial_condition(comm, p, cfg, part);
+  const RowPartition part(plan.problem.nx, comm.size(), comm.rank());
+  std::vector<double> u = initial_condition(comm, plan.problem, cfg, part);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "init"); });
 
-  const auto io_start = clock::now();
-  io::Output output(comm, out);
-  io::Sink& sink = output.sink();
-  const auto nx = static_cast<std::uint64_t>(p.nx);
-  const auto k = static_cast<std::uint64_t>(p.snapshots);
-  const auto first = static_cast<std::uint64_t>(part.first());
-  const auto count = static_cast<std::uint64_t>(part.count());
-  sink.create({"heat/x", {nx}});
-  sink.create({"heat/t", {k}});
-  sink.create({"heat/u", {cfg.extendible ? 0 : k, nx}, cfg.extendible, cfg.compress});
-  std::vector<double> x(count);
-  for (std::size_t i = 0; i < count; ++i) x[i] = p.x(part.first() + static_cast<std::int64_t>(i));
-  sink.write("heat/x", count > 0 ? io::Block{{first}, {count}, x.data()} : io::Block::none(1));
-  double io_seconds = seconds_since(io_start);
-
-  std::vector<double> times;  // of the snapshots taken so far (the snapshots themselves are in the output)
+  io::Output output(comm, plan.output);
+  HeatRecord record(comm, output.sink(), plan, cfg);
   std::int64_t first_step = 0;
   if (!config.output.restart.empty()) {
-    HeatResume resume = resume_heat(comm, config.output.restart, p, parameters, sink);
-    first_step = resume.step;
-    u = std::move(resume.u);
-    times = std::move(resume.times);
+    first_step = record.restore(config.output.restart, u);
     report.line("slab heat: restarted from " + config.output.restart + " at step " + std::to_string(first_step));
   }
 
-  double max_error = -1;
-  heat::Observer observer;
-  observer.snapshot = [&](std::int64_t index, std::int64_t /*step*/, double t, std::span<const double> local) {
-    const auto written = clock::now();
-    const io::Block block = count > 0 ? io::Block{{static_cast<std::uint64_t>(index), first}, {1, count}, local.data()}
-                                      : io::Block::none(2);
-    sink.write("heat/u", block);
-    times.push_back(t);
-    io_seconds += seconds_since(written);
-    if (cfg.init == "sine" && index == p.snapshots - 1 && heat::exact_sine(p, cfg.mode, 0.0, t)) {
-      double local_max = 0;
-      for (std::size_t i = 0; i < local.size(); ++i)
-        local_max = std::max(local_max, std::abs(local[i] - *heat::exact_sine(p, cfg.mode, x[i], t)));
-      max_error = comm.allreduce_max(local_max);
-    }
-  };
-  observer.checkpoint_every = config.output.checkpoint_every;
-  observer.checkpoint = [&](std::int64_t step, std::span<const double> now) {
-    const auto written = clock::now();
-    write_heat_checkpoint(comm, checkpoints, parameters, p, step, now, times, sink);
-    io_seconds += seconds_since(written);
-  };
-  observer.progress = [&](std::int64_t step, double t) { report.progress(step, p.steps, t); };
   const auto solve_start = clock::now();
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "solve"); });
-  const heat::Timing timing = heat::solve(comm, p, u, observer, first_step);
-  const double solve_seconds = seconds_since(solve_start);
+  const heat::Timing timing =
+      heat::solve(comm, plan.problem, u, observe(record, report, plan, config.output.checkpoint_every), first_step);
+  PhaseTimes times{.compute = timing.compute, .communication = timing.communication};
+  times.solve = seconds_since(solve_start);
   report.finish_progress();
 
   const auto finish_start = clock::now();
-  sink.write("heat/t", comm.is_root() ? io::Block{{0}, {k}, times.data()} : io::Block::none(1));
-  io::Attributes attributes = heat_attributes(p, cfg);
-  if (max_error >= 0) attributes.emplace_back("max_error_vs_exact", max_error);
+  io::Attributes attributes = heat_attributes(plan.problem, cfg);
+  if (record.max_error() >= 0) attributes.emplace_back("max_error_vs_exact", record.max_error());
   attributes.emplace_back("restarted_from_step", first_step);
-  const double wall = seconds_since(started);
-  for (auto& a : provenance(comm, config)) attributes.push_back(std::move(a));
-  attributes.emplace_back("wall_time_compute", comm.allreduce_max(timing.compute));
-  attributes.emplace_back("wall_time_communication", comm.allreduce_max(timing.communication));
-  attributes.emplace_back("wall_time_io", comm.allreduce_max(io_seconds + seconds_since(finish_start)));
-  attributes.emplace_back("wall_time_total", comm.allreduce_max(wall));
-  sink.annotate("heat", attributes);
-  sink.annotate("heat/x", {{"units", std::string("length")}, {"description", std::string("node positions x_i")}});
-  sink.annotate("heat/t", {{"units", std::string("time")}, {"description", std::string("snapshot times t_k")}});
-  sink.annotate("heat/u", {{"description", std::string("u[k, i] = u(x_i, t_k)")}});
+  times.total = seconds_since(started);
+  times.io = record.io_seconds() + seconds_since(finish_start);
+  append(attributes, provenance(comm, config));
+  append(attributes, timing_attributes(comm, times));
+  record.finish(attributes);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
-  checkpoints.finish();
+  plan.checkpoints->finish();
 
-  const double total = seconds_since(started);
-  const double updates = static_cast<double>(p.nx) * static_cast<double>(p.steps);
-  report.line(
-      "slab heat: " + std::to_string(p.steps) + " steps of " + std::to_string(p.nx) + " nodes on " +
-      std::to_string(comm.size()) + " ranks in " + format_number(total) + " s (solve " + format_number(solve_seconds) +
-      " s: compute " + format_number(timing.compute) + " s, halo exchange " + format_number(timing.communication) +
-      " s; I/O " + format_number(io_seconds + seconds_since(finish_start)) + " s), " +
-      format_number(updates / solve_seconds) + " cell updates/s" +
-      (max_error >= 0 ? ", max error vs exact " + format_number(max_error) : "") + "; wrote " + output.target());
+  times.total = seconds_since(started);
+  report.line(heat_summary(plan.problem, comm.size(), times, timing, record.max_error(), output.target()));
 }
 
 }  // namespace slab::app

@@ -1,0 +1,72 @@
+// slab regress, step by step: plan -> data (synthetic or read) -> write the inputs -> fit (gd with
+// checkpoints, or a direct method) -> write the fit -> report. run_regress() in run_regress.cpp
+// reads as that list; each step is a function here that a test can call on its own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "checkpoint.hpp"
+#include "config.hpp"
+#include "dist_tensor.hpp"
+#include "mpi.hpp"
+#include "output.hpp"
+#include "regression.hpp"
+#include "report.hpp"
+#include "sink.hpp"
+#include "synthetic.hpp"
+
+namespace slab::app {
+
+// What a regression run is decided to be before it allocates or computes anything.
+struct RegressPlan {
+  io::OutputOptions output;  // --out, with the bytes the file will take where they are known
+  std::string checkpoint;    // where --checkpoint-every writes
+  // Rank 0: the lock on --out, and the checkpoint's (claimed with the plan, so that a second run
+  // on either is refused before anything is computed); held while the plan lives.
+  io::Claim claim;
+  std::shared_ptr<Checkpoints> checkpoints;
+};
+
+// Collective: validates every regression parameter (agreed on all ranks) and checks --out.
+[[nodiscard]] RegressPlan plan_regress(const mpi::Comm& comm, const Config& config);
+
+// X (N, D) and y (N,) split by rows; the true model when the data is synthetic.
+struct Dataset {
+  DistTensor X;
+  DistTensor y;
+  std::optional<regression::Truth> truth;
+};
+
+// Collective: generates the synthetic data or reads --data (.h5 in parallel; .npz and .csv on
+// rank 0, then scattered), checked for shape and finiteness.
+[[nodiscard]] Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg);
+
+// The parameter line rank 0 prints first.
+[[nodiscard]] std::string describe(const Dataset& data, const RegressConfig& cfg, int ranks, const std::string& out);
+
+// Collective: /regression/X and /regression/y, each rank its rows.
+void write_data(io::Sink& sink, const Dataset& data);
+
+// Fits by cfg.method. gd resumes from --restart and checkpoints every --checkpoint-every
+// iterations; `restarted_from` receives the iteration it resumed at (0: a fresh start).
+[[nodiscard]] regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, Dataset& data,
+                                  Reporter& report, std::int64_t& restarted_from);
+
+// Collective: w, b, the loss history and, for synthetic data, the true model.
+void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
+               const std::optional<regression::Truth>& truth);
+
+// Every parameter and the fit's figures, as the /regression group's attributes.
+[[nodiscard]] io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
+                                                const regression::Fit& fit, std::int64_t restarted_from);
+
+// The summary line rank 0 prints last.
+[[nodiscard]] std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
+                                          int ranks, const PhaseTimes& times, const std::string& target);
+
+void run_regress(const mpi::Comm& comm, const Config& config);
+
+}  // namespace slab::app
