@@ -101,17 +101,18 @@ bool is_builtin_init(const std::string& init) { return init == "sine" || init ==
 
 Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
                             const std::string& petsc_options, bool hash_files) {
+  // The user's own choices first (a contradiction names them, not the dt they imply).
   Fingerprint f{{"kind", std::string("heat")},
                 {"nx", p.nx},
-                {"steps", p.steps},
-                {"dt", p.dt},
-                {"alpha", p.alpha},
                 {"length", p.length},
+                {"alpha", p.alpha},
                 {"scheme", heat::to_string(p.scheme)},
                 {"bc", heat::to_string(p.bc)},
                 {"left", p.left},
                 {"right", p.right},
-                {"snapshots", p.snapshots}};
+                {"snapshots", p.snapshots},
+                {"steps", p.steps},
+                {"dt", p.dt}};
   if (is_builtin_init(cfg.init)) {
     f.emplace_back("init", cfg.init);
     if (cfg.init == "sine") f.emplace_back("mode", std::int64_t{cfg.mode});

@@ -31,6 +31,19 @@ bool same(const io::AttributeValue& a, const io::AttributeValue& b) {
   return a == b;
 }
 
+std::string kind_of(const io::AttributeValue& value) {
+  switch (value.index()) {
+    case 0:
+      return "an integer";
+    case 1:
+      return "a floating-point number";
+    case 2:
+      return "text";
+    default:
+      return "a list";
+  }
+}
+
 [[noreturn]] void refuse(const CheckpointRules& rules, const std::string& what) {
   throw InputError(rules.where + ": " + what);
 }
@@ -45,6 +58,10 @@ void check_parameters_and_step(const CheckpointRecord& record, const CheckpointR
     if (found == stored.end())
       refuse(rules, "the checkpoint does not record " + name + " (this run has " + name + " = " + describe(value) +
                         "); it is not a checkpoint of this kind of run");
+    if (found->second->index() != value.index())
+      refuse(rules, "the checkpoint has " + name + " = " + describe(*found->second) + " as " + kind_of(*found->second) +
+                        ", but this run's " + name + " is " + kind_of(value) + " (" + describe(value) +
+                        "); it is not a checkpoint slab wrote for this run");
     if (!same(*found->second, value))
       refuse(rules, "the checkpoint has " + name + " = " + describe(*found->second) + " but this run has " +
                         describe(value) + "; give the parameters the checkpoint was made with");

@@ -397,18 +397,18 @@ class DamagedCheckpoints(HostileTest):
             return change
 
         cases = [
-            (replace("checkpoint/u", np.zeros(20)), "'/checkpoint/u' has shape (20)"),
+            (replace("checkpoint/u", np.zeros(20)), "'/checkpoint/u' has shape (20,), but at step 30 it must be (21,)"),
             (replace("checkpoint/u", np.full(21, np.nan)), "holds NaN or infinity"),
-            (replace("checkpoint/t", np.zeros(7)), "'/checkpoint/t' has shape (7)"),
-            (replace("checkpoint/t", np.zeros(2)), "'/checkpoint/t' has shape (2)"),
-            (replace("checkpoint/snapshots", np.zeros((21, 3))), "'/checkpoint/snapshots' has shape (21, 3)"),
-            (replace("checkpoint/snapshots", np.full((3, 21), np.inf)), "holds NaN or infinity"),
+            (replace("checkpoint/t", np.zeros(7)), "'/checkpoint/t' has shape (7,), but at step 30 it must be (4,)"),
+            (replace("checkpoint/t", np.zeros(2)), "'/checkpoint/t' has shape (2,)"),
+            (replace("checkpoint/snapshots", np.zeros((21, 3))), "'/checkpoint/snapshots' has shape (21, 3), but at step 30 it must be (4, 21)"),
+            (replace("checkpoint/snapshots", np.full((4, 21), np.inf)), "holds NaN or infinity"),
             (attribute("checkpoint", "step", 0), "step is 0, outside this run"),
             (attribute("checkpoint", "step", 40), "step is 40, outside this run"),
             (attribute("checkpoint", "step", -5), "step is -5, outside this run"),
             (attribute("checkpoint", "step", 2**62), "outside this run"),
             (attribute("checkpoint", "step", 20.0), "does not record its step"),
-            (attribute("checkpoint/parameters", "nx", 21.0), "nx = 21 but this run has 21"),
+            (attribute("checkpoint/parameters", "nx", 21.0), "nx = 21 as a floating-point number, but this run's nx is an integer (21)"),
             (lambda f: f["checkpoint/t"].__setitem__(1, 0.5), "snapshot 1 is at t = 0.5"),
         ]
         for change, words in cases:
@@ -453,8 +453,8 @@ class DamagedCheckpoints(HostileTest):
             return change
 
         cases = [
-            (replace("checkpoint/w", np.zeros(3)), "'/checkpoint/w' has shape (3)"),
-            (replace("checkpoint/loss", np.zeros(4)), "'/checkpoint/loss' has shape (4)"),
+            (replace("checkpoint/w", np.zeros(3)), "'/checkpoint/w' has shape (3,), but at iteration 30 it must be (2,)"),
+            (replace("checkpoint/loss", np.zeros(4)), "'/checkpoint/loss' has shape (4,), but at iteration 30 it must be (30,)"),
             (replace("checkpoint/state", np.array([np.nan, 0.0])), "holds NaN or infinity"),
             (replace("checkpoint/state", np.array([0.0, 2.5])), "loss increases"),
             (lambda f: f["checkpoint/loss"].__setitem__(0, -1.0), "negative"),
