@@ -1,5 +1,7 @@
 #include "checkpoint.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -27,7 +29,12 @@ Checkpoints::Checkpoints(const mpi::Comm& comm, const OutputConfig& output)
     std::error_code ec;
     restart_is_ours_ = !output.restart.empty() && fs::equivalent(output.restart, path_, ec);
     claim_ = io::claim_target(path_, option);
-    if (!output.restart.empty() && !restart_is_ours_) restart_claim_ = io::claim_target(output.restart, "--restart");
+    // A checkpoint in a folder this run cannot write (an archive) cannot be written by another run
+    // either: it is read without a lock.
+    const fs::path folder =
+        fs::path(output.restart).parent_path().empty() ? "." : fs::path(output.restart).parent_path();
+    if (!output.restart.empty() && !restart_is_ours_ && ::access(folder.c_str(), W_OK | X_OK) == 0)
+      restart_claim_ = io::claim_target(output.restart, "--restart");
     const io::Existing found = io::existing(path_);
     if (output.checkpoint_every <= 0 || found == io::Existing::nothing || restart_is_ours_) return;
     if (found != io::Existing::file)

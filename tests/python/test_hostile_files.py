@@ -52,6 +52,26 @@ def signal_all(pids, sig):
             pass
 
 
+def wait_stopped(pids, seconds=60):
+    """Waits until every thread of every process has stopped (a write in flight when SIGSTOP came
+    finishes first)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        running = False
+        for pid in pids:
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/stat") as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    running = running or state not in ("T", "t", "Z", "X")
+            except OSError:
+                pass
+        if not running:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the first run did not stop")
+
+
 def start(args, cwd):
     return subprocess.Popen([MPIEXEC, "-n", "2", SLAB, *map(str, args)], cwd=cwd, env=dict(os.environ, **MPI_ENV),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -157,6 +177,21 @@ class Neighbours(HostileTest):
                     expected += [os.path.join(self.path(base), f) for f in sorted(os.listdir(self.path(base)))]
                 self.assertEqual(sorted(new), sorted(expected))
 
+    def test_a_symlink_at_the_old_temporary_name_is_never_followed(self):
+        outside = self.dir + "-outside"
+        os.mkdir(outside)
+        self.addCleanup(shutil.rmtree, outside, True)
+        victim = os.path.join(outside, "victim.txt")
+        write(victim, "not slab's\n")
+        for fmt, io in COMBOS:
+            with self.subTest(fmt=fmt, io=io):
+                base = target(f"p{fmt}{io}", fmt)
+                os.symlink(victim, self.path(base + ".partial"))
+                self.slab(2, *HEAT, "--io", io, "--out", f"p{fmt}{io}.{fmt}")
+                self.assertEqual(os.readlink(self.path(base + ".partial")), victim)
+                with open(victim) as f:
+                    self.assertEqual(f.read(), "not slab's\n")
+
     def test_overwrite_replaces_a_regular_file_and_slabs_own_folder(self):
         for fmt, io in COMBOS:
             with self.subTest(fmt=fmt, io=io):
@@ -192,6 +227,7 @@ class Concurrency(HostileTest):
         pids = processes_in(self.dir)
         signal_all(pids, signal.SIGSTOP)
         try:
+            wait_stopped(pids)
             line = self.expect_refusal(second_args, 2, "another slab run (pid ")
             self.assertIn(os.path.basename(lock), line)
         finally:
