@@ -24,6 +24,7 @@ class ArchiveSink final : public Sink {
   void create(const DatasetSpec& spec) override;
   void write(const std::string& path, const Block& block) override;
   void annotate(const std::string& group, const Attributes& attributes) override;
+  void read(const std::string& path, const Block& box, double* out) override;
   void commit() override;
 
  private:

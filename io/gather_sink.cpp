@@ -138,6 +138,47 @@ void GatherSink::write(const std::string& path, const Block& block) {
   mpi::raise_if_any(comm_, failure);
 }
 
+// The reverse of write: rank 0 reads every rank's box from its sink and sends it back. Boxes are
+// small (the caller's pieces), so rank 0 reads them all before sending: a failed read is agreed on
+// before any message, and nobody waits for a reply that never comes.
+void GatherSink::read(const std::string& path, const Block& requested, double* out) {
+  Block box = requested;
+  box.data = out;  // the box is empty only if out is null or a count is 0
+  const std::size_t rank = box.start.size();
+  std::vector<std::uint64_t> header(2 * rank + 1);
+  std::copy(box.start.begin(), box.start.end(), header.begin());
+  std::copy(box.count.begin(), box.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
+  header[2 * rank] = box.size();
+  std::vector<std::uint64_t> headers(comm_.is_root() ? header.size() * comm_.size() : 0);
+  SLAB_MPI(MPI_Gather(header.data(), static_cast<int>(header.size()), MPI_UINT64_T, headers.data(),
+                      static_cast<int>(header.size()), MPI_UINT64_T, 0, comm_.get()));
+  std::vector<std::vector<double>> replies(comm_.is_root() ? comm_.size() : 0);
+  mpi::collectively(comm_, [&] {
+    if (box.size() > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+      throw RuntimeFailure("gather mode cannot read back " + path + " in one message");
+    if (!comm_.is_root()) return;
+    if (box.size() > 0) root_sink_->read(path, box, out);
+    for (int r = 1; r < comm_.size(); ++r) {
+      const auto* h = headers.data() + static_cast<std::size_t>(r) * header.size();
+      if (h[2 * rank] == 0) continue;
+      Block theirs;
+      theirs.start.assign(h, h + rank);
+      theirs.count.assign(h + rank, h + 2 * rank);
+      replies[static_cast<std::size_t>(r)].resize(h[2 * rank]);
+      root_sink_->read(path, theirs, replies[static_cast<std::size_t>(r)].data());
+    }
+  });
+  if (comm_.is_root()) {
+    for (int r = 1; r < comm_.size(); ++r) {
+      const auto& reply = replies[static_cast<std::size_t>(r)];
+      if (!reply.empty())
+        SLAB_MPI(MPI_Send(reply.data(), static_cast<int>(reply.size()), MPI_DOUBLE, r, tag_piece, comm_.get()));
+    }
+  } else if (box.size() > 0) {
+    SLAB_MPI(MPI_Recv(out, static_cast<int>(box.size()), MPI_DOUBLE, 0, tag_piece, comm_.get(), MPI_STATUS_IGNORE));
+  }
+}
+
 void GatherSink::annotate(const std::string& group, const Attributes& attributes) {
   mpi::collectively(comm_, [&] {
     if (root_sink_) root_sink_->annotate(group, attributes);

@@ -22,6 +22,7 @@ class GatherSink final : public Sink {
   void create(const DatasetSpec& spec) override;
   void write(const std::string& path, const Block& block) override;
   void annotate(const std::string& group, const Attributes& attributes) override;
+  void read(const std::string& path, const Block& box, double* out) override;
   void commit() override;
 
  private:

@@ -146,4 +146,98 @@ DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::
   return H5Input(comm, file, option).rows(dataset, expected);
 }
 
+std::optional<Shape> H5Input::shape(const std::string& dataset) const {
+  std::optional<Shape> out;
+  mpi::collectively(comm_, [&] {
+    H5O_info_t info{};
+    if (H5Lexists(file_.get(), dataset.c_str(), H5P_DEFAULT) <= 0 ||
+        H5Oget_info_by_name2(file_.get(), dataset.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+        info.type != H5O_TYPE_DATASET) {
+      H5Eclear2(H5E_DEFAULT);
+      return;
+    }
+    const h5::Dataset data(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT));
+    if (!data.valid()) return;
+    const h5::Datatype type(H5Dget_type(data.get()));
+    const h5::Dataspace space(H5Dget_space(data.get()));
+    const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
+    if (!type.valid() || H5Tget_class(type.get()) != H5T_FLOAT || rank < 0) return;
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    if (H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) return;
+    out = Shape(dims.begin(), dims.end());
+  });
+  H5Eclear2(H5E_DEFAULT);
+  return out;
+}
+
+namespace {
+// One scalar attribute as a value; nullopt for any other type or shape.
+std::optional<AttributeValue> read_attribute(hid_t attribute) {
+  const h5::Datatype type(H5Aget_type(attribute));
+  const h5::Dataspace space(H5Aget_space(attribute));
+  if (!type.valid() || !space.valid() || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER: {
+      std::int64_t v = 0;
+      if (H5Aread(attribute, H5T_NATIVE_INT64, &v) < 0) return std::nullopt;
+      return v;
+    }
+    case H5T_FLOAT: {
+      double v = 0;
+      if (H5Aread(attribute, H5T_NATIVE_DOUBLE, &v) < 0) return std::nullopt;
+      return v;
+    }
+    case H5T_STRING: {
+      if (H5Tis_variable_str(type.get()) <= 0) return std::nullopt;
+      char* text = nullptr;
+      if (H5Aread(attribute, type.get(), &text) < 0 || text == nullptr) return std::nullopt;
+      std::string value(text);
+      H5free_memory(text);
+      return value;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+}  // namespace
+
+Attributes H5Input::attributes(const std::string& object) const {
+  Attributes out;
+  mpi::collectively(comm_, [&] {
+    H5O_info_t info{};
+    if (H5Lexists(file_.get(), object.c_str(), H5P_DEFAULT) <= 0 ||
+        H5Oget_info_by_name2(file_.get(), object.c_str(), &info, H5O_INFO_NUM_ATTRS, H5P_DEFAULT) < 0)
+      return;
+    for (hsize_t i = 0; i < info.num_attrs; ++i) {
+      const h5::Attribute attribute(
+          H5Aopen_by_idx(file_.get(), object.c_str(), H5_INDEX_CRT_ORDER, H5_ITER_NATIVE, i, H5P_DEFAULT, H5P_DEFAULT));
+      if (!attribute.valid()) continue;
+      char name[256] = {};
+      if (H5Aget_name(attribute.get(), sizeof name, name) < 0) continue;
+      if (auto value = read_attribute(attribute.get())) out.emplace_back(name, std::move(*value));
+    }
+  });
+  H5Eclear2(H5E_DEFAULT);
+  return out;
+}
+
+void H5Input::read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
+                       const std::vector<std::uint64_t>& count, double* out) const {
+  const Opened o = open_checked(comm_, file_, dataset, {start.size(), {}, {}}, where_);
+  mpi::collectively(comm_, [&] {
+    std::uint64_t n = 1;
+    for (const auto c : count) n *= c;
+    h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where_));
+    const std::vector<hsize_t> first(start.begin(), start.end()), counts(count.begin(), count.end());
+    const h5::Dataspace memory = h5::select_block(file_space, first, counts, n == 0, where_);
+    h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where_));
+    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where_);
+    double dummy = 0;
+    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
+                n == 0 ? &dummy : out) < 0)
+      throw InputError("cannot read dataset '" + dataset + "' from " + where_ +
+                       " (truncated or corrupt file?): " + h5::error_stack());
+  });
+}
+
 }  // namespace slab::io

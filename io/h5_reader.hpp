@@ -8,6 +8,7 @@
 
 #include "dist_tensor.hpp"
 #include "h5.hpp"
+#include "sink.hpp"
 
 namespace slab::io {
 
@@ -30,6 +31,16 @@ class H5Input {
   [[nodiscard]] DistTensor rows(const std::string& dataset, const ExpectedShape& expected) const;
   // The whole dataset on every rank (small replicated data such as a checkpoint's parameters).
   [[nodiscard]] Tensor whole(const std::string& dataset, const ExpectedShape& expected) const;
+  // The shape of a dataset of floating-point numbers; nullopt if there is no such dataset (absent,
+  // a group, a broken link, another type). Collective, never throws for a damaged object.
+  [[nodiscard]] std::optional<Shape> shape(const std::string& dataset) const;
+  // The scalar attributes (integer, floating point, string) of a group or dataset; others are
+  // skipped, and a missing object has none.
+  [[nodiscard]] Attributes attributes(const std::string& object) const;
+  // Collective: this rank reads the box [start, start + count) of a floating-point dataset whose
+  // shape was checked (an empty count reads nothing but takes part).
+  void read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
+                const std::vector<std::uint64_t>& count, double* out) const;
 
  private:
   const mpi::Comm& comm_;

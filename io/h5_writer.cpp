@@ -48,7 +48,7 @@ constexpr const char* not_a_variable = "This is a netCDF dimension but not a net
 
 }  // namespace
 
-H5Writer::H5Writer(std::string path, const mpi::Comm* comm) : path_(std::move(path)), comm_(comm) {
+H5Writer::H5Writer(std::string path, const mpi::Comm* comm, bool exclusive) : path_(std::move(path)), comm_(comm) {
   h5::silence_errors();
   h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), context()));
   SLAB_H5(H5Pset_alignment(access.get(), alignment_threshold, alignment), context());
@@ -59,7 +59,8 @@ H5Writer::H5Writer(std::string path, const mpi::Comm* comm) : path_(std::move(pa
     SLAB_H5(H5Pset_coll_metadata_write(access.get(), true), context());
     SLAB_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE), context());
   }
-  file_ = h5::File(SLAB_H5(H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), context()));
+  file_ = h5::File(SLAB_H5(
+      H5Fcreate(path_.c_str(), exclusive ? H5F_ACC_EXCL : H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), context()));
 }
 
 H5Writer::~H5Writer() {
@@ -211,6 +212,7 @@ void H5Writer::write_block(const std::string& path, const Block& block) {
   const std::vector<hsize_t> count(block.count.begin(), block.count.end());
   const h5::Dataspace memory = h5::select_block(file_space, start, count, empty, where);
   const double dummy = 0.0;
+  written_since_flush_ = true;
   SLAB_H5(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer_.get(),
                    empty ? &dummy : block.data),
           where);
@@ -338,6 +340,30 @@ void H5Writer::attach_dimensions() {
       if (key == path) continue;  // a coordinate variable is its own scale
       SLAB_H5(H5DSattach_scale(datasets_.at(path).get(), found[key].scale, static_cast<unsigned>(a)), context(path));
     }
+}
+
+void H5Writer::read(const std::string& path, const Block& requested, double* out) {
+  Block box = requested;
+  box.data = out;  // the box is empty only if out is null or a count is 0
+  const std::string where = context(path);
+  const auto found = datasets_.find(path);
+  if (found == datasets_.end()) throw RuntimeFailure("read of a dataset that was not created: " + where);
+  // Rows held back to fill a compressed chunk are written first (collective, like the read).
+  if (records_.contains(path)) guarded([&] { flush_records(path); });
+  if (written_since_flush_) {
+    // Every rank's writes reach the file before anyone reads (collective in parallel mode).
+    guarded([&] { SLAB_H5(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), where); });
+    if (comm_ != nullptr) comm_->barrier();
+    written_since_flush_ = false;
+  }
+  h5::Dataspace file_space(SLAB_H5(H5Dget_space(found->second.get()), where));
+  const bool empty = box.size() == 0;
+  const std::vector<hsize_t> start(box.start.begin(), box.start.end()), count(box.count.begin(), box.count.end());
+  const h5::Dataspace memory = h5::select_block(file_space, start, count, empty, where);
+  double dummy = 0.0;
+  SLAB_H5(H5Dread(found->second.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer_.get(),
+                  empty ? &dummy : out),
+          where);
 }
 
 void H5Writer::commit() {

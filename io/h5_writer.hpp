@@ -17,9 +17,9 @@ namespace slab::io {
 
 class H5Writer final : public Sink {
  public:
-  // comm == nullptr: serial. Otherwise every rank of *comm makes every call. Creates (truncates)
-  // the file at `path`.
-  H5Writer(std::string path, const mpi::Comm* comm);
+  // comm == nullptr: serial. Otherwise every rank of *comm makes every call. Creates the file at
+  // `path`: exclusive fails if anything (a file, a symlink) is there; otherwise a file is truncated.
+  H5Writer(std::string path, const mpi::Comm* comm, bool exclusive = false);
   ~H5Writer() override;
   H5Writer(const H5Writer&) = delete;
   H5Writer& operator=(const H5Writer&) = delete;
@@ -27,6 +27,7 @@ class H5Writer final : public Sink {
   void create(const DatasetSpec& spec) override;
   void write(const std::string& path, const Block& block) override;
   void annotate(const std::string& group, const Attributes& attributes) override;
+  void read(const std::string& path, const Block& box, double* out) override;
   void commit() override;
 
   // True while every parallel transfer so far ran as collective MPI-IO
@@ -67,6 +68,7 @@ class H5Writer final : public Sink {
   std::map<std::string, Records> records_;  // compressed extendible datasets of a parallel writer
   int next_dimension_id_ = 0;
   bool every_transfer_collective_ = true;
+  bool written_since_flush_ = false;  // a read-back flushes first (MPI-IO's sync-barrier rule)
 };
 
 }  // namespace slab::io

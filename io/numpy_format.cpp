@@ -48,8 +48,9 @@ std::uint32_t crc_of(std::string_view data) {
 }
 
 void write_all(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  // Exclusive (O_EXCL): slab writes only files it creates, never through a symlink.
+  std::ofstream out(path, std::ios::binary | std::ios::out | std::ios::__noreplace);
+  if (!out) throw RuntimeFailure("cannot create '" + path + "' (does it exist already?)");
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) throw RuntimeFailure("write failed for '" + path + "' (disk full?)");

@@ -38,6 +38,9 @@ class AgreeingSink final : public Sink {
   void annotate(const std::string& group, const Attributes& attributes) override {
     agree([&] { inner_->annotate(group, attributes); });
   }
+  void read(const std::string& path, const Block& box, double* out) override {
+    agree([&] { inner_->read(path, box, out); });
+  }
   void commit() override {
     agree([&] { inner_->commit(); });
   }
@@ -59,9 +62,12 @@ class AgreeingSink final : public Sink {
   std::unique_ptr<Sink> inner_;
 };
 
-void remove_quietly(const std::string& path) {
-  std::error_code ignored;
-  fs::remove_all(path, ignored);
+std::string option_of(const OutputOptions& options) {
+  return options.option.empty() ? "--out " + options.path : options.option;
+}
+
+TargetKind kind_of(const std::string& out) {
+  return format_of(out) == Format::csv ? TargetKind::folder : TargetKind::file;
 }
 
 }  // namespace
@@ -77,50 +83,54 @@ std::string output_target(const std::string& out) {
   return (fs::path(out).parent_path() / fs::path(out).stem()).string();
 }
 
-void check_output(const mpi::Comm& comm, const OutputOptions& options) {
+Claim check_output(const mpi::Comm& comm, const OutputOptions& options) {
+  Claim claim;
   mpi::collectively(comm, [&] {
     const std::string target = output_target(options.path);
     if (!comm.is_root()) return;
+    const std::string option = option_of(options);
     fs::path directory = fs::path(target).parent_path();
     if (directory.empty()) directory = ".";
     std::error_code ec;
     if (!fs::is_directory(directory, ec))
-      throw InputError("output directory '" + directory.string() + "' does not exist (--out " + options.path + ")");
+      throw InputError("output directory '" + directory.string() + "' does not exist (" + option + ")");
     if (::access(directory.c_str(), W_OK | X_OK) != 0)
-      throw InputError("output directory '" + directory.string() + "' is not writable (--out " + options.path + ")");
-    if (fs::exists(fs::symlink_status(target, ec)) && !options.overwrite)
-      throw InputError("output '" + target + "' already exists; pass --overwrite to replace it (--out " + options.path +
-                       ")");
+      throw InputError("output directory '" + directory.string() + "' is not writable (" + option + ")");
+    claim = claim_target(target, option);
+    check_replaceable(target, kind_of(options.path), options.overwrite, option);
     // Fail before computing, not halfway through writing (the old file stays until the rename).
     struct statvfs space {};
     if (options.expected_bytes > 0 && ::statvfs(directory.c_str(), &space) == 0) {
       const auto available = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
       if (available < options.expected_bytes)
-        throw RuntimeFailure("not enough space in '" + directory.string() + "' for --out " + options.path +
-                             ": it needs about " + std::to_string(options.expected_bytes >> 20) + " MiB, " +
-                             std::to_string(available >> 20) + " MiB are free");
+        throw RuntimeFailure("not enough space in '" + directory.string() + "' for " + option + ": it needs about " +
+                             std::to_string(options.expected_bytes >> 20) + " MiB, " + std::to_string(available >> 20) +
+                             " MiB are free");
     }
   });
+  return claim;
 }
 
 Output::Output(const mpi::Comm& comm, const OutputOptions& options)
-    : comm_(comm), target_(output_target(options.path)), partial_(target_ + ".partial") {
-  check_output(comm, options);
+    : comm_(comm), options_(options), target_(output_target(options.path)) {
+  claim_ = check_output(comm, options);
+  partial_ = claim_.temporary();
+  comm_.broadcast(partial_);  // the unique name rank 0's claim reserved
   const Format format = output_format(options.path);
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
     std::unique_ptr<Sink> writer;
-    mpi::collectively(comm_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_); });
+    mpi::collectively(comm_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
+    created_ = true;
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;
   }
   std::unique_ptr<Sink> root_sink;
   mpi::collectively(comm_, [&] {
     if (!comm_.is_root()) return;
-    remove_quietly(partial_);  // a .partial left by a killed run
     switch (format) {
       case Format::hdf5:
-        root_sink = std::make_unique<H5Writer>(partial_, nullptr);
+        root_sink = std::make_unique<H5Writer>(partial_, nullptr, /*exclusive=*/true);
         break;
       case Format::npz:
         root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz);
@@ -133,24 +143,15 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
         break;
     }
   });
+  created_ = true;  // an archive's temporary appears at commit, created exclusively there
   sink_ = std::make_unique<GatherSink>(comm_, std::move(root_sink));
 }
 
 void Output::commit() {
   sink_->commit();
   mpi::collectively(comm_, [&] {
-    if (!comm_.is_root()) return;
-    std::error_code ec;
-    if (fs::is_directory(target_, ec)) {
-      // rename(2) cannot replace a non-empty directory: move the old one aside first.
-      const std::string old = target_ + ".old";
-      remove_quietly(old);
-      fs::rename(target_, old);
-      fs::rename(partial_, target_);
-      remove_quietly(old);
-    } else {
-      fs::rename(partial_, target_);  // atomic replacement of a file
-    }
+    if (comm_.is_root())
+      commit_temporary(partial_, target_, kind_of(options_.path), options_.overwrite, option_of(options_));
   });
   committed_ = true;
 }
@@ -158,7 +159,8 @@ void Output::commit() {
 Output::~Output() {
   if (committed_) return;
   sink_.reset();  // closes the file on every rank
-  if (comm_.is_root()) remove_quietly(partial_);
+  // Only a temporary this Output created: an exclusive create that failed left whatever was there.
+  if (comm_.is_root() && created_) remove_temporary(partial_);
 }
 
 }  // namespace slab::io

@@ -1,11 +1,15 @@
 // Output: the one way the driver opens a result file. It picks the format from the extension
 // (.h5/.hdf5: HDF5; .npz: NumPy archive; .json; .csv: a directory of CSV files) and the I/O
 // mode, and makes the write safe:
-//   - an existing target is refused unless overwrite is set, before anything is computed, and so
-//     is a target whose file system lacks room for the data;
-//   - everything is written to "<target>.partial" and renamed into place by rank 0 only after
-//     every rank has finished; HDF5 files carry an attribute complete = 1, written last;
-//   - an Output destroyed without commit() (a failed run) removes its .partial, so a failed run
+//   - the target is claimed first (a lock "<target>.lock", see io/file_owner.hpp): a second run on
+//     the same target is refused at once, naming the first;
+//   - an existing target is refused unless overwrite is set, and even then it must be a regular
+//     file or slab's own output folder; so is a target whose file system lacks room for the data,
+//     all before anything is computed;
+//   - everything is written to a temporary "<target>.<random>.partial", created exclusively, and
+//     renamed into place by rank 0 only after every rank has finished; HDF5 files carry an
+//     attribute complete = 1, written last; a .csv folder carries slab's manifest;
+//   - an Output destroyed without commit() (a failed run) removes its temporary, so a failed run
 //     leaves nothing at the target and an older file there untouched.
 // Every call is collective and agreed: a failure on any rank throws the same error everywhere.
 #pragma once
@@ -15,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "file_owner.hpp"
 #include "mpi.hpp"
 #include "names.hpp"
 #include "sink.hpp"
@@ -36,6 +41,7 @@ struct OutputOptions {
   IoMode mode = IoMode::parallel;
   bool overwrite = false;
   std::uint64_t expected_bytes = 0;  // the data's size, checked against free space; 0: unknown
+  std::string option = {};           // how messages name the target; empty: "--out <path>"
 };
 
 // The size of a float64 dataset of these dims in an HDF5 file, plus room for its metadata.
@@ -58,16 +64,20 @@ class Output {
 
  private:
   const mpi::Comm& comm_;
+  OutputOptions options_;
+  Claim claim_;  // rank 0: the lock on the target, held at least as long as this Output
   std::string target_;
   std::string partial_;
   bool parallel_ = false;
   std::unique_ptr<Sink> sink_;
+  bool created_ = false;
   bool committed_ = false;
 };
 
-// Checks an --out value before a run starts (format known, directory exists, no clobbering), on
-// every rank, agreed. The Output constructor calls it too; the driver calls it early so that a
-// bad --out costs no compute.
-void check_output(const mpi::Comm& comm, const OutputOptions& options);
+// Checks an --out value before a run starts (format known, directory exists, no clobbering) and
+// claims its target, on every rank, agreed. The Output constructor calls it too; the driver calls
+// it early and keeps the claim for the whole run, so that a bad --out costs no compute and a second
+// run on the same target is refused before it computes. The claim is held on rank 0 only.
+[[nodiscard]] Claim check_output(const mpi::Comm& comm, const OutputOptions& options);
 
 }  // namespace slab::io

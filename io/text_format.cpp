@@ -110,8 +110,8 @@ void json_document(std::ostream& out, const NamedTensors& datasets, const GroupA
 
 void write_json(const std::string& path, const NamedTensors& datasets, const GroupAttributes& attributes,
                 const DatasetDims& dims) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  std::ofstream out(path, std::ios::out | std::ios::__noreplace);  // exclusive: see write_npz
+  if (!out) throw RuntimeFailure("cannot create '" + path + "' (does it exist already?)");
   json_document(out, datasets, attributes, dims, true);
   finish(out, path);
 }
@@ -132,8 +132,8 @@ std::string csv_number(double value) {
 }  // namespace
 
 void write_csv(const std::string& path, const Tensor& tensor, const std::string& name) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw RuntimeFailure("cannot create '" + path + "'");
+  std::ofstream out(path, std::ios::out | std::ios::__noreplace);  // exclusive: see write_npz
+  if (!out) throw RuntimeFailure("cannot create '" + path + "' (does it exist already?)");
   const std::size_t rows = tensor.shape().empty() ? 1 : tensor.shape()[0];
   const std::size_t per_row = rows == 0 ? 0 : tensor.size() / rows;
   if (tensor.shape().size() <= 1) {

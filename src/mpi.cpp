@@ -105,6 +105,11 @@ Environment::Environment(int& argc, char**& argv) {
   int initialised = 0;
   SLAB_MPI(MPI_Initialized(&initialised));
   if (initialised) return;
+  // Open MPI's shared-file-pointer components "sm" and "lockedfile" build a name from the file's path
+  // in a fixed buffer and abort (a fortified sprintf) on paths of more than about 230 characters, at
+  // every MPI_File_open; slab never uses a shared file pointer, so they are left out ("individual"
+  // stays). A user's own OMPI_MCA_sharedfp setting wins.
+  ::setenv("OMPI_MCA_sharedfp", "^sm,lockedfile", /*overwrite=*/0);
   int provided = 0;
   SLAB_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
   owns_ = true;

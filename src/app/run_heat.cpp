@@ -25,19 +25,6 @@ std::pair<std::string, std::string> split_init_file(const std::string& init) {
 
 bool built_in_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
 
-Fingerprint heat_fingerprint(const heat::Problem& p) {
-  return {{"nx", static_cast<double>(p.nx)},
-          {"steps", static_cast<double>(p.steps)},
-          {"dt", p.dt},
-          {"alpha", p.alpha},
-          {"length", p.length},
-          {"scheme", static_cast<double>(p.scheme)},
-          {"bc", static_cast<double>(p.bc)},
-          {"left", p.left},
-          {"right", p.right},
-          {"snapshots", static_cast<double>(p.snapshots)}};
-}
-
 io::Block row_block(std::uint64_t index, const RowPartition& part, const double* local) {
   const auto count = static_cast<std::uint64_t>(part.count());
   if (count == 0) return io::Block::none(2);
@@ -79,12 +66,15 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
   plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes};
-  io::check_output(comm, plan.output);
+  plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
   // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
   // snapshot at a conservative 100 MB/s.
   stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
-  plan.checkpoint = checkpoint_path(config.output.out);
-  plan.fingerprint = heat_fingerprint(plan.problem);
+  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
+  plan.checkpoint = plan.checkpoints->path();
+  // Every run can write a checkpoint (a signal or --time-limit stops it with one), so an --init
+  // file is hashed up front: it holds nx values, read once more.
+  plan.fingerprint = heat_parameters(comm, plan.problem, cfg, config.petsc_options, /*hash_inputs=*/true);
   return plan;
 }
 
@@ -137,7 +127,6 @@ void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> 
   const auto started = clock::now();
   write_row(static_cast<std::uint64_t>(index), local.data());
   times_.push_back(t);
-  history_.insert(history_.end(), local.begin(), local.end());
   io_seconds_ += seconds_since(started);
   const heat::Problem& p = plan_.problem;
   if (cfg_.init != "sine" || index != p.snapshots - 1 || !heat::exact_sine(p, cfg_.mode, 0.0, t)) return;
@@ -148,41 +137,14 @@ void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> 
 }
 
 void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u) const {
-  const auto nx = static_cast<std::uint64_t>(plan_.problem.nx);
-  const auto count = static_cast<std::size_t>(part_.count());
-  write_checkpoint(comm_, plan_.checkpoint, plan_.output.mode, plan_.fingerprint, step, [&](io::Sink& s) {
-    s.create({"checkpoint/u", {nx}});
-    s.write("checkpoint/u", node_block(part_, u.data()));
-    // Stored (nx, taken) so that a restart on any rank count reads its nodes as rows.
-    const std::size_t taken = times_.size();
-    std::vector<double> by_node(count * taken);
-    for (std::size_t i = 0; i < count; ++i)
-      for (std::size_t snapshot = 0; snapshot < taken; ++snapshot)
-        by_node[i * taken + snapshot] = history_[snapshot * count + i];
-    s.create({"checkpoint/snapshots", {nx, taken}});
-    const io::Block block =
-        count > 0 && taken > 0
-            ? io::Block{{static_cast<std::uint64_t>(part_.first()), 0}, {count, taken}, by_node.data()}
-            : io::Block::none(2);
-    s.write("checkpoint/snapshots", block);
-    write_replicated(comm_, s, "checkpoint/t", times_);
-  });
+  write_heat_checkpoint(comm_, *plan_.checkpoints, plan_.fingerprint, plan_.problem, step, u, times_, sink_);
 }
 
 std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u) {
-  const auto nx = static_cast<std::uint64_t>(plan_.problem.nx);
-  const auto count = static_cast<std::size_t>(part_.count());
-  const io::H5Input saved(comm_, from, "--restart");
-  const std::int64_t step = check_checkpoint(comm_, saved, from, plan_.fingerprint);
-  u = saved.rows("/checkpoint/u", {1, nx, 1}).local().to_vec();
-  const DistTensor snapshots = saved.rows("/checkpoint/snapshots", {2, nx, {}});
-  times_ = saved.whole("/checkpoint/t", {1, {}, 1}).to_vec();
-  const std::size_t taken = times_.size();
-  history_.clear();
-  for (std::size_t snapshot = 0; snapshot < taken; ++snapshot)
-    for (std::size_t i = 0; i < count; ++i) history_.push_back(snapshots.local().data()[i * taken + snapshot]);
-  for (std::size_t snapshot = 0; snapshot < taken; ++snapshot) write_row(snapshot, history_.data() + snapshot * count);
-  return step;
+  HeatResume resume = resume_heat(comm_, from, plan_.problem, plan_.fingerprint, sink_);
+  u = std::move(resume.u);
+  times_ = std::move(resume.times);
+  return resume.step;
 }
 
 void HeatRecord::finish(const io::Attributes& parameters, const io::Attributes& run_record) {
@@ -300,7 +262,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   record.finish(attributes, run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
-  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);
+  plan.checkpoints->finish();
 
   times.total = seconds_since(started);
   report.line(heat_summary(plan.problem, comm.size(), times, timing, record.max_error(), output.target()));

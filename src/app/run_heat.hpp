@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct HeatPlan {
   io::OutputOptions output;  // --out, with the bytes the file will take
   std::string checkpoint;    // where --checkpoint-every writes
   Fingerprint fingerprint;   // what a checkpoint must agree with to be resumed
+  // Rank 0: the lock on --out, and the checkpoint's (claimed with the plan, so that a second run
+  // on either is refused before anything is computed); held while the plan lives.
+  io::Claim claim;
+  std::shared_ptr<Checkpoints> checkpoints;
 };
 
 // Collective: validates every heat parameter (agreed on all ranks) and sizes the output, then
@@ -40,8 +45,8 @@ struct HeatPlan {
                                                     const HeatConfig& cfg, const RowPartition& part);
 
 // The /heat group of an open output: x when created, u one snapshot at a time, t and the
-// attributes at the end. It also remembers the snapshots taken so far, which a checkpoint carries
-// so that a restart can rewrite them.
+// attributes at the end. It keeps only the snapshot times: a checkpoint copies the snapshots so far
+// from the output, in pieces, so memory does not grow with --snapshots.
 class HeatRecord {
  public:
   HeatRecord(const mpi::Comm& comm, io::Sink& sink, const HeatPlan& plan, const HeatConfig& cfg);
@@ -51,10 +56,11 @@ class HeatRecord {
   // The largest |u - exact| at the final snapshot, or -1 when there is no exact solution.
   [[nodiscard]] double max_error() const noexcept { return max_error_; }
 
-  // Collective: writes the state after `step` and the snapshots so far to plan.checkpoint.
+  // Collective: writes the state after `step` and the snapshots so far (read back from the output)
+  // to plan.checkpoint.
   void checkpoint(std::int64_t step, std::span<const double> u) const;
-  // Collective: loads a checkpoint, rewrites its snapshots into the output and returns the step it
-  // was taken after; u receives this rank's nodes.
+  // Collective: checks a checkpoint completely, copies its snapshots into the output and returns the
+  // step it was taken after; u receives this rank's nodes.
   [[nodiscard]] std::int64_t restore(const std::string& from, std::vector<double>& u);
 
   // Collective: writes t, the parameters as /heat's attributes, each dataset's long_name and units,
@@ -70,9 +76,8 @@ class HeatRecord {
   const HeatPlan& plan_;
   const HeatConfig& cfg_;
   RowPartition part_;
-  std::vector<double> x_;        // this rank's node positions
-  std::vector<double> times_;    // snapshot times so far
-  std::vector<double> history_;  // snapshots so far, (taken, count) row-major
+  std::vector<double> x_;      // this rank's node positions
+  std::vector<double> times_;  // snapshot times so far
   double max_error_ = -1;
   double io_seconds_ = 0;
 };

@@ -104,48 +104,15 @@ void annotate_regression_datasets(io::Sink& sink, bool data, bool truth) {
 std::size_t rows_of(const Dataset& d) { return d.X.global_shape()[0]; }
 std::size_t cols_of(const Dataset& d) { return d.X.global_shape()[1]; }
 
-Fingerprint gd_fingerprint(const RegressConfig& cfg, const Dataset& data) {
-  const bool synthetic = cfg.data.empty();
-  return {{"rows", static_cast<double>(rows_of(data))},
-          {"cols", static_cast<double>(cols_of(data))},
-          {"lr", cfg.gd.lr},
-          {"tol", cfg.gd.tol},
-          {"seed", synthetic ? static_cast<double>(cfg.seed) : -1.0},
-          {"noise", synthetic ? cfg.noise : -1.0},
-          {"standardize", cfg.standardize ? 1.0 : 0.0}};
-}
-
-// Collective: the gd state a checkpoint holds, checked against this run's parameters.
-regression::Fit restore_gd(const mpi::Comm& comm, const std::string& from, const Fingerprint& fingerprint,
-                           std::size_t cols) {
-  regression::Fit start;
-  const io::H5Input saved(comm, from, "--restart");
-  start.iterations = check_checkpoint(comm, saved, from, fingerprint);
-  start.w = saved.whole("/checkpoint/w", {1, cols, 1}).to_vec();
-  start.loss = saved.whole("/checkpoint/loss", {1, {}, 1}).to_vec();
-  const Tensor state = saved.whole("/checkpoint/state", {1, 2, 1});
-  start.b = state.data()[0];
-  start.loss_increases = static_cast<std::int64_t>(state.data()[1]);
-  return start;
-}
-
-// Collective: the gd state after `now.iterations` iterations, written to `path`.
-void checkpoint_gd(const mpi::Comm& comm, const RegressPlan& plan, const Fingerprint& fingerprint,
-                   const regression::Fit& now) {
-  write_checkpoint(comm, plan.checkpoint, plan.output.mode, fingerprint, now.iterations, [&](io::Sink& s) {
-    write_replicated(comm, s, "checkpoint/w", now.w);
-    write_replicated(comm, s, "checkpoint/loss", now.loss);
-    write_replicated(comm, s, "checkpoint/state", {now.b, static_cast<double>(now.loss_increases)});
-  });
-}
-
 regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const RegressPlan& plan, const Dataset& data,
                        const DistTensor& X, Reporter& report, std::int64_t& restarted_from) {
   const RegressConfig& cfg = config.regress;
-  const Fingerprint fingerprint = gd_fingerprint(cfg, data);
+  const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
+  const Fingerprint fingerprint =
+      checkpointing ? gd_parameters(comm, cfg, rows_of(data), cols_of(data)) : Fingerprint{};
   std::optional<regression::Fit> start;
   if (!config.output.restart.empty()) {
-    start = restore_gd(comm, config.output.restart, fingerprint, cols_of(data));
+    start = resume_gd(comm, config.output.restart, cfg, fingerprint, cols_of(data));
     restarted_from = start->iterations;
     report.line("slab regress: restarted from " + config.output.restart + " at iteration " +
                 std::to_string(restarted_from));
@@ -154,14 +121,17 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
   auto on_iteration = [&](const regression::Fit& now) {
     report.progress(now.iterations, cfg.gd.iters);
     if (every > 0 && now.iterations % every == 0 && now.iterations < cfg.gd.iters)
-      checkpoint_gd(comm, plan, fingerprint, now);
+      write_gd_checkpoint(comm, *plan.checkpoints, fingerprint, now);
   };
   regression::Fit result =
       regression::gradient_descent(comm, X, data.y, cfg.gd, start ? &*start : nullptr, on_iteration);
   if (result.stopped_by != 0) {
     report.finish_progress();
-    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path,
-                         [&] { checkpoint_gd(comm, plan, fingerprint, result); });
+    // A stop checkpoints even when none was asked for: its parameters then hash --data only now.
+    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] {
+      const Fingerprint parameters = checkpointing ? fingerprint : gd_parameters(comm, cfg, rows_of(data), cols_of(data));
+      write_gd_checkpoint(comm, *plan.checkpoints, parameters, result);
+    });
     throw stop::Stopped(result.stopped_by, "iteration", result.iterations, cfg.gd.iters, plan.checkpoint);
   }
   return result;
@@ -178,9 +148,10 @@ RegressPlan plan_regress(const mpi::Comm& comm, const Config& config) {
   // The size is known only for synthetic data here; read data is checked at its own size as it is written.
   const auto rows = static_cast<std::uint64_t>(cfg.rows), cols = static_cast<std::uint64_t>(cfg.cols);
   const std::uint64_t bytes = cfg.data.empty() && cfg.write_data ? io::expected_size({rows, cols + 1}) + (64 << 10) : 0;
-  RegressPlan plan{{config.output.out, config.output.io, config.output.overwrite, bytes}, {}};
-  io::check_output(comm, plan.output);
-  plan.checkpoint = checkpoint_path(config.output.out);
+  RegressPlan plan{{config.output.out, config.output.io, config.output.overwrite, bytes}, {}, {}, {}};
+  plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
+  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
+  plan.checkpoint = plan.checkpoints->path();
   return plan;
 }
 
@@ -387,7 +358,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   output.sink().annotate("provenance", run_record);
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "write"); });
   output.commit();
-  if (config.output.checkpoint_every > 0 || !config.output.restart.empty()) remove_checkpoint(comm, plan.checkpoint);
+  plan.checkpoints->finish();
   times.io = io_before + seconds_since(io_start);
   times.total = seconds_since(started);
   report.line(regress_summary(cfg, data, result, stats, comm.size(), times, output.target()));

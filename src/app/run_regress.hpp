@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,10 @@ namespace slab::app {
 struct RegressPlan {
   io::OutputOptions output;  // --out, with the bytes the file will take where they are known
   std::string checkpoint;    // where --checkpoint-every writes
+  // Rank 0: the lock on --out, and the checkpoint's (claimed with the plan, so that a second run
+  // on either is refused before anything is computed); held while the plan lives.
+  io::Claim claim;
+  std::shared_ptr<Checkpoints> checkpoints;
 };
 
 // Collective: validates every regression parameter (agreed on all ranks) and checks --out.

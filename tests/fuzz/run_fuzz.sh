@@ -24,3 +24,12 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 cd "$work"
 ./fuzz_readers -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -15
 echo "fuzz: no crash in ${seconds} s"
+
+# The restart check over checkpoint-shaped records (src/app/checkpoint_record.cpp), half the time.
+clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I"$repo/src" -I"$repo/io" -I"$repo/src/app" "$here/fuzz_checkpoint.cpp" "$repo/src/app/checkpoint_record.cpp" \
+  "$repo/src/tensor.cpp" -o "$work/fuzz_checkpoint"
+mkdir -p "$work/corpus_checkpoint"
+./fuzz_checkpoint -max_total_time="$(((seconds + 1) / 2))" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  corpus_checkpoint 2>&1 | tail -15
+echo "fuzz: checkpoint check, no crash in $(((seconds + 1) / 2)) s"

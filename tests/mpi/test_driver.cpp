@@ -46,7 +46,8 @@ TEST(Driver, HeatPlanResolvesTheProblemAndSizesTheOutput) {
   EXPECT_EQ(plan.checkpoint, config.output.out + ".ckpt.h5");
   // u (K, nx) plus a row of headroom, x and t, each 8 bytes a value plus 4 KiB, and 64 KiB of metadata.
   EXPECT_EQ(plan.output.expected_bytes, (8 * 4 * 101 + 4096) + (8 * 3 + 4096) + 65536u);
-  EXPECT_EQ(plan.fingerprint.front(), (app::Fingerprint::value_type{"nx", 101.0}));
+  EXPECT_EQ(plan.fingerprint.front(), (app::Fingerprint::value_type{"kind", std::string("heat")}));
+  EXPECT_EQ(plan.fingerprint[1], (app::Fingerprint::value_type{"nx", std::int64_t{101}}));
 }
 
 TEST(Driver, HeatPlanRefusesContradictoryOptionsOnEveryRank) {

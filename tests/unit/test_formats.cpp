@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -67,7 +69,9 @@ TEST(Npz, RoundTripsNamedMembers) {
   const Tensor u({2, 2}, {1, 2, 3, 4});
   const Tensor x({3}, {0.5, 1.5, 2.5});
   const std::string path = ::testing::TempDir() + "slab-test.npz";
+  std::remove(path.c_str());  // writers create their file exclusively: never over an old one
   io::write_npz(path, {{"heat/u", &u}, {"heat/x", &x}});
+  EXPECT_THROW(io::write_npz(path, {{"heat/u", &u}}), RuntimeFailure);
   const auto back = io::read_npz(path);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back.at("heat/u"), u);
