@@ -72,9 +72,10 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
   plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
   plan.checkpoint = plan.checkpoints->path();
-  // Every run can write a checkpoint (a signal or --time-limit stops it with one), so an --init
-  // file is hashed up front: it holds nx values, read once more.
-  plan.fingerprint = heat_parameters(comm, plan.problem, cfg, config.petsc_options, /*hash_inputs=*/true);
+  // An --init file is hashed only when a checkpoint will be written or read; a stop by a signal
+  // hashes it then (see run_heat), after the file has been read as input.
+  const bool checkpointing = config.output.checkpoint_every > 0 || !config.output.restart.empty();
+  plan.fingerprint = heat_parameters(comm, plan.problem, cfg, config.petsc_options, checkpointing);
   return plan;
 }
 
@@ -136,8 +137,9 @@ void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> 
   max_error_ = comm_.allreduce_max(local_max);
 }
 
-void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u) const {
-  write_heat_checkpoint(comm_, *plan_.checkpoints, plan_.fingerprint, plan_.problem, step, u, times_, sink_);
+void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u, const Fingerprint* parameters) const {
+  write_heat_checkpoint(comm_, *plan_.checkpoints, parameters ? *parameters : plan_.fingerprint, plan_.problem, step,
+                        u, times_, sink_);
 }
 
 std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u) {
@@ -247,7 +249,10 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   times.solve = seconds_since(solve_start);
   report.finish_progress();
   if (timing.stopped_by != 0) {
-    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] { record.checkpoint(timing.stopped_at, u); });
+    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] {
+      const Fingerprint parameters = heat_parameters(comm, plan.problem, cfg, config.petsc_options, true);
+      record.checkpoint(timing.stopped_at, u, &parameters);
+    });
     throw stop::Stopped(timing.stopped_by, "step", timing.stopped_at, plan.problem.steps, plan.checkpoint);
   }
 

@@ -58,7 +58,8 @@ class HeatRecord {
 
   // Collective: writes the state after `step` and the snapshots so far (read back from the output)
   // to plan.checkpoint.
-  void checkpoint(std::int64_t step, std::span<const double> u) const;
+  // `parameters` replaces the plan's fingerprint (a stop records the hash of --init files).
+  void checkpoint(std::int64_t step, std::span<const double> u, const Fingerprint* parameters = nullptr) const;
   // Collective: checks a checkpoint completely, copies its snapshots into the output and returns the
   // step it was taken after; u receives this rank's nodes.
   [[nodiscard]] std::int64_t restore(const std::string& from, std::vector<double>& u);

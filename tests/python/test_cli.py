@@ -239,18 +239,23 @@ class RuntimeFaults(TempDirTest):
                                  os.path.join(small, "big.h5"), cwd=self.dir)
                     self.assertEqual(result.returncode, 2, result.stderr)
                     self.assertIn("free; free space or write elsewhere", error_lines(result.stderr)[0])
-                    # ... and a disk that fills up while writing fails cleanly, without a hang.
+                    # ... and a disk that fills up while writing (here: a file size limit the plan cannot
+                    # see) fails cleanly, without a hang, leaving the old file as it was.
+                    with open(self.path("keep.h5"), "w") as f:
+                        f.write("old result")
                     result = run(2, "regress", "--data", "data.h5", "--iters", "5", "-q", "--io", io, "--overwrite",
-                                 "--out", os.path.join(small, "keep.h5"), cwd=self.dir)
+                                 "--out", "keep.h5", cwd=self.dir, file_size_limit=2_000_000)
                     self.assertEqual(result.returncode, 1, result.stderr)
                     lines = error_lines(result.stderr)
                     self.assertEqual(len(lines), 1, result.stderr)
                     # Serial HDF5 passes on the system's words; MPI-IO says only that the write failed.
                     self.assertIn("H5Dwrite failed for file", lines[0])
                     self.assertIn("/regression/X", lines[0])
+                    self.assertEqual(sorted(os.listdir(self.dir)), ["data.h5", "keep.h5", "small"])
                     self.assertEqual(os.listdir(small), ["keep.h5"])
-                    with open(os.path.join(small, "keep.h5")) as f:
-                        self.assertEqual(f.read(), "old result")
+                    for keep in (os.path.join(small, "keep.h5"), self.path("keep.h5")):
+                        with open(keep) as f:
+                            self.assertEqual(f.read(), "old result")
         finally:
             subprocess.run(["umount", small], check=False)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from slabrun import MPIEXEC, MPI_ENV, SLAB, TIMEOUT, TempDirTest
 
-EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.01"]  # about 5 s at 2 ranks (Debug, idle)
+EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.03"]  # about 9 s at 3 ranks (Debug): mpirun passes SIGTERM on only after 1 s
 CRANK_NICOLSON = ["heat", "--nx", "1001", "--t-end", "0.01", "--scheme", "crank-nicolson", "--cfl", "5"]
 GD = ["regress", "--rows", "20000", "--cols", "8", "--lr", "0.002", "--iters", "1000", "--tol", "0"]
 HEAT_DATA = ["heat/u", "heat/t", "heat/x"]

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cstdio>
 
 #include <cmath>
@@ -131,8 +133,10 @@ TEST(Npz, OnlyWantedMembersAreParsed) {
   const Tensor x({2}, {1, 2});
   std::string bytes;
   const std::string path = ::testing::TempDir() + "slab-test-extra.npz";
+  std::filesystem::remove(path);  // write_npz creates its file exclusively
   io::write_npz(path, {{"X", &x}, {"junk", &x}});
   bytes = io::read_file(path);
+  std::filesystem::remove(path);
   // Make "junk" unreadable (an int64 dtype): a filter that skips it still reads X.
   const auto junk = bytes.find("<f8", bytes.find("junk.npy"));
   bytes.replace(junk, 3, "<i8");
