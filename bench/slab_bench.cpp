@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
-#include "dist_tensor.hpp"
-#include "heat.hpp"
-#include "output.hpp"
-#include "petsc.hpp"
-#include "regression.hpp"
-#include "synthetic.hpp"
-#include "tsqr.hpp"
+#include "core/dist_tensor.hpp"
+#include "core/petsc.hpp"
+#include "io/output.hpp"
+#include "solvers/heat.hpp"
+#include "solvers/regression.hpp"
+#include "solvers/synthetic.hpp"
+#include "solvers/tsqr.hpp"
 
 namespace {
 

@@ -29,7 +29,7 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE
 function(slab_add_mpi_tests name)
   cmake_parse_arguments(ARG "" "" "SOURCES;RANKS;LIBRARIES" ${ARGN})
   add_library(${name}_objects OBJECT ${ARG_SOURCES})
-  target_link_libraries(${name}_objects PUBLIC ${ARG_LIBRARIES} GTest::gtest slab_warnings)
+  target_link_libraries(${name}_objects PUBLIC ${ARG_LIBRARIES} slab_petsc GTest::gtest slab_warnings)
   foreach(ranks IN LISTS ARG_RANKS)
     set(exe ${name}_np${ranks})
     add_executable(${exe} $<TARGET_OBJECTS:${name}_objects> "${PROJECT_SOURCE_DIR}/tests/mpi/mpi_gtest_main.cpp")

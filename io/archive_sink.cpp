@@ -1,13 +1,13 @@
-#include "archive_sink.hpp"
+#include "io/archive_sink.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
-#include "error.hpp"
-#include "file_owner.hpp"
-#include "numpy_format.hpp"
+#include "core/error.hpp"
+#include "io/file_owner.hpp"
+#include "io/numpy_format.hpp"
 
 namespace slab::io {
 

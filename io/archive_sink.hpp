@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include "sink.hpp"
-#include "text_format.hpp"
+#include "io/sink.hpp"
+#include "io/text_format.hpp"
 
 namespace slab::io {
 

@@ -1,13 +1,13 @@
-#include "data_input.hpp"
+#include "io/data_input.hpp"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "error.hpp"
-#include "file_format.hpp"
-#include "input_file.hpp"
-#include "numpy_format.hpp"
-#include "text_format.hpp"
+#include "core/error.hpp"
+#include "io/file_format.hpp"
+#include "io/input_file.hpp"
+#include "io/numpy_format.hpp"
+#include "io/text_format.hpp"
 
 namespace slab::io {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace slab::io {
 

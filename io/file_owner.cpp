@@ -1,4 +1,4 @@
-#include "file_owner.hpp"
+#include "io/file_owner.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <random>
 #include <set>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab::io {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "gather_sink.hpp"
+#include "io/gather_sink.hpp"
 
 #include <algorithm>
 #include <limits>

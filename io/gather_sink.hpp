@@ -9,8 +9,8 @@
 
 #include <memory>
 
-#include "mpi.hpp"
-#include "sink.hpp"
+#include "core/mpi.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 

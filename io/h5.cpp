@@ -1,9 +1,9 @@
-#include "h5.hpp"
+#include "io/h5.hpp"
 
 #include <atomic>
 #include <cstring>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab::h5 {
 

@@ -1,10 +1,10 @@
-#include "h5_reader.hpp"
+#include "io/h5_reader.hpp"
 
 #include <algorithm>
 #include <vector>
 
-#include "h5.hpp"
-#include "input_file.hpp"
+#include "io/h5.hpp"
+#include "io/input_file.hpp"
 
 namespace slab::io {
 

@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "dist_tensor.hpp"
-#include "h5.hpp"
-#include "sink.hpp"
+#include "core/dist_tensor.hpp"
+#include "io/h5.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 

@@ -1,4 +1,4 @@
-#include "h5_writer.hpp"
+#include "io/h5_writer.hpp"
 
 #include <hdf5_hl.h>
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "h5.hpp"
-#include "mpi.hpp"
-#include "sink.hpp"
+#include "core/mpi.hpp"
+#include "io/h5.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 

@@ -1,10 +1,10 @@
-#include "input_file.hpp"
+#include "io/input_file.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab::io {
 

@@ -1,4 +1,4 @@
-#include "numpy_format.hpp"
+#include "io/numpy_format.hpp"
 
 #include <zlib.h>
 
@@ -10,8 +10,8 @@
 #include <limits>
 #include <sstream>
 
-#include "error.hpp"
-#include "input_file.hpp"
+#include "core/error.hpp"
+#include "io/input_file.hpp"
 
 namespace slab::io {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace slab::io {
 

@@ -1,4 +1,4 @@
-#include "output.hpp"
+#include "io/output.hpp"
 
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <system_error>
 
-#include "archive_sink.hpp"
-#include "file_format.hpp"
-#include "gather_sink.hpp"
-#include "h5.hpp"
-#include "h5_writer.hpp"
+#include "io/archive_sink.hpp"
+#include "io/file_format.hpp"
+#include "io/gather_sink.hpp"
+#include "io/h5.hpp"
+#include "io/h5_writer.hpp"
 
 namespace slab::io {
 namespace fs = std::filesystem;
@@ -162,5 +162,7 @@ Output::~Output() {
   // Only a temporary this Output created: an exclusive create that failed left whatever was there.
   if (comm_.is_root() && created_) remove_temporary(partial_);
 }
+
+bool hdf5_unusable() noexcept { return h5::library_unusable(); }
 
 }  // namespace slab::io

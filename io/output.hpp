@@ -19,10 +19,10 @@
 #include <memory>
 #include <string>
 
-#include "file_owner.hpp"
-#include "mpi.hpp"
-#include "names.hpp"
-#include "sink.hpp"
+#include "core/mpi.hpp"
+#include "core/names.hpp"
+#include "io/file_owner.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 
@@ -79,5 +79,9 @@ class Output {
 // it early and keeps the claim for the whole run, so that a bad --out costs no compute and a second
 // run on the same target is refused before it computes. The claim is held on rank 0 only.
 [[nodiscard]] Claim check_output(const mpi::Comm& comm, const OutputOptions& options);
+
+// True once a failed HDF5 write has left the library unable to close files or shut down (see
+// io/h5.hpp): the process must then end with MPI_Abort, not MPI_Finalize.
+[[nodiscard]] bool hdf5_unusable() noexcept;
 
 }  // namespace slab::io

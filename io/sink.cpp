@@ -1,4 +1,4 @@
-#include "sink.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 

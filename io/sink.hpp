@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace slab::io {
 
@@ -54,8 +54,8 @@ class Sink {
   // Attributes of a group ("heat", or "" for the file itself; created if missing) or a dataset.
   virtual void annotate(const std::string& object, const Attributes& attributes) = 0;
   // Reads back this rank's box of a dataset written earlier in this run into `out` (box.data is
-  // ignored; a box with a zero count, or out == nullptr, is empty and takes part). Lets a checkpoint copy what the output already holds instead of
-  // keeping it in memory; callers keep boxes small (a few MiB).
+  // ignored; a box with a zero count, or out == nullptr, is empty and takes part). Lets a checkpoint copy what the
+  // output already holds instead of keeping it in memory; callers keep boxes small (a few MiB).
   virtual void read(const std::string& path, const Block& box, double* out) = 0;
   // Finish: flush and close. After commit() the sink takes no more calls.
   virtual void commit() = 0;

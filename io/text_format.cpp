@@ -1,4 +1,4 @@
-#include "text_format.hpp"
+#include "io/text_format.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "error.hpp"
-#include "numpy_format.hpp"
+#include "core/error.hpp"
+#include "io/numpy_format.hpp"
 
 namespace slab::io {
 namespace {

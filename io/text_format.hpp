@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "sink.hpp"
-#include "tensor.hpp"
+#include "core/tensor.hpp"
+#include "io/sink.hpp"
 
 namespace slab::io {
 

@@ -1,11 +1,11 @@
-#include "heat.hpp"
+#include "solvers/heat.hpp"
 
 #include <cmath>
 #include <numbers>
 
-#include "heat_direct.hpp"
-#include "heat_explicit.hpp"
-#include "heat_implicit.hpp"
+#include "solvers/heat_direct.hpp"
+#include "solvers/heat_explicit.hpp"
+#include "solvers/heat_implicit.hpp"
 
 namespace slab::heat {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "mpi.hpp"
-#include "names.hpp"
-#include "partition.hpp"
+#include "core/mpi.hpp"
+#include "core/names.hpp"
+#include "core/partition.hpp"
 
 namespace slab::heat {
 
@@ -106,9 +106,9 @@ struct Observer {
 };
 
 struct Timing {
-  double compute = 0;        // seconds in the update or the solve
-  double communication = 0;  // seconds waiting for halos (explicit)
-  double observe = 0;        // seconds in the observer (output)
+  double compute = 0;           // seconds in the update or the solve
+  double communication = 0;     // seconds waiting for halos (explicit)
+  double observe = 0;           // seconds in the observer (output)
   int stopped_by = 0;           // 0: ran to the end; else why it stopped early (stop::describe)
   std::int64_t stopped_at = 0;  // the step u holds when stopped_by != 0
 };

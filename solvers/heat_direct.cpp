@@ -1,8 +1,8 @@
-#include "heat_direct.hpp"
+#include "solvers/heat_direct.hpp"
 
 #include <chrono>
 
-#include "heat_loop.hpp"
+#include "solvers/heat_loop.hpp"
 
 namespace slab::heat {
 

@@ -5,8 +5,8 @@
 // any number of ranks. The same rows as the PETSc path (heat_implicit.cpp).
 #pragma once
 
-#include "heat.hpp"
-#include "tridiagonal.hpp"
+#include "solvers/heat.hpp"
+#include "solvers/tridiagonal.hpp"
 
 namespace slab::heat {
 

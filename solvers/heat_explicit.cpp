@@ -1,10 +1,10 @@
-#include "heat_explicit.hpp"
+#include "solvers/heat_explicit.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <span>
 
-#include "heat_loop.hpp"
+#include "solvers/heat_loop.hpp"
 
 namespace slab::heat {
 namespace {

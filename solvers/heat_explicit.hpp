@@ -10,7 +10,7 @@
 // is bitwise identical to one step at a time (block = 1) and for any rank count.
 #pragma once
 
-#include "heat.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::heat {
 

@@ -1,9 +1,9 @@
-#include "heat_implicit.hpp"
+#include "solvers/heat_implicit.hpp"
 
 #include <chrono>
 
-#include "heat_loop.hpp"
-#include "petsc.hpp"
+#include "core/petsc.hpp"
+#include "solvers/heat_loop.hpp"
 
 namespace slab::heat {
 namespace {

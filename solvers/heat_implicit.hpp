@@ -8,7 +8,7 @@
 // previous step.
 #pragma once
 
-#include "heat.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::heat {
 

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <cmath>
 
-#include "heat.hpp"
-#include "stop.hpp"
-#include "stopwatch.hpp"
+#include "core/stop.hpp"
+#include "core/stopwatch.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::heat::detail {
 

@@ -1,4 +1,4 @@
-#include "regression.hpp"
+#include "solvers/regression.hpp"
 
 #include <petscsys.h>  // before petscblaslapack.h, which needs its declarations
 
@@ -10,10 +10,10 @@
 #include <cstdio>
 #include <limits>
 
-#include "petsc.hpp"
-#include "stop.hpp"
-#include "stopwatch.hpp"
-#include "tree_sum.hpp"
+#include "core/petsc.hpp"
+#include "core/stop.hpp"
+#include "core/stopwatch.hpp"
+#include "core/tree_sum.hpp"
 
 namespace slab::regression {
 namespace {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "dist_tensor.hpp"
-#include "names.hpp"
-#include "tree_sum.hpp"
+#include "core/dist_tensor.hpp"
+#include "core/names.hpp"
+#include "core/tree_sum.hpp"
 
 namespace slab::regression {
 

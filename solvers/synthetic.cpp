@@ -1,4 +1,4 @@
-#include "synthetic.hpp"
+#include "solvers/synthetic.hpp"
 
 #include <cmath>
 #include <numbers>

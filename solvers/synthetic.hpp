@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dist_tensor.hpp"
+#include "core/dist_tensor.hpp"
 
 namespace slab::regression {
 

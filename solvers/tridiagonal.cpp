@@ -1,4 +1,4 @@
-#include "tridiagonal.hpp"
+#include "solvers/tridiagonal.hpp"
 
 #include <algorithm>
 #include <array>

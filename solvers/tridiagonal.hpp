@@ -27,8 +27,8 @@
 #include <span>
 #include <vector>
 
-#include "mpi.hpp"
-#include "partition.hpp"
+#include "core/mpi.hpp"
+#include "core/partition.hpp"
 
 namespace slab::tridiag {
 

@@ -1,4 +1,4 @@
-#include "tsqr.hpp"
+#include "solvers/tsqr.hpp"
 
 #include <petscsys.h>  // before petscblaslapack.h, which needs its declarations
 
@@ -12,7 +12,7 @@
 #include <limits>
 #include <tuple>
 
-#include "tree_sum.hpp"
+#include "core/tree_sum.hpp"
 
 // GCC vector extensions give element-wise IEEE operations in a fixed order: the portable build
 // lowers them to SSE2 pairs, the AVX2 build to 256-bit registers, with the same bits. The helpers
@@ -382,7 +382,6 @@ InputError rank_error(const std::vector<double>& r, std::size_t width, std::int6
 }
 
 }  // namespace
-
 
 std::vector<std::size_t> dependent_columns(const std::vector<double>& r, std::size_t width, std::int64_t rows) {
   const double tol = rank_tolerance(r, width, rows);

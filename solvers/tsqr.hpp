@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "dist_tensor.hpp"
-#include "names.hpp"
-#include "regression.hpp"
+#include "core/dist_tensor.hpp"
+#include "core/names.hpp"
+#include "solvers/regression.hpp"
 
 namespace slab::regression {
 

@@ -1,4 +1,4 @@
-#include "checkpoint.hpp"
+#include "app/checkpoint.hpp"
 
 #include <unistd.h>
 
@@ -10,9 +10,9 @@
 #include <fstream>
 #include <system_error>
 
-#include "partition.hpp"
+#include "core/partition.hpp"
 
-#include "stop.hpp"
+#include "core/stop.hpp"
 
 namespace slab::app {
 namespace fs = std::filesystem;

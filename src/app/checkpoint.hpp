@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint_record.hpp"
-#include "config.hpp"
-#include "file_owner.hpp"
-#include "h5_reader.hpp"
-#include "mpi.hpp"
-#include "output.hpp"
-#include "sink.hpp"
+#include "app/checkpoint_record.hpp"
+#include "app/config.hpp"
+#include "core/mpi.hpp"
+#include "io/file_owner.hpp"
+#include "io/h5_reader.hpp"
+#include "io/output.hpp"
+#include "io/sink.hpp"
 
 namespace slab::app {
 

@@ -1,10 +1,10 @@
-#include "checkpoint_record.hpp"
+#include "app/checkpoint_record.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab::app {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "sink.hpp"
-#include "tensor.hpp"
+#include "core/tensor.hpp"
+#include "io/sink.hpp"
 
 namespace slab::app {
 

@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "app/cli.hpp"
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
@@ -11,9 +11,9 @@
 #include <optional>
 #include <vector>
 
-#include "error.hpp"
-#include "input_file.hpp"
-#include "slab/version.hpp"
+#include "core/error.hpp"
+#include "core/version.hpp"
+#include "io/input_file.hpp"
 
 namespace slab::app {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <variant>
 
-#include "config.hpp"
+#include "app/config.hpp"
 
 namespace slab::app {
 

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "heat.hpp"
-#include "names.hpp"
-#include "output.hpp"
-#include "regression.hpp"
-#include "tsqr.hpp"
+#include "core/names.hpp"
+#include "io/output.hpp"
+#include "solvers/heat.hpp"
+#include "solvers/regression.hpp"
+#include "solvers/tsqr.hpp"
 
 namespace slab::app {
 

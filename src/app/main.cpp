@@ -2,12 +2,12 @@
 // rank 0 and the same exit code on every rank.
 #include <cstdio>
 
-#include "cli.hpp"
-#include "h5.hpp"
-#include "mpi.hpp"
-#include "petsc.hpp"
-#include "run.hpp"
-#include "stop.hpp"
+#include "app/cli.hpp"
+#include "app/run.hpp"
+#include "core/mpi.hpp"
+#include "core/petsc.hpp"
+#include "core/stop.hpp"
+#include "io/output.hpp"
 
 namespace {
 
@@ -33,8 +33,8 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
     return slab::stop::exit_code;
   } catch (const slab::mpi::CollectiveError& e) {
     if (world.is_root()) std::fprintf(stderr, "slab: error: %s\n", e.what());
-    if (world.any(slab::h5::library_unusable())) {
-      // HDF5 cannot shut down after a failed write (see io/h5.hpp): end without MPI_Finalize.
+    if (world.any(slab::io::hdf5_unusable())) {
+      // HDF5 cannot shut down after a failed write (see io/output.hpp): end without MPI_Finalize.
       std::fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, static_cast<int>(e.code()));
     }

@@ -1,4 +1,4 @@
-#include "plan.hpp"
+#include "app/plan.hpp"
 
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -10,9 +10,9 @@
 #include <optional>
 #include <sstream>
 
-#include "error.hpp"
-#include "h5_reader.hpp"
-#include "input_file.hpp"
+#include "core/error.hpp"
+#include "io/h5_reader.hpp"
+#include "io/input_file.hpp"
 
 namespace slab::app {
 namespace {

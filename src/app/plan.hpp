@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "checked.hpp"
-#include "config.hpp"
-#include "heat.hpp"
-#include "mpi.hpp"
+#include "app/config.hpp"
+#include "core/checked.hpp"
+#include "core/mpi.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::app {
 

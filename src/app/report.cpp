@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "app/report.hpp"
 
 #include <unistd.h>
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "stopwatch.hpp"
+#include "core/stopwatch.hpp"
 
 namespace slab::app {
 

@@ -1,13 +1,13 @@
-#include "run.hpp"
+#include "app/run.hpp"
 
 #include <cstdio>
 #include <ctime>
 
-#include "petsc.hpp"
-#include "run_heat.hpp"
-#include "run_regress.hpp"
-#include "slab/version.hpp"
-#include "stop.hpp"
+#include "app/run_heat.hpp"
+#include "app/run_regress.hpp"
+#include "core/petsc.hpp"
+#include "core/stop.hpp"
+#include "core/version.hpp"
 
 namespace slab::app {
 

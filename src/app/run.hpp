@@ -2,10 +2,10 @@
 // run_heat.hpp and run_regress.hpp hold the steps of each command.
 #pragma once
 
-#include "config.hpp"
-#include "mpi.hpp"
-#include "report.hpp"
-#include "sink.hpp"
+#include "app/config.hpp"
+#include "app/report.hpp"
+#include "core/mpi.hpp"
+#include "io/sink.hpp"
 
 namespace slab::app {
 

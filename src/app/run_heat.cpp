@@ -1,14 +1,14 @@
 // slab heat: plan, set the initial condition, stream snapshots into the output, report.
-#include "run_heat.hpp"
+#include "app/run_heat.hpp"
 
 #include <chrono>
 #include <cmath>
 
-#include "h5_reader.hpp"
-#include "plan.hpp"
-#include "run.hpp"
-#include "stop.hpp"
-#include "stopping.hpp"
+#include "app/plan.hpp"
+#include "app/run.hpp"
+#include "app/stopping.hpp"
+#include "core/stop.hpp"
+#include "io/h5_reader.hpp"
 
 namespace slab::app {
 namespace {
@@ -83,10 +83,10 @@ std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks) {
   const heat::Problem& p = plan.problem;
   return "slab heat: nx=" + std::to_string(p.nx) + " L=" + format_number(p.length) +
          " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
-         " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) + " R=" + format_number(p.diffusion_number()) +
-         " scheme=" + heat::to_string(p.scheme) + " bc=" + heat::to_string(p.bc) + " init=" + cfg.init +
-         " snapshots=" + std::to_string(p.snapshots) + " ranks=" + std::to_string(ranks) + " -> " +
-         io::output_target(plan.output.path);
+         " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) +
+         " R=" + format_number(p.diffusion_number()) + " scheme=" + heat::to_string(p.scheme) +
+         " bc=" + heat::to_string(p.bc) + " init=" + cfg.init + " snapshots=" + std::to_string(p.snapshots) +
+         " ranks=" + std::to_string(ranks) + " -> " + io::output_target(plan.output.path);
 }
 
 std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
@@ -138,8 +138,8 @@ void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> 
 }
 
 void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u, const Fingerprint* parameters) const {
-  write_heat_checkpoint(comm_, *plan_.checkpoints, parameters ? *parameters : plan_.fingerprint, plan_.problem, step,
-                        u, times_, sink_);
+  write_heat_checkpoint(comm_, *plan_.checkpoints, parameters ? *parameters : plan_.fingerprint, plan_.problem, step, u,
+                        times_, sink_);
 }
 
 std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u) {

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint.hpp"
-#include "config.hpp"
-#include "heat.hpp"
-#include "mpi.hpp"
-#include "output.hpp"
-#include "partition.hpp"
-#include "report.hpp"
-#include "sink.hpp"
+#include "app/checkpoint.hpp"
+#include "app/config.hpp"
+#include "app/report.hpp"
+#include "core/mpi.hpp"
+#include "core/partition.hpp"
+#include "io/output.hpp"
+#include "io/sink.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::app {
 

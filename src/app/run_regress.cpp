@@ -1,25 +1,24 @@
 // slab regress: plan, make or read the data, fit, write the data, the fit and the loss history.
-#include "run_regress.hpp"
+#include "app/run_regress.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
-#include "data_input.hpp"
-#include "file_format.hpp"
-#include "h5_reader.hpp"
-#include "plan.hpp"
-#include "run.hpp"
-#include "stop.hpp"
-#include "stopping.hpp"
-#include "text_format.hpp"
+#include "app/plan.hpp"
+#include "app/run.hpp"
+#include "app/stopping.hpp"
+#include "core/stop.hpp"
+#include "io/data_input.hpp"
+#include "io/file_format.hpp"
+#include "io/h5_reader.hpp"
+#include "io/text_format.hpp"
 
 namespace slab::app {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
 
 void check_regress_options(const Config& config) {
   const RegressConfig& cfg = config.regress;
@@ -129,7 +128,8 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
     report.finish_progress();
     // A stop checkpoints even when none was asked for: its parameters then hash --data only now.
     stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] {
-      const Fingerprint parameters = checkpointing ? fingerprint : gd_parameters(comm, cfg, rows_of(data), cols_of(data));
+      const Fingerprint parameters =
+          checkpointing ? fingerprint : gd_parameters(comm, cfg, rows_of(data), cols_of(data));
       write_gd_checkpoint(comm, *plan.checkpoints, parameters, result);
     });
     throw stop::Stopped(result.stopped_by, "iteration", result.iterations, cfg.gd.iters, plan.checkpoint);

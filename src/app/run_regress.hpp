@@ -8,16 +8,16 @@
 #include <optional>
 #include <string>
 
-#include "checkpoint.hpp"
-#include "config.hpp"
-#include "dist_tensor.hpp"
-#include "mpi.hpp"
-#include "output.hpp"
-#include "regression.hpp"
-#include "report.hpp"
-#include "sink.hpp"
-#include "synthetic.hpp"
-#include "tsqr.hpp"
+#include "app/checkpoint.hpp"
+#include "app/config.hpp"
+#include "app/report.hpp"
+#include "core/dist_tensor.hpp"
+#include "core/mpi.hpp"
+#include "io/output.hpp"
+#include "io/sink.hpp"
+#include "solvers/regression.hpp"
+#include "solvers/synthetic.hpp"
+#include "solvers/tsqr.hpp"
 
 namespace slab::app {
 

@@ -1,7 +1,7 @@
-#include "stopping.hpp"
+#include "app/stopping.hpp"
 
-#include "output.hpp"
-#include "stop.hpp"
+#include "core/stop.hpp"
+#include "io/output.hpp"
 
 namespace slab::app {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 namespace slab::app {
 

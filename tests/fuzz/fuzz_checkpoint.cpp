@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint_record.hpp"
-#include "error.hpp"
+#include "app/checkpoint_record.hpp"
+#include "core/error.hpp"
 
 namespace {
 

@@ -11,10 +11,10 @@
 
 #include <unistd.h>
 
-#include "cli.hpp"
-#include "error.hpp"
-#include "numpy_format.hpp"
-#include "text_format.hpp"
+#include "app/cli.hpp"
+#include "core/error.hpp"
+#include "io/numpy_format.hpp"
+#include "io/text_format.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

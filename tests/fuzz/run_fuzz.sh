@@ -16,10 +16,10 @@ cp "$here"/corpus/* "$work/corpus/"
 # The readers and the command line, without MPI, HDF5 or PETSc: their sources compile on their own.
 # toml++ is the shared library slab links (its header-only build asserts on some malformed headers).
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo/src" -I"$repo/io" -I"$repo/solvers" -I"$repo/src/app" -I"$generated" \
+  -I"$repo/src" -I"$repo" -I"$generated" \
   -I/usr/include/hdf5/openmpi -I/usr/lib/x86_64-linux-gnu/openmpi/include \
   $(pkg-config --cflags petsc) -DOMPI_SKIP_MPICXX=1 -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
-  "$here/fuzz_readers.cpp" "$repo/io/numpy_format.cpp" "$repo/io/input_file.cpp" "$repo/io/text_format.cpp" "$repo/src/tensor.cpp" \
+  "$here/fuzz_readers.cpp" "$repo/io/numpy_format.cpp" "$repo/io/input_file.cpp" "$repo/io/text_format.cpp" "$repo/src/core/tensor.cpp" \
   "$repo/src/app/cli.cpp" -ltomlplusplus -lz -o "$work/fuzz_readers"
 cd "$work"
 ./fuzz_readers -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -15
@@ -27,8 +27,8 @@ echo "fuzz: no crash in ${seconds} s"
 
 # The restart check over checkpoint-shaped records (src/app/checkpoint_record.cpp), half the time.
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo/src" -I"$repo/io" -I"$repo/src/app" "$here/fuzz_checkpoint.cpp" "$repo/src/app/checkpoint_record.cpp" \
-  "$repo/src/tensor.cpp" -o "$work/fuzz_checkpoint"
+  -I"$repo/src" -I"$repo" "$here/fuzz_checkpoint.cpp" "$repo/src/app/checkpoint_record.cpp" \
+  "$repo/src/core/tensor.cpp" -o "$work/fuzz_checkpoint"
 mkdir -p "$work/corpus_checkpoint"
 ./fuzz_checkpoint -max_total_time="$(((seconds + 1) / 2))" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   corpus_checkpoint 2>&1 | tail -15

@@ -1,7 +1,7 @@
 // The communicators MPI tests run on: a duplicate of WORLD (errors returned, not fatal) and SELF.
 #pragma once
 
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 namespace slab::test {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "comms.hpp"
-#include "dist_tensor.hpp"
-#include "heat.hpp"
+#include "core/dist_tensor.hpp"
+#include "solvers/heat.hpp"
 
 namespace slab::test {
 

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "mpi.hpp"
-#include "petsc.hpp"
+#include "core/mpi.hpp"
+#include "core/petsc.hpp"
 
 namespace {
 

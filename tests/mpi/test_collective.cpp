@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "comms.hpp"
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 using slab::mpi::CollectiveError;
 using slab::mpi::Comm;

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "comms.hpp"
-#include "dist_tensor.hpp"
+#include "core/dist_tensor.hpp"
 
 using slab::DistTensor;
 using slab::Shape;

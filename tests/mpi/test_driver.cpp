@@ -3,9 +3,9 @@
 
 #include <filesystem>
 
+#include "app/run_heat.hpp"
+#include "app/run_regress.hpp"
 #include "comms.hpp"
-#include "run_heat.hpp"
-#include "run_regress.hpp"
 
 using namespace slab;
 using slab::test::world;

@@ -6,8 +6,8 @@
 #include <numbers>
 #include <numeric>
 
-#include "heat_explicit.hpp"
 #include "heat_helpers.hpp"
+#include "solvers/heat_explicit.hpp"
 
 using namespace slab;
 using slab::test::global_initial;

@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "comms.hpp"
-#include "h5_reader.hpp"
-#include "h5_writer.hpp"
-#include "output.hpp"
+#include "io/h5_reader.hpp"
+#include "io/h5_writer.hpp"
+#include "io/output.hpp"
 
 using namespace slab;
 using slab::test::world;
@@ -105,7 +105,8 @@ TEST(Io, EverySinkReadsBackWhatItWasGiven) {
     const auto count = static_cast<std::uint64_t>(t.partition().count());
     std::vector<double> record(count);
     for (std::uint64_t k = 0; k < 3; ++k) {
-      for (std::size_t i = 0; i < count; ++i) record[i] = 100.0 * static_cast<double>(k) + static_cast<double>(first + i);
+      for (std::size_t i = 0; i < count; ++i)
+        record[i] = 100.0 * static_cast<double>(k) + static_cast<double>(first + i);
       out.sink().write("u", count > 0 ? io::Block{{k, first}, {1, count}, record.data()} : io::Block::none(2));
     }
     std::vector<double> back(t.local().size(), -1.0);

@@ -2,7 +2,7 @@
 
 #include <petscsys.h>
 
-#include "partition.hpp"
+#include "core/partition.hpp"
 
 // RowPartition is the split PETSc makes with PETSC_DECIDE, so a PETSc Vec and a slab row block
 // coincide; checked against PETSc itself for every row count 0..50 at this run's rank count.

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "comms.hpp"
-#include "regression.hpp"
-#include "synthetic.hpp"
+#include "solvers/regression.hpp"
+#include "solvers/synthetic.hpp"
 
 using namespace slab;
 using slab::test::self;

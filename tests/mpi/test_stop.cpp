@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "comms.hpp"
+#include "core/stop.hpp"
 #include "heat_helpers.hpp"
-#include "regression.hpp"
-#include "stop.hpp"
-#include "synthetic.hpp"
+#include "solvers/regression.hpp"
+#include "solvers/synthetic.hpp"
 
 using namespace slab;
 using slab::test::world;

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "comms.hpp"
-#include "tree_sum.hpp"
+#include "core/tree_sum.hpp"
 
 using slab::test::world;
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <random>
 
-#include "heat_direct.hpp"
 #include "heat_helpers.hpp"
-#include "tridiagonal.hpp"
+#include "solvers/heat_direct.hpp"
+#include "solvers/tridiagonal.hpp"
 
 using namespace slab;
 using slab::test::global_initial;

@@ -10,8 +10,8 @@
 #include <limits>
 
 #include "comms.hpp"
-#include "synthetic.hpp"
-#include "tsqr.hpp"
+#include "solvers/synthetic.hpp"
+#include "solvers/tsqr.hpp"
 
 using namespace slab;
 using slab::test::self;

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <limits>
 
-#include "error.hpp"
-#include "numpy_format.hpp"
-#include "text_format.hpp"
+#include "core/error.hpp"
+#include "io/numpy_format.hpp"
+#include "io/text_format.hpp"
 
 using namespace slab;
 

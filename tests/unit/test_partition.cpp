@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "error.hpp"
-#include "partition.hpp"
+#include "core/error.hpp"
+#include "core/partition.hpp"
 
 using slab::RowPartition;
 

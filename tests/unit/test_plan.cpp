@@ -3,9 +3,9 @@
 
 #include <cstdint>
 
-#include "checked.hpp"
-#include "error.hpp"
-#include "plan.hpp"
+#include "app/plan.hpp"
+#include "core/checked.hpp"
+#include "core/error.hpp"
 
 using namespace slab;
 

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "stop.hpp"
+#include "core/stop.hpp"
 
 using namespace slab;
 

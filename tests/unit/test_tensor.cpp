@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "error.hpp"
-#include "tensor.hpp"
+#include "core/error.hpp"
+#include "core/tensor.hpp"
 
 using slab::Shape;
 using slab::Tensor;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "tree_sum.hpp"
+#include "core/tree_nodes.hpp"
 
 using slab::TreeNode;
 

@@ -1,9 +1,9 @@
-#include "partition.hpp"
+#include "core/partition.hpp"
 
 #include <algorithm>
 #include <string>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab {
 

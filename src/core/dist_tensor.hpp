@@ -6,9 +6,9 @@
 #include <limits>
 #include <span>
 
-#include "mpi.hpp"
-#include "partition.hpp"
-#include "tensor.hpp"
+#include "core/mpi.hpp"
+#include "core/partition.hpp"
+#include "core/tensor.hpp"
 
 namespace slab {
 

@@ -1,4 +1,4 @@
-#include "checked.hpp"
+#include "core/checked.hpp"
 
 #include <cstdio>
 

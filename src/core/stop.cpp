@@ -1,4 +1,4 @@
-#include "stop.hpp"
+#include "core/stop.hpp"
 
 #include <unistd.h>
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab::mpi {
 

@@ -1,4 +1,4 @@
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 #include <cstdlib>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "petsc.hpp"
+#include "core/petsc.hpp"
 
 #include <string>
 

@@ -1,9 +1,9 @@
-#include "tensor.hpp"
+#include "core/tensor.hpp"
 
 #include <functional>
 #include <numeric>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace slab {
 

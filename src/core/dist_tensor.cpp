@@ -1,4 +1,4 @@
-#include "dist_tensor.hpp"
+#include "core/dist_tensor.hpp"
 
 #include <algorithm>
 #include <span>

@@ -13,7 +13,7 @@
 #include <exception>
 #include <string>
 
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 namespace slab::stop {
 

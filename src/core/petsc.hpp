@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mpi.hpp"
+#include "core/mpi.hpp"
 
 namespace slab::petsc {
 
