@@ -223,6 +223,21 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
   return t;
 }
 
+// The fields a zip entry's local header and central directory record share, from "version needed"
+// to the extra field's length: stored (method 0), no data descriptor, DOS date 1980-01-01.
+static void put_entry(std::string& out, std::uint32_t crc, std::size_t size, std::size_t name_length) {
+  put16(out, 20);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, 0x21);
+  put32(out, crc);
+  put32(out, static_cast<std::uint32_t>(size));
+  put32(out, static_cast<std::uint32_t>(size));
+  put16(out, static_cast<std::uint32_t>(name_length));
+  put16(out, 0);
+}
+
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
                const std::vector<std::pair<std::string, std::string>>& texts) {
   std::string zip;
@@ -236,33 +251,13 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
       throw InputError("'" + path + "': .npz output is limited to 4 GiB per member and archive; use an .h5 output");
     const std::uint32_t crc = crc_of(data);
     const auto offset = static_cast<std::uint32_t>(zip.size());
-    // Local file header: stored (method 0), no data descriptor, DOS date 1980-01-01.
-    put32(zip, 0x04034b50);
-    put16(zip, 20);
-    put16(zip, 0);
-    put16(zip, 0);
-    put16(zip, 0);
-    put16(zip, 0x21);
-    put32(zip, crc);
-    put32(zip, static_cast<std::uint32_t>(data.size()));
-    put32(zip, static_cast<std::uint32_t>(data.size()));
-    put16(zip, static_cast<std::uint32_t>(member.size()));
-    put16(zip, 0);
+    put32(zip, 0x04034b50);  // local file header
+    put_entry(zip, crc, data.size(), member.size());
     zip += member;
     zip += data;
-    // Central directory entry.
-    put32(directory, 0x02014b50);
-    put16(directory, 20);
-    put16(directory, 20);
-    put16(directory, 0);
-    put16(directory, 0);
-    put16(directory, 0);
-    put16(directory, 0x21);
-    put32(directory, crc);
-    put32(directory, static_cast<std::uint32_t>(data.size()));
-    put32(directory, static_cast<std::uint32_t>(data.size()));
-    put16(directory, static_cast<std::uint32_t>(member.size()));
-    put16(directory, 0);
+    put32(directory, 0x02014b50);  // central directory entry
+    put16(directory, 20);          // made by zip 2.0
+    put_entry(directory, crc, data.size(), member.size());
     put16(directory, 0);
     put16(directory, 0);
     put16(directory, 0);

@@ -91,6 +91,16 @@ class Tiles {
   std::vector<double> scratch_a_, scratch_b_;
 };
 
+// Steps per halo exchange. A neighbour sends `block` of its own nodes, so no rank that owns nodes
+// may own fewer; every rank computes the same value from the partition.
+std::int64_t steps_per_exchange(const RowPartition& part, std::int64_t block) {
+  if (block <= 0) block = default_block;
+  block = std::min(block, tile_nodes);
+  for (const std::int64_t count : part.counts())
+    if (count > 0) block = std::min(block, count);
+  return block;
+}
+
 }  // namespace
 
 Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
@@ -106,12 +116,7 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     if (owns_left_end) lower = part.last_nonempty_rank();
     if (owns_right_end) upper = part.first_nonempty_rank();
   }
-  // A neighbour sends `block` of its own nodes, so no rank that owns nodes may own fewer. Every
-  // rank computes the same value from the partition.
-  if (block <= 0) block = default_block;
-  block = std::min(block, tile_nodes);
-  for (const std::int64_t count : part.counts())
-    if (count > 0) block = std::min(block, count);
+  block = steps_per_exchange(part, block);
 
   // Node x of this rank lives at index block + x; `block` ghosts on each side.
   std::vector<double> a(static_cast<std::size_t>(n + 2 * block)), b(a.size());

@@ -74,6 +74,32 @@ petsc::OwnedMat assemble(const mpi::Comm& comm, const Problem& p, const RowParti
   return m;
 }
 
+// The KSP of the constant operator, set up once. KSPSetFromOptions comes last, so --petsc options
+// override these defaults.
+petsc::OwnedKSP make_solver(const mpi::Comm& comm, Mat lhs) {
+  petsc::OwnedKSP ksp;
+  SLAB_PETSC(KSPCreate(comm.get(), ksp.out()));
+  SLAB_PETSC(KSPSetOperators(ksp.get(), lhs, lhs));
+  SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 10000));
+  SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_TRUE));
+  if (comm.size() == 1) {
+    // One process: factor the constant tridiagonal operator once, then two triangular solves per
+    // step (what a banded direct solver does; 2-3x faster here than the Krylov iteration).
+    // Several processes: GMRES with block Jacobi/ILU, warm-started from the previous step.
+    SLAB_PETSC(KSPSetType(ksp.get(), KSPPREONLY));
+    PC pc = nullptr;
+    SLAB_PETSC(KSPGetPC(ksp.get(), &pc));
+    SLAB_PETSC(PCSetType(pc, PCLU));
+  }
+  petsc::set_from_options(comm, ksp.get());
+  // A direct solve (-ksp_type preonly with an LU preconditioner) takes no initial guess.
+  PetscBool preonly = PETSC_FALSE;
+  SLAB_PETSC(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(ksp.get()), KSPPREONLY, &preonly));
+  if (preonly) SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_FALSE));
+  SLAB_PETSC(KSPSetUp(ksp.get()));
+  return ksp;
+}
+
 }  // namespace
 
 Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
@@ -96,26 +122,7 @@ Timing solve_implicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     std::copy(u.begin(), u.end(), x.data());
   }
 
-  petsc::OwnedKSP ksp;
-  SLAB_PETSC(KSPCreate(comm.get(), ksp.out()));
-  SLAB_PETSC(KSPSetOperators(ksp.get(), lhs.get(), lhs.get()));
-  SLAB_PETSC(KSPSetTolerances(ksp.get(), 1e-14, 1e-300, PETSC_DEFAULT, 10000));
-  SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_TRUE));
-  if (comm.size() == 1) {
-    // One process: factor the constant tridiagonal operator once, then two triangular solves per
-    // step (what a banded direct solver does; 2-3x faster here than the Krylov iteration).
-    // Several processes: GMRES with block Jacobi/ILU, warm-started from the previous step.
-    SLAB_PETSC(KSPSetType(ksp.get(), KSPPREONLY));
-    PC pc = nullptr;
-    SLAB_PETSC(KSPGetPC(ksp.get(), &pc));
-    SLAB_PETSC(PCSetType(pc, PCLU));
-  }
-  petsc::set_from_options(comm, ksp.get());
-  // A direct solve (-ksp_type preonly with an LU preconditioner) takes no initial guess.
-  PetscBool preonly = PETSC_FALSE;
-  SLAB_PETSC(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(ksp.get()), KSPPREONLY, &preonly));
-  if (preonly) SLAB_PETSC(KSPSetInitialGuessNonzero(ksp.get(), PETSC_FALSE));
-  SLAB_PETSC(KSPSetUp(ksp.get()));
+  petsc::OwnedKSP ksp = make_solver(comm, lhs.get());
 
   const bool left_end = part.count() > 0 && part.first() == 0;
   const bool right_end = part.count() > 0 && part.end() == p.nx;

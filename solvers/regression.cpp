@@ -312,17 +312,14 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   return fit;
 }
 
-static Fit least_squares_unagreed(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
-  check_shapes(X, y);
+static  // A = [X 1] as a distributed dense matrix with slab's row ownership (PETSc stores local rows
+    // column-major).
+    petsc::OwnedMat
+    design_matrix(const mpi::Comm& comm, const DistTensor& X) {
   const std::size_t cols = X.row_length();
   const auto rows = static_cast<PetscInt>(X.partition().global_rows());
-  if (static_cast<std::int64_t>(rows) != X.partition().global_rows())
-    throw InputError("--method lstsq is limited to 2^31-1 rows by PETSc's 32-bit indices; use --method gd");
   const auto local_rows = static_cast<PetscInt>(X.partition().count());
   const auto m = static_cast<PetscInt>(cols + 1);
-  const auto t = clock::now();
-
-  // A = [X 1] as a dense matrix with slab's row ownership (PETSc stores local rows column-major).
   petsc::OwnedMat a;
   SLAB_PETSC(MatCreateDense(comm.get(), local_rows, PETSC_DECIDE, rows, m, nullptr, a.out()));
   {
@@ -339,6 +336,20 @@ static Fit least_squares_unagreed(const mpi::Comm& comm, const DistTensor& X, co
   }
   SLAB_PETSC(MatAssemblyBegin(a.get(), MAT_FINAL_ASSEMBLY));
   SLAB_PETSC(MatAssemblyEnd(a.get(), MAT_FINAL_ASSEMBLY));
+
+  return a;
+}
+
+static Fit least_squares_unagreed(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  check_shapes(X, y);
+  const std::size_t cols = X.row_length();
+  const auto rows = static_cast<PetscInt>(X.partition().global_rows());
+  if (static_cast<std::int64_t>(rows) != X.partition().global_rows())
+    throw InputError("--method lstsq is limited to 2^31-1 rows by PETSc's 32-bit indices; use --method gd");
+  const auto local_rows = static_cast<PetscInt>(X.partition().count());
+  const auto t = clock::now();
+
+  const petsc::OwnedMat a = design_matrix(comm, X);
 
   petsc::OwnedVec solution, rhs;
   SLAB_PETSC(MatCreateVecs(a.get(), solution.out(), rhs.out()));
