@@ -81,25 +81,33 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
   return o;
 }
 
+// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing).
+void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hsize_t>& start,
+                    const std::vector<hsize_t>& count, double* out, const std::string& dataset,
+                    const std::string& where) {
+  const bool empty = std::find(count.begin(), count.end(), 0) != count.end();
+  mpi::collectively(comm, [&] {
+    h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
+    const h5::Dataspace memory = h5::select_block(file_space, start, count, empty, where);
+    h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
+    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
+    double dummy = 0;
+    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
+                empty ? &dummy : out) < 0)
+      throw InputError("cannot read dataset '" + dataset + "' from " + where +
+                       " (truncated or corrupt file?): " + h5::error_stack());
+  });
+}
+
 // Collective read of the first-axis range [first, first + count) of an opened dataset.
 void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std::uint64_t count, double* out,
                 const std::string& dataset, const std::string& where) {
   // An empty dataset has nothing to read (and HDF5 may have no storage to read it from).
   if (std::find(o.shape.begin(), o.shape.end(), 0) != o.shape.end()) return;
-  mpi::collectively(comm, [&] {
-    h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
-    std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
-    start[0] = first;
-    counts[0] = count;
-    const h5::Dataspace memory = h5::select_block(file_space, start, counts, count == 0, where);
-    h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
-    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
-    double dummy = 0;
-    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
-                count == 0 ? &dummy : out) < 0)
-      throw InputError("cannot read dataset '" + dataset + "' from " + where +
-                       " (truncated or corrupt file?): " + h5::error_stack());
-  });
+  std::vector<hsize_t> start(o.shape.size(), 0), counts(o.shape.begin(), o.shape.end());
+  start[0] = first;
+  counts[0] = count;
+  read_selection(comm, o, start, counts, out, dataset, where);
 }
 
 }  // namespace
@@ -224,20 +232,8 @@ Attributes H5Input::attributes(const std::string& object) const {
 void H5Input::read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
                        const std::vector<std::uint64_t>& count, double* out) const {
   const Opened o = open_checked(comm_, file_, dataset, {start.size(), {}, {}}, where_);
-  mpi::collectively(comm_, [&] {
-    std::uint64_t n = 1;
-    for (const auto c : count) n *= c;
-    h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where_));
-    const std::vector<hsize_t> first(start.begin(), start.end()), counts(count.begin(), count.end());
-    const h5::Dataspace memory = h5::select_block(file_space, first, counts, n == 0, where_);
-    h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where_));
-    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where_);
-    double dummy = 0;
-    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
-                n == 0 ? &dummy : out) < 0)
-      throw InputError("cannot read dataset '" + dataset + "' from " + where_ +
-                       " (truncated or corrupt file?): " + h5::error_stack());
-  });
+  read_selection(comm_, o, std::vector<hsize_t>(start.begin(), start.end()),
+                 std::vector<hsize_t>(count.begin(), count.end()), out, dataset, where_);
 }
 
 }  // namespace slab::io

@@ -4,31 +4,18 @@
 #include <cmath>
 
 #include "comms.hpp"
+#include "regression_helpers.hpp"
 #include "solvers/regression.hpp"
 #include "solvers/synthetic.hpp"
 
 using namespace slab;
+using slab::test::gathered;
 using slab::test::self;
+using slab::test::synthetic;
 using slab::test::world;
+using Data = slab::test::Data;
 
 namespace {
-
-struct Data {
-  DistTensor X, y;
-};
-
-Data synthetic(const mpi::Comm& comm, std::size_t rows, std::size_t cols, std::uint64_t seed, double noise) {
-  Data d{DistTensor(comm, {rows, cols}), DistTensor(comm, {rows})};
-  regression::generate(seed, noise, regression::true_model(seed, cols), d.X, d.y);
-  return d;
-}
-
-Tensor gathered(const DistTensor& t) {
-  Tensor full = t.gather_to_root();
-  std::vector<double> data = full.to_vec();
-  t.comm().broadcast(data);
-  return Tensor(t.global_shape(), data);
-}
 
 double relative_difference(const regression::Fit& a, const regression::Fit& b) {
   double diff = std::abs(a.b - b.b), scale = std::abs(b.b);
