@@ -209,10 +209,10 @@ class RuntimeFaults(TempDirTest):
         if mounted.returncode != 0:
             self.skipTest("cannot mount a 4 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
         try:
-            X = np.random.default_rng(0).normal(size=(600000, 1))  # 4.8 MB: more than the disk holds
-            with h5py.File(self.path("data.h5"), "w") as f:
-                f["regression/X"] = X
-                f["regression/y"] = 2 * X[:, 0]
+            # 4.8 MB of X, more than the disk holds, in a 5 KB compressed .npz: the resource plan sizes an
+            # .npz by its file, so the run starts and the disk fills while writing.
+            X = np.zeros((600000, 1))
+            np.savez_compressed(self.path("data.npz"), X=X, y=2 * X[:, 0])
             with open(os.path.join(small, "keep.h5"), "w") as f:
                 f.write("old result")
             for io in ("parallel", "gather"):
@@ -223,7 +223,7 @@ class RuntimeFaults(TempDirTest):
                     self.assertEqual(result.returncode, 2, result.stderr)
                     self.assertIn("free; free space or write elsewhere", error_lines(result.stderr)[0])
                     # ... and a disk that fills up while writing fails cleanly, without a hang.
-                    result = run(2, "regress", "--data", "data.h5", "--iters", "5", "-q", "--io", io, "--overwrite",
+                    result = run(2, "regress", "--data", "data.npz", "--iters", "5", "-q", "--io", io, "--overwrite",
                                  "--out", os.path.join(small, "keep.h5"), cwd=self.dir)
                     self.assertEqual(result.returncode, 1, result.stderr)
                     lines = error_lines(result.stderr)
