@@ -383,7 +383,6 @@ InputError rank_error(const std::vector<double>& r, std::size_t width, std::int6
 
 }  // namespace
 
-
 std::vector<std::size_t> dependent_columns(const std::vector<double>& r, std::size_t width, std::int64_t rows) {
   const double tol = rank_tolerance(r, width, rows);
   std::vector<std::size_t> dependent;
