@@ -226,7 +226,7 @@ class RuntimeFaults(TempDirTest):
         if mounted.returncode != 0:
             self.skipTest("cannot mount a 4 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
         try:
-            X = np.random.default_rng(0).normal(size=(600000, 1))  # 4.8 MB: more than the disk holds
+            X = np.random.default_rng(0).normal(size=(600000, 1))  # 4.8 MB: more than 2 MB and than the disk
             with h5py.File(self.path("data.h5"), "w") as f:
                 f["regression/X"] = X
                 f["regression/y"] = 2 * X[:, 0]
