@@ -18,10 +18,13 @@ import numpy as np
 
 from slabrun import MPIEXEC, MPI_ENV, SLAB, TIMEOUT, TempDirTest
 
-EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.03"]  # about 9 s at 3 ranks (Debug): mpirun passes SIGTERM on only after 1 s
+EXPLICIT = ["heat", "--nx", "3001", "--t-end", "0.1"]  # 9 s at 2 ranks (Debug): outlasts mpirun passing SIGTERM on
 CRANK_NICOLSON = ["heat", "--nx", "1001", "--t-end", "0.01", "--scheme", "crank-nicolson", "--cfl", "5"]
 GD = ["regress", "--rows", "20000", "--cols", "8", "--lr", "0.002", "--iters", "1000", "--tol", "0"]
 HEAT_DATA = ["heat/u", "heat/t", "heat/x"]
+# A step small enough that gd runs about 50000 iterations before the loss stops changing (about 15 s
+# at 2 ranks): the time-limit test sizes its work in seconds and must not converge first.
+SLOW_GD = ["regress", "--rows", "20000", "--cols", "8", "--lr", "0.0002"]
 GD_DATA = ["regression/w", "regression/b", "regression/history/loss"]
 # mpirun waits this long before it passes SIGTERM on, and as long again before SIGKILL.
 SIGKILL_TIMEOUT = "3"
@@ -134,14 +137,14 @@ class TimeLimit(StopTest):
         that the work outlasts the limit whatever the build and the load)."""
         def wall(iters):
             start = time.monotonic()
-            self.slab(2, *GD[:-4], "--iters", str(iters), "--tol", "0", "-q", "--out", "probe.h5", "--overwrite")
+            self.slab(2, *SLOW_GD, "--iters", str(iters), "--tol", "0", "-q", "--out", "probe.h5", "--overwrite")
             return time.monotonic() - start
         per_iteration = max((wall(400) - wall(100)) / 300, 1e-5)
         os.remove(self.path("probe.h5"))
         return str(max(400, int(seconds / per_iteration)))
 
     def test_gradient_descent_finishes_over_runs_with_a_time_limit(self):
-        args = [*GD[:-4], "--iters", self.iterations_lasting(6), "--tol", "0"]
+        args = [*SLOW_GD, "--iters", self.iterations_lasting(12), "--tol", "0"]
         reference = self.reference(args, GD_DATA)
         reached, restart = [0], []
         while True:
