@@ -270,11 +270,11 @@ class HostileSolvers(HostileTest):
         np.savez(self.path("singular.npz"), X=np.c_[X3, X3[:, 0]], y=Y3)
         cases = [(["regress", "--rows", "1000", "--lr", "10", "-q"], "--lr 10 is too large"),
                  (["regress", "--data", "singular.npz", "--method", "normal", "-q"], "singular"),
-                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--petsc", "-ksp_max_it 1", "-q"],
+                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--solver", "petsc", "--petsc", "-ksp_max_it 1", "-q"],
                   "did not converge (DIVERGED_ITS"),
                  (["regress", "--rows", "1000", "--method", "lstsq", "--petsc", "-ksp_max_it 1", "-q"],
                   "did not converge (DIVERGED_ITS"),
-                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--petsc",
+                 (["heat", "--nx", "101", "--steps", "3", "--scheme", "implicit", "--solver", "petsc", "--petsc",
                    "-ksp_type cg -pc_type icc", "-q"], "ICC")]
         for args, words in cases:
             with self.subTest(args=args):
@@ -289,10 +289,10 @@ class HostileSolvers(HostileTest):
                 self.assertNotIn("--lr", line)
 
     def test_petsc_words_it_cannot_take(self):
-        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--petsc", "junk"], 2, "start with '-'")
-        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--petsc", "-ksp_type nonsense"], 2,
+        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--solver", "petsc", "--petsc", "junk"], 2, "start with '-'")
+        self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--solver", "petsc", "--petsc", "-ksp_type nonsense"], 2,
                             "PETSc did not accept")
-        result = self.slab(2, *SMALL_HEAT, "--scheme", "implicit", "--petsc", "-ksp_type cg -ksp_typo 3")
+        result = self.slab(2, *SMALL_HEAT, "--scheme", "implicit", "--solver", "petsc", "--petsc", "-ksp_type cg -ksp_typo 3")
         warnings = [line for line in result.stderr.splitlines() if line.startswith("slab: warning:")]
         self.assertEqual(len(warnings), 1, result.stderr)
         self.assertIn("-ksp_typo 3", warnings[0])
