@@ -176,7 +176,8 @@ PY
 # A time limit shorter than the work: the job completes through requeues, every iteration kept. The
 # work is sized to about 150 s at this machine's present speed (measured with 300 iterations), so
 # that it outlasts --time=2 whatever the build and the load.
-GD_ARGS="--rows 200000 --cols 8 --lr 0.002 --tol 0 --no-data --quiet"
+# A step so small that the loss keeps changing for millions of iterations: gd must not converge first.
+GD_ARGS="--rows 200000 --cols 8 --lr 0.00001 --tol 0 --no-data --quiet"
 start=$(date +%s%N)
 # shellcheck disable=SC2086
 (source "$JOBS/env.sh" && mpirun -np 2 slab regress $GD_ARGS --iters 300 --out "$WORK/probe.h5") || fail "the sizing run failed"
