@@ -201,30 +201,17 @@ namespace {
 constexpr int to_blocks_tag = 1601;
 constexpr int to_rows_tag = 1602;
 
-// Outstanding MPI requests; waits for them if an exception leaves them behind.
-class Requests {
- public:
-  Requests() = default;
-  Requests(const Requests&) = delete;
-  Requests& operator=(const Requests&) = delete;
-  ~Requests() {
-    if (!list_.empty()) MPI_Waitall(static_cast<int>(list_.size()), list_.data(), MPI_STATUSES_IGNORE);
-  }
-  MPI_Request* add() { return &list_.emplace_back(MPI_REQUEST_NULL); }
-  void wait() {
-    SLAB_MPI(MPI_Waitall(static_cast<int>(list_.size()), list_.data(), MPI_STATUSES_IGNORE));
-    list_.clear();
-  }
-
- private:
-  std::vector<MPI_Request> list_;
-};
-
 // Global rows [row, row + count), all on rank `owner`.
 struct Segment {
   std::int64_t row, count;
   int owner;
 };
+
+// The rows of s within `data`, which holds global rows from `first` on.
+template <class T>
+std::span<T> rows_of(std::span<T> data, std::int64_t first, const Segment& s) {
+  return data.subspan(static_cast<std::size_t>(s.row - first), static_cast<std::size_t>(s.count));
+}
 
 // The blocks whose first row is on rank q, their rows, and the rows of those past q's own rows
 // (the tail of its last block), split by the ranks that hold them.
@@ -337,15 +324,11 @@ void Solver::Impl::plan() {
 
 // Rows to blocks: my blocks' rows from my own rows and the tail from the ranks that hold it.
 void Solver::Impl::load(std::span<const double> u) {
-  Requests requests;
-  for (const Segment& s : mine.tail)
-    SLAB_MPI(MPI_Irecv(x.data() + (s.row - mine.begin), static_cast<int>(s.count), MPI_DOUBLE, s.owner, to_blocks_tag,
-                       comm.get(), requests.add()));
-  for (const auto& [q, s] : lent)
-    SLAB_MPI(MPI_Isend(u.data() + (s.row - part.first()), static_cast<int>(s.count), MPI_DOUBLE, q, to_blocks_tag,
-                       comm.get(), requests.add()));
+  mpi::RequestSet requests;
+  for (const Segment& s : mine.tail) requests.add(comm.irecv(rows_of(std::span(x), mine.begin, s), s.owner, to_blocks_tag));
+  for (const auto& [q, s] : lent) requests.add(comm.isend(rows_of(u, part.first(), s), q, to_blocks_tag));
   if (!x.empty()) std::copy(u.begin() + (mine.begin - part.first()), u.end(), x.begin());
-  requests.wait();
+  requests.wait_all();
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
     const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
     mine_ends[i] = block(k)[0];
@@ -356,15 +339,11 @@ void Solver::Impl::load(std::span<const double> u) {
 
 // Blocks to rows.
 void Solver::Impl::store(std::span<double> u) {
-  Requests requests;
-  for (const auto& [q, s] : lent)
-    SLAB_MPI(MPI_Irecv(u.data() + (s.row - part.first()), static_cast<int>(s.count), MPI_DOUBLE, q, to_rows_tag,
-                       comm.get(), requests.add()));
-  for (const Segment& s : mine.tail)
-    SLAB_MPI(MPI_Isend(x.data() + (s.row - mine.begin), static_cast<int>(s.count), MPI_DOUBLE, s.owner, to_rows_tag,
-                       comm.get(), requests.add()));
+  mpi::RequestSet requests;
+  for (const auto& [q, s] : lent) requests.add(comm.irecv(rows_of(u, part.first(), s), q, to_rows_tag));
+  for (const Segment& s : mine.tail) requests.add(comm.isend(rows_of(std::span<const double>(x), mine.begin, s), s.owner, to_rows_tag));
   if (!x.empty()) std::copy(x.begin(), x.begin() + (part.end() - mine.begin), u.begin() + (mine.begin - part.first()));
-  requests.wait();
+  requests.wait_all();
 }
 
 void Solver::Impl::gather_ends() {
