@@ -81,6 +81,13 @@ Problem resolve(const Request& q) {
     throw InputError(std::string("explicit scheme is unstable: R = alpha*dt/dx^2 = ") + text +
                      " > 1/2; use --scheme crank-nicolson or a smaller --dt/--cfl");
   }
+  if (p.scheme != Scheme::explicit_euler && !(p.diffusion_number() < max_implicit_diffusion_number)) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", p.diffusion_number());
+    throw InputError(std::string("R = alpha*dt/dx^2 = ") + text +
+                     " is beyond double precision for an implicit scheme: it must stay below 2^52 = 4.5e15, where "
+                     "1 + 2R still differs from 2R; use a smaller --dt/--cfl");
+  }
   return p;
 }
 

@@ -56,6 +56,10 @@ struct Request {
   Solver solver = Solver::direct;
 };
 
+// Implicit schemes need R below 2^52: beyond it 1 + 2R rounds to 2R, and the system a solver would
+// factor is no longer I - theta R L (a Neumann grid's becomes singular).
+inline constexpr double max_implicit_diffusion_number = 4503599627370496.0;
+
 // A fully resolved problem: every number a run needs.
 struct Problem {
   std::int64_t nx;

@@ -1,6 +1,8 @@
 #include "solvers/heat_direct.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 
 #include "solvers/heat_loop.hpp"
 
@@ -42,10 +44,33 @@ tridiag::Operator direct_operator(const Problem& p) {
   return op;
 }
 
+namespace {
+
+// Factors the operator, agreed on every rank. The factorisation makes no MPI call; it fails alike on
+// every rank when R is so large that I + theta R L is singular in double precision (a Neumann
+// grid from about R = 1e16: the constant mode's 1 is lost beside R), or on one rank (memory).
+std::unique_ptr<tridiag::Solver> factor(const mpi::Comm& comm, const Problem& p, std::int64_t block_rows) {
+  std::unique_ptr<tridiag::Solver> solver;
+  mpi::collectively(comm, [&] {
+    try {
+      solver = std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()),
+                                                 direct_operator(p), block_rows);
+    } catch (const RuntimeFailure& e) {
+      char r[32];
+      std::snprintf(r, sizeof r, "%.3g", p.diffusion_number());
+      throw RuntimeFailure(to_string(p.scheme) + " with R = " + r + " on a " + to_string(p.bc) +
+                           " grid is singular in double precision (" + e.what() + "): take a smaller --cfl or --dt");
+    }
+  });
+  return solver;
+}
+
+}  // namespace
+
 Timing solve_direct(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
                     std::int64_t first_step, std::int64_t block_rows) {
-  const RowPartition part(p.nx, comm.size(), comm.rank());
-  tridiag::Solver solver(comm, part, direct_operator(p), block_rows);
+  const std::unique_ptr<tridiag::Solver> factored = factor(comm, p, block_rows);
+  tridiag::Solver& solver = *factored;
   Timing timing;
   solver.load(u);
   auto advance = [&](std::int64_t steps) {

@@ -26,7 +26,9 @@ BlockFactor::BlockFactor(const Operator& op, std::int64_t first, std::int64_t ro
     c_[j] = r.c, rl_[j] = r.rl, rd_[j] = r.rd, rr_[j] = r.rr, rc_[j] = r.rc;
     l_[j] = j == 0 ? 0.0 : r.a / pivot;
     pivot = j == 0 ? r.d : r.d - l_[j] * c_[j - 1];
-    if (!(std::abs(pivot) > 0)) throw RuntimeFailure("tridiagonal block has a zero pivot at row " + std::to_string(j));
+    if (!(std::isfinite(pivot) && pivot != 0))
+      throw RuntimeFailure("tridiagonal block has a " + std::string(pivot == 0 ? "zero" : "non-finite") +
+                           " pivot at row " + std::to_string(first + static_cast<std::int64_t>(j)));
     inv_u_[j] = 1.0 / pivot;
   }
   const bool has_lower = op.periodic || first > 0;
@@ -155,7 +157,7 @@ class Reduced {
 void Reduced::factor() {
   for (std::size_t j = 0; j < n_; ++j) {
     const double pivot = band_[j][2];
-    if (!(std::abs(pivot) > 0)) throw RuntimeFailure("the reduced tridiagonal system is singular");
+    if (!(std::isfinite(pivot) && pivot != 0)) throw RuntimeFailure("the reduced tridiagonal system is singular");
     for (std::size_t r = j + 1; r < std::min(n_, j + 3); ++r) {
       const double f = band_[r][j + 2 - r] / pivot;
       lower_[r][j + 2 - r] = f;

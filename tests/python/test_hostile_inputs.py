@@ -61,6 +61,16 @@ class HostileNumbers(HostileTest):
                 line = self.expect_refusal(["heat", "--nx", "21", "-q", option, value], 2)
                 self.assertIn(option if option != "--cfl" or value != "0.6" else "unstable", line)
 
+    def test_implicit_time_steps_beyond_double_precision(self):
+        # Past R = 2^52, 1 + 2R rounds to 2R: a Neumann grid's system becomes singular (a zero pivot).
+        for scheme, option, value in (("implicit", "--cfl", "1e16"), ("crank-nicolson", "--cfl", "1e300"),
+                                      ("implicit", "--dt", "1e300")):
+            with self.subTest(scheme=scheme, option=option, value=value):
+                self.expect_refusal(["heat", "--nx", "9001", "--steps", "3", "--bc", "neumann", "--scheme", scheme,
+                                     option, value, "-q"], 2, "below 2^52 = 4.5e15")
+        self.slab(2, "heat", "--nx", "9001", "--steps", "3", "--bc", "neumann", "--scheme", "implicit", "--cfl",
+                  "4e15", "-q", "--out", "largest.h5")
+
     def test_steps_out_of_range(self):
         for value in ("0", "-3", "9000000000000001"):
             with self.subTest(value=value):
