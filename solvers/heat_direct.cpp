@@ -52,6 +52,7 @@ namespace {
 std::unique_ptr<tridiag::Solver> factor(const mpi::Comm& comm, const Problem& p, std::int64_t block_rows) {
   std::unique_ptr<tridiag::Solver> solver;
   mpi::collectively(comm, [&] {
+    mpi::inject_fault(comm, "factor");
     try {
       solver = std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()),
                                                  direct_operator(p), block_rows);

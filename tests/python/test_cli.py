@@ -198,15 +198,17 @@ class BadInput(TempDirTest):
 
 class RuntimeFaults(TempDirTest):
     def test_a_fault_on_one_rank_fails_every_rank_cleanly(self):
-        for phase in ("init", "solve", "write"):
+        for phase in ("init", "factor", "solve", "write"):
             for io in ("parallel", "gather"):
                 with self.subTest(phase=phase, io=io):
-                    result = run(3, *SMALL_HEAT, "--io", io, "--out", "f.h5", cwd=self.dir,
+                    scheme = ["--scheme", "implicit"] if phase == "factor" else []  # the direct solver's factors
+                    result = run(3, *SMALL_HEAT, *scheme, "--io", io, "--out", "f.h5", cwd=self.dir,
                                  env={"SLAB_FAULT": f"{phase}:1"})
                     self.assertEqual(result.returncode, 1, result.stderr)
                     lines = error_lines(result.stderr)
                     self.assertEqual(len(lines), 1, result.stderr)
                     self.assertIn(f"injected fault in phase '{phase}' on rank 1", lines[0])
+                    self.assertNotIn("MPI_ABORT", result.stderr)  # agreed, not aborted
                     self.assertEqual(os.listdir(self.dir), [])
 
     def test_a_failed_overwrite_keeps_the_previous_file(self):
