@@ -85,7 +85,8 @@ ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, in
   plan.disk.push_back({"the output " + config.output.out, file_bytes(config.output.out, values)});
   if (config.output.checkpoint_every > 0)
     // The new checkpoint is written beside the previous one, then renamed over it.
-    plan.disk.push_back({"two checkpoints (the new one beside the last)", (nx * k + nx + k) * f8 * 2 + file_overhead});
+    plan.disk.push_back(
+        {"two checkpoints (the new one beside the last)", ((nx * k + nx + k) * f8 + file_overhead) * 2, 2});
   return plan;
 }
 
@@ -112,7 +113,7 @@ ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size
   add_gathered_output(plan, config.output.out, values);
   plan.disk.push_back({"the output " + config.output.out, file_bytes(config.output.out, values)});
   if (config.output.checkpoint_every > 0)
-    plan.disk.push_back({"two checkpoints", (width + Checked::of(cfg.gd.iters) + 2) * f8 * 2 + file_overhead});
+    plan.disk.push_back({"two checkpoints", ((width + Checked::of(cfg.gd.iters) + 2) * f8 + file_overhead) * 2, 2});
   return plan;
 }
 
@@ -158,6 +159,13 @@ std::optional<std::uint64_t> address_space_room() {
   statm >> pages;
   const std::uint64_t used = pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   return limit.rlim_cur > used ? limit.rlim_cur - used : 0;
+}
+
+// The largest file RLIMIT_FSIZE (ulimit -f) lets this process write; UINT64_MAX for no limit.
+std::uint64_t file_size_room() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_FSIZE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return limit.rlim_cur;
 }
 
 // This rank's share of its node's memory, and how it was found.
@@ -209,6 +217,9 @@ Available measure_available(const mpi::Comm& comm, const std::string& out) {
     free_bytes = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
   SLAB_MPI(MPI_Bcast(&free_bytes, 1, MPI_UINT64_T, 0, comm.get()));
   a.disk = free_bytes == UINT64_MAX ? Checked::overflow() : Checked(free_bytes);
+  std::uint64_t file_size = file_size_room();
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &file_size, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  a.file_size = file_size == UINT64_MAX ? Checked::overflow() : Checked(file_size);
   return a;
 }
 
@@ -229,6 +240,12 @@ void check_plan(const ResourcePlan& plan, const Available& available) {
     throw InputError("this run writes " + format_bytes(disk) + " (" + plan.disk.front().what + ") but '" +
                      available.disk_folder + "' has " + format_bytes(available.disk) +
                      " free; free space or write elsewhere (--plan prints the plan)");
+  if (available.file_size.overflowed()) return;
+  for (const PlanItem& item : plan.disk)
+    if (const Checked file = item.bytes.divide_up(item.files); file > available.file_size)
+      throw InputError("this run writes a file of " + format_bytes(file) + " (" + item.what + ") but ulimit -f " +
+                       "(RLIMIT_FSIZE) allows files of " + format_bytes(available.file_size) +
+                       "; raise the limit or write less (--plan prints the plan)");
 }
 
 }  // namespace slab::app
@@ -237,10 +254,14 @@ namespace slab::app {
 
 bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan) {
   const Available available = measure_available(comm, config.output.out);
-  if (config.print_plan && comm.is_root())
-    std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'\n", plan.describe().c_str(),
+  if (config.print_plan && comm.is_root()) {
+    const std::string file_limit = available.file_size.overflowed()
+                                       ? ""
+                                       : "; files up to " + format_bytes(available.file_size) + " (ulimit -f)";
+    std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'%s\n", plan.describe().c_str(),
                 format_bytes(available.memory_per_rank).c_str(), available.memory_basis.c_str(),
-                format_bytes(available.disk).c_str(), available.disk_folder.c_str());
+                format_bytes(available.disk).c_str(), available.disk_folder.c_str(), file_limit.c_str());
+  }
   // Every rank has the same plan and the same (agreed) availability; agree anyway, so that a plan
   // built from a file one rank sees differently cannot split the ranks.
   mpi::collectively(comm, [&] { check_plan(plan, available); });

@@ -18,6 +18,7 @@ namespace slab::app {
 struct PlanItem {
   std::string what;
   Checked bytes;
+  std::uint64_t files = 1;  // a disk item's bytes are this many files of equal size
 };
 
 struct ResourcePlan {
@@ -52,10 +53,12 @@ struct Available {
   std::string memory_basis;  // how it was found, in words
   Checked disk;              // free bytes where the output goes
   std::string disk_folder;
+  Checked file_size = Checked::overflow();  // the largest file ulimit -f lets every rank write (overflow: no limit)
 };
 
 // Collective: MemAvailable of each node (/proc/meminfo) shared by the ranks on it
-// (MPI_Comm_split_type SHARED), bounded by RLIMIT_AS, and the free space of the output's folder.
+// (MPI_Comm_split_type SHARED), bounded by RLIMIT_AS, the free space of the output's folder and the
+// smallest RLIMIT_FSIZE of the ranks.
 [[nodiscard]] Available measure_available(const mpi::Comm& comm, const std::string& out);
 
 // Throws InputError (exit 2) with a sentence naming the need and what is available when the plan

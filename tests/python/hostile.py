@@ -53,11 +53,11 @@ class HostileTest(TempDirTest):
 
     ranks = 2
 
-    def expect_refusal(self, args, code, words=None, outside=(), env=None, ranks=None):
+    def expect_refusal(self, args, code, words=None, outside=(), env=None, ranks=None, file_size_limit=None):
         """Runs slab with args in self.dir; asserts the contract and returns the error line.
         `outside` lists paths beyond self.dir that must stay unchanged (symlink targets)."""
         before = snapshot(self.dir, outside)
-        result = run(ranks or self.ranks, *args, cwd=self.dir, env=env)
+        result = run(ranks or self.ranks, *args, cwd=self.dir, env=env, file_size_limit=file_size_limit)
         label = f"slab {' '.join(map(str, args))}"
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, code, f"{label}: exit code\n{output}")

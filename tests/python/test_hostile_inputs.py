@@ -110,6 +110,18 @@ class HostileSizes(HostileTest):
                                          "y": npy_bytes(np.zeros(2))})
         self.expect_refusal(["regress", "--data", "huge.npz", "-q"], 2, "needs 8000000000000000")
 
+    def test_files_beyond_ulimit_f_are_refused_before_anything_is_written(self):
+        # 1000001 nodes x 12 rows of 8 bytes: a 96 MB output against a 16 MiB limit on every file (the
+        # limit applies to mpiexec too: below about 4 MiB Open MPI's PMIx cannot create its own files).
+        for out in ("h.h5", "h.npz"):
+            for io in ("parallel", "gather"):
+                with self.subTest(out=out, io=io):
+                    self.expect_refusal(["heat", "--nx", "1000001", "--steps", "11", "--io", io, "-q", "--out", out],
+                                        2, "ulimit -f (RLIMIT_FSIZE) allows files of 16 MiB", file_size_limit=16 << 20)
+        # Each file alone must fit, not their sum: an output and two checkpoints of 9.6 MB each.
+        run(2, "heat", "--nx", "100001", "--steps", "20", "--checkpoint-every", "5", "-q", "--out", "fits.h5",
+            cwd=self.dir, file_size_limit=16 << 20, check=True)
+
     def test_a_plan_prints_and_computes_nothing(self):
         result = self.slab(2, "heat", "--nx", "1001", "--snapshots", "11", "--plan", "--out", "h.json")
         self.assertIn("memory on the busiest rank", result.stdout)

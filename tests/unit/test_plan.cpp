@@ -89,3 +89,23 @@ TEST(Plan, RegressionRefusesWhatCannotBeAllocatedAndAcceptsWhatFits) {
     EXPECT_NE(std::string(e.what()).find("'.' has 1000 B free"), std::string::npos) << e.what();
   }
 }
+
+// ulimit -f bounds each file, not their sum: the two checkpoints are two files of half the bytes.
+TEST(Plan, EachFileMustFitUlimitF) {
+  app::Config c = heat_config("h.h5");
+  c.output.checkpoint_every = 5;
+  const auto plan = app::resource_plan_heat(c, problem(1001, 11), 2);
+  const Checked output = plan.disk.front().bytes;
+  const Checked checkpoint = plan.disk.back().bytes.divide_up(2);
+  ASSERT_EQ(plan.disk.back().files, 2u);
+  app::Available limited = room(std::uint64_t{1} << 30, std::uint64_t{1} << 30);
+  limited.file_size = output > checkpoint ? output : checkpoint;
+  EXPECT_NO_THROW(app::check_plan(plan, limited));
+  limited.file_size = Checked(output.value() - 1);
+  try {
+    app::check_plan(plan, limited);
+    FAIL() << "a file larger than ulimit -f allows passed";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("ulimit -f (RLIMIT_FSIZE) allows files of"), std::string::npos) << e.what();
+  }
+}
