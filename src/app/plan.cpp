@@ -170,11 +170,7 @@ std::uint64_t file_size_room() {
 
 // This rank's share of its node's memory, and how it was found.
 std::pair<std::uint64_t, std::string> memory_share(const mpi::Comm& comm) {
-  MPI_Comm node = MPI_COMM_NULL;
-  SLAB_MPI(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node));
-  int on_node = 1;
-  MPI_Comm_size(node, &on_node);
-  MPI_Comm_free(&node);
+  const int on_node = comm.split_by_node().size();
   std::uint64_t bytes = UINT64_MAX;
   std::string basis;
   if (const auto available = meminfo("MemAvailable")) {

@@ -134,6 +134,14 @@ Comm Comm::duplicate(MPI_Comm handle) {
   return comm;
 }
 
+Comm Comm::split_by_node() const {
+  MPI_Comm node = MPI_COMM_NULL;
+  SLAB_MPI(MPI_Comm_split_type(handle_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+  Comm comm(node, true);
+  SLAB_MPI(MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN));
+  return comm;
+}
+
 Comm::Comm(Comm&& other) noexcept
     : handle_(other.handle_), owned_(other.owned_), rank_(other.rank_), size_(other.size_) {
   other.handle_ = MPI_COMM_NULL;

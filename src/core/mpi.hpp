@@ -115,6 +115,8 @@ class Comm {
  public:
   static Comm view(MPI_Comm handle);
   static Comm duplicate(MPI_Comm handle);
+  // Collective: the ranks of this communicator on this rank's node (MPI_COMM_TYPE_SHARED), owned.
+  [[nodiscard]] Comm split_by_node() const;
 
   Comm(Comm&& other) noexcept;
   Comm& operator=(Comm&& other) noexcept;
