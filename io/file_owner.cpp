@@ -17,6 +17,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/stop.hpp"
 
 namespace slab::io {
 namespace fs = std::filesystem;
@@ -179,6 +180,7 @@ class TargetLock {
 
   std::string target_, option_, path_, temporary_, content_;
   int fd_ = -1;
+  int scratch_ = -1;  // the handle under which a second signal removes the temporary and the lock
 };
 
 TargetLock::TargetLock(const std::string& target, const std::string& option)
@@ -190,7 +192,10 @@ TargetLock::TargetLock(const std::string& target, const std::string& option)
              fs::path(temporary_).filename().string() + "\n";
   // Each pass either takes the lock or sees a lock file that vanished meanwhile (its run ended).
   for (int attempt = 0; attempt < 20; ++attempt)
-    if (try_create() || try_take_existing()) return;
+    if (try_create() || try_take_existing()) {
+      scratch_ = stop::track_scratch(temporary_, path_);
+      return;
+    }
   throw RuntimeFailure("cannot take the lock '" + path_ + "' (" + option_ + "): it keeps changing");
 }
 
@@ -267,6 +272,7 @@ void TargetLock::refuse_held(const std::string& text) const {
 }
 
 TargetLock::~TargetLock() {
+  stop::forget_scratch(scratch_);
   if (fd_ < 0) return;
   if (same_file(fd_, path_)) ::unlink(path_.c_str());  // unlinked while still held: no one can take it in between
   ::close(fd_);

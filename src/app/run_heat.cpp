@@ -249,7 +249,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   times.solve = seconds_since(solve_start);
   report.finish_progress();
   if (timing.stopped_by != 0) {
-    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] {
+    stop_with_checkpoint([&] {
       const Fingerprint parameters = heat_parameters(comm, plan.problem, cfg, config.petsc_options, true);
       record.checkpoint(timing.stopped_at, u, &parameters);
     });

@@ -127,7 +127,7 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
   if (result.stopped_by != 0) {
     report.finish_progress();
     // A stop checkpoints even when none was asked for: its parameters then hash --data only now.
-    stop_with_checkpoint(comm, plan.checkpoint, plan.output.path, [&] {
+    stop_with_checkpoint([&] {
       const Fingerprint parameters =
           checkpointing ? fingerprint : gd_parameters(comm, cfg, rows_of(data), cols_of(data));
       write_gd_checkpoint(comm, *plan.checkpoints, parameters, result);

@@ -4,16 +4,12 @@
 #pragma once
 
 #include <functional>
-#include <string>
-
-#include "core/mpi.hpp"
 
 namespace slab::app {
 
-// Collective. Arms the second-signal exit (which removes the checkpoint's and the output's
-// temporary files on rank 0), then runs `write`, which writes `checkpoint` (a new file renamed
-// over the old one, src/app/checkpoint.hpp).
-void stop_with_checkpoint(const mpi::Comm& comm, const std::string& checkpoint, const std::string& out,
-                          const std::function<void()>& write);
+// Arms the second-signal exit (which removes this process's tracked temporaries and locks, the
+// checkpoint's and the output's: core/stop.hpp), then runs `write`, which writes the checkpoint (a
+// new file renamed over the old one, src/app/checkpoint.hpp).
+void stop_with_checkpoint(const std::function<void()>& write);
 
 }  // namespace slab::app

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <ctime>
 #include <optional>
 
@@ -19,8 +21,53 @@ constexpr int handled[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 volatile std::sig_atomic_t first_signal = 0;
 volatile std::sig_atomic_t first_signal_at = 0;  // CLOCK_MONOTONIC seconds
 volatile std::sig_atomic_t final_phase = 0;
-// Files the handler removes before ending the process; written before final_phase is set.
-char scratch_paths[2][4096];
+
+// The scratch table: a slot's paths are written while its `ready` is 0, and read by the handler
+// only while it is 1.
+struct Scratch {
+  volatile std::sig_atomic_t ready = 0;
+  char temporary[4096] = {};
+  char lock[4096] = {};
+};
+Scratch scratch[8];
+
+// to = file + kind + the decimal digits of n; false if it does not fit. Async-signal-safe.
+bool compose(char* to, std::size_t size, const char* file, const char* kind, int n) {
+  char digits[16];
+  std::size_t count = 0;
+  do digits[count++] = static_cast<char>('0' + n % 10);
+  while ((n /= 10) > 0);
+  const std::size_t file_length = std::strlen(file), kind_length = std::strlen(kind);
+  if (file_length + kind_length + count >= size) return false;
+  std::memcpy(to, file, file_length);
+  std::memcpy(to + file_length, kind, kind_length);
+  for (std::size_t i = 0; i < count; ++i) to[file_length + kind_length + i] = digits[count - 1 - i];
+  to[file_length + kind_length + count] = '\0';
+  return true;
+}
+
+// Open MPI's "individual" shared-file-pointer files of an MPI-IO file open for writing, one pair per
+// rank ("<file>.data.<rank>", "<file>.metadata.<rank>"; io/file_owner.cpp removes them otherwise).
+void remove_mpi_io_companions(const char* file) {
+  char path[4096 + 32];
+  for (int rank = 0; rank < 1 << 24; ++rank) {
+    bool found = false;
+    for (const char* kind : {".data.", ".metadata."})
+      found = (compose(path, sizeof path, file, kind, rank) && unlink(path) == 0) || found;
+    if (!found) return;
+  }
+}
+
+void remove_scratch() {
+  const int saved = errno;
+  for (const Scratch& slot : scratch) {
+    if (slot.ready == 0) continue;
+    const bool gone = unlink(slot.temporary) == 0 || errno == ENOENT;
+    remove_mpi_io_companions(slot.temporary);
+    if (gone) unlink(slot.lock);
+  }
+  errno = saved;
+}
 
 std::sig_atomic_t monotonic_seconds() {
   timespec now{};
@@ -33,8 +80,7 @@ extern "C" void on_signal(int signal) {
     // Under Slurm both srun and slurmstepd pass on a SIGTERM: a copy of the first signal within a
     // second is not somebody insisting.
     if (signal == first_signal && monotonic_seconds() - first_signal_at <= 1) return;
-    for (const char* path : scratch_paths)
-      if (path[0] != '\0') unlink(path);
+    remove_scratch();
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
@@ -48,10 +94,13 @@ extern "C" void on_signal(int signal) {
 std::optional<clock::time_point> deadline;
 double checkpoint_cost = 0;  // the largest measured, seconds
 
-void copy_path(char* to, const std::string& from) {
-  const std::size_t n = std::min(from.size(), sizeof scratch_paths[0] - 1);
-  std::memcpy(to, from.data(), n);
-  to[n] = '\0';
+// False when the path does not fit (it is then not tracked: a cut path could name another file).
+template <std::size_t N>
+bool copy_path(char (&to)[N], const std::string& from) {
+  if (from.empty() || from.size() >= N) return false;
+  std::memcpy(to, from.data(), from.size());
+  to[from.size()] = '\0';
+  return true;
 }
 
 }  // namespace
@@ -84,11 +133,27 @@ void install_handlers() {
 
 int received() noexcept { return first_signal; }
 
-void end_on_next_signal(const std::string& scratch, const std::string& other_scratch) {
-  copy_path(scratch_paths[0], scratch);
-  copy_path(scratch_paths[1], other_scratch);
+void end_on_next_signal() {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   final_phase = 1;
+}
+
+int track_scratch(const std::string& temporary, const std::string& lock) noexcept {
+  for (int handle = 0; handle < static_cast<int>(std::size(scratch)); ++handle) {
+    Scratch& slot = scratch[handle];
+    if (slot.ready != 0) continue;
+    if (!copy_path(slot.temporary, temporary) || !copy_path(slot.lock, lock)) return -1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    slot.ready = 1;
+    return handle;
+  }
+  return -1;
+}
+
+void forget_scratch(int handle) noexcept {
+  if (handle < 0 || handle >= static_cast<int>(std::size(scratch))) return;
+  scratch[handle].ready = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
 void set_time_limit(double seconds) {

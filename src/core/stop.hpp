@@ -31,10 +31,18 @@ void install_handlers();
 // The first signal this process received, or 0.
 [[nodiscard]] int received() noexcept;
 // From now on, another of those signals ends the process at once with the signal's default action,
-// after removing up to two files (a checkpoint and an output being written; empty: none). Call when
-// the final checkpoint starts: a second signal is the user insisting. A copy of the first signal
-// within a second of it does not count (srun and slurmstepd both pass on Slurm's SIGTERM).
-void end_on_next_signal(const std::string& scratch, const std::string& other_scratch);
+// after removing the tracked scratch files below. Call when the final checkpoint starts: a second
+// signal is the user insisting. A copy of the first signal within a second of it does not count
+// (srun and slurmstepd both pass on Slurm's SIGTERM).
+void end_on_next_signal();
+
+// The files this process created and would remove on its way out: a temporary and the lock that
+// names it (io/file_owner.hpp). A second signal unlinks the temporary and then, once the temporary
+// is gone, the lock; a temporary folder (.csv output) is left with its lock, so that the next run
+// on that target removes it. Up to 8 pairs at once; returns a handle for forget_scratch (-1: the
+// table is full, and these stay behind for the next run). Not called from a signal handler.
+int track_scratch(const std::string& temporary, const std::string& lock) noexcept;
+void forget_scratch(int handle) noexcept;
 
 // A wall-time limit, `seconds` from now (0 or less: none). The run stops while there is time left
 // for one more step, the checkpoint and the exit: the margin is twice the longest step-to-step

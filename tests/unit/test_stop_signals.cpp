@@ -28,24 +28,42 @@ TEST(StopSignals, TheFirstSignalIsRecordedAndTheRunGoesOn) {
   EXPECT_EQ(stop::describe(stop::time_limit), "the time limit");
 }
 
-TEST(StopSignals, ASignalDuringTheFinalCheckpointEndsAtOnceAndRemovesItsFiles) {
+// A second signal removes the tracked temporaries and then their locks, and nothing else: not the
+// previous checkpoint, not a file that merely looks like slab's, and not the lock of a temporary
+// folder it cannot unlink (the next run on that target removes the folder through the lock).
+TEST(StopSignals, ASignalDuringTheFinalCheckpointEndsAtOnceAndRemovesOnlyItsTrackedFiles) {
   const auto dir = std::filesystem::temp_directory_path() / ("slab-stop-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  const std::string scratch = dir / "run.h5.ckpt.h5.partial", output = dir / "run.h5.partial";
-  const std::string kept = dir / "run.h5.ckpt.h5";
-  for (const auto& path : {scratch, output, kept}) std::ofstream(path) << "x";
+  const std::string temporary = dir / "run.h5.ckpt.h5.1f2e.partial", lock = dir / "run.h5.ckpt.h5.lock";
+  const std::string folder = dir / "run.5a6b.partial", folder_lock = dir / "run.lock";
+  const std::string kept = dir / "run.h5.ckpt.h5", lookalike = dir / "run.h5.partial";
+  // Open MPI's shared-file-pointer files of the temporary, one pair per rank.
+  const std::string companions[] = {temporary + ".data.0", temporary + ".metadata.0", temporary + ".data.1",
+                                    temporary + ".metadata.1"};
+  for (const auto& path : {temporary, lock, folder_lock, kept, lookalike}) std::ofstream(path) << "x";
+  for (const auto& path : companions) std::ofstream(path) << "x";
+  std::filesystem::create_directory(folder);
   EXPECT_EXIT(
       {
         stop::install_handlers();
         std::raise(SIGTERM);
-        stop::end_on_next_signal(scratch, output);
+        const int a = stop::track_scratch(temporary, lock);
+        const int b = stop::track_scratch(folder, folder_lock);
+        const int c = stop::track_scratch(dir / "gone.partial", dir / "gone.lock");
+        stop::forget_scratch(c);
+        if (a < 0 || b < 0 || c < 0) std::_Exit(1);
+        stop::end_on_next_signal();
         std::raise(SIGUSR1);
         std::_Exit(0);  // not reached
       },
       testing::KilledBySignal(SIGUSR1), "");
-  EXPECT_FALSE(std::filesystem::exists(scratch));
-  EXPECT_FALSE(std::filesystem::exists(output));
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+  EXPECT_FALSE(std::filesystem::exists(lock));
+  for (const auto& path : companions) EXPECT_FALSE(std::filesystem::exists(path)) << path;
+  EXPECT_TRUE(std::filesystem::is_directory(folder));
+  EXPECT_TRUE(std::filesystem::exists(folder_lock));
   EXPECT_TRUE(std::filesystem::exists(kept));
+  EXPECT_TRUE(std::filesystem::exists(lookalike));
   std::filesystem::remove_all(dir);
 }
 
@@ -54,7 +72,7 @@ TEST(StopSignals, ACopyOfTheFirstSignalDuringTheFinalCheckpointIsNotTheUserInsis
       {
         stop::install_handlers();
         std::raise(SIGTERM);
-        stop::end_on_next_signal("", "");
+        stop::end_on_next_signal();
         std::raise(SIGTERM);  // srun's copy of slurmstepd's SIGTERM
         std::_Exit(stop::received() == SIGTERM ? 0 : 1);
       },
