@@ -105,10 +105,11 @@ std::string content_hash(const mpi::Comm& comm, const std::string& path, const s
 
 // ---- heat ----
 
+std::uint64_t snapshot_rows_per_piece(std::uint64_t nx) {
+  return std::max<std::uint64_t>(1, (std::uint64_t{1} << 20) / std::max<std::uint64_t>(nx, 1));
+}
+
 namespace {
-// Snapshot rows per piece when copying snapshots: about 8 MiB of whole rows (in gather mode rank 0
-// handles every rank's part of a piece at once).
-std::uint64_t rows_per_piece(std::uint64_t nx) { return std::max<std::uint64_t>(1, (std::uint64_t{1} << 20) / nx); }
 
 bool is_builtin_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
 }  // namespace
@@ -169,7 +170,7 @@ HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const hea
     });
   };
   check_finite(resume.u, resume.u.size(), "/checkpoint/u");
-  const std::uint64_t taken = resume.times.size(), piece = rows_per_piece(nx);
+  const std::uint64_t taken = resume.times.size(), piece = snapshot_rows_per_piece(nx);
   std::vector<double> buffer(std::min(piece, taken) * count);
   for (std::uint64_t s0 = 0; s0 < taken; s0 += piece) {
     const std::uint64_t n = std::min(piece, taken - s0);
@@ -189,7 +190,7 @@ void write_heat_checkpoint(const mpi::Comm& comm, Checkpoints& checkpoints, cons
   checkpoints.write(parameters, step, [&](io::Sink& s) {
     s.create({"checkpoint/u", {nx}});
     s.write("checkpoint/u", count > 0 ? io::Block{{first}, {count}, now.data()} : io::Block::none(1));
-    const std::uint64_t taken = times.size(), piece = rows_per_piece(nx);
+    const std::uint64_t taken = times.size(), piece = snapshot_rows_per_piece(nx);
     s.create({"checkpoint/snapshots", {taken, nx}});
     std::vector<double> buffer(std::min(piece, taken) * count);
     for (std::uint64_t s0 = 0; s0 < taken; s0 += piece) {

@@ -68,6 +68,9 @@ struct HeatResume {
   std::vector<double> u;  // this rank's nodes
   std::vector<double> times;
 };
+// Snapshot rows per piece when a checkpoint copies snapshots: about 8 MiB of whole rows (in gather
+// mode rank 0 handles every rank's part of a piece at once).
+[[nodiscard]] std::uint64_t snapshot_rows_per_piece(std::uint64_t nx);
 // Collective: checks the checkpoint `from` completely against this run, then copies its snapshots
 // into heat/u of `sink` in pieces (memory does not grow with their number).
 [[nodiscard]] HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const heat::Problem& p,

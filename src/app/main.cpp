@@ -54,10 +54,11 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  slab::stop::install_handlers();  // a stop signal during start-up is recorded, not fatal
   try {
     slab::mpi::Environment environment(argc, argv);
     const auto world = slab::mpi::Comm::duplicate(MPI_COMM_WORLD);
-    slab::stop::install_handlers();
+    slab::stop::install_handlers();  // again, over any handler MPI_Init installed
     int code = 0;
     {
       // Declared before any PETSc object the run creates, so those are destroyed first.

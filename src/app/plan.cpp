@@ -4,15 +4,18 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "app/checkpoint.hpp"
 #include "core/error.hpp"
 #include "io/h5_reader.hpp"
 #include "io/input_file.hpp"
+#include "solvers/tridiagonal.hpp"
 
 namespace slab::app {
 namespace {
@@ -72,13 +75,24 @@ ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, in
   const Checked rows = nx.divide_up(static_cast<std::uint64_t>(ranks));
   // u, the next u (explicit) or the view of PETSc's solution (implicit), and x.
   plan.memory.push_back({"the grid: u, its update and x (3 values per node)", rows * 3 * f8});
-  if (p.scheme != heat::Scheme::explicit_euler)
+  if (p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::petsc)
     // Solution, right-hand side and GMRES(30)'s 31 basis vectors, two tridiagonal AIJ matrices
     // (3 values + 3 column indices + a row pointer per row each).
     plan.memory.push_back({"PETSc: 33 vectors and 2 tridiagonal matrices", rows * (33 * f8 + 2 * 44)});
-  plan.memory.push_back({"the snapshots taken, kept for the checkpoint", rows * k * f8});
-  if (config.output.checkpoint_every > 0 || !config.output.restart.empty())
-    plan.memory.push_back({"the checkpoint's copy of them", rows * k * f8});
+  if (p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::direct) {
+    // The state in whole blocks (a rank's last block reaches into the next rank's rows), three
+    // block factorisations of 9 arrays of up to 2 blocks' rows, and the reduced system (about 22
+    // values per block).
+    const Checked block = Checked::of(tridiag::default_block_rows);
+    plan.memory.push_back({"the direct solver: the state in whole blocks, 3 block factors, the reduced system",
+                           (rows + block * 2) * f8 + block * 2 * 27 * f8 + nx.divide_up(block.value()) * 22 * f8});
+  }
+  // A checkpoint copies the snapshots taken so far from the output in pieces of about 8 MiB of whole
+  // rows (src/app/checkpoint.cpp); in gather mode rank 0 takes every rank's part of a piece.
+  const Checked piece = std::min(Checked(snapshot_rows_per_piece(nx.value())), k);
+  plan.memory.push_back({"a checkpoint's copy of the snapshots (pieces of about 8 MiB)", piece * rows * f8});
+  if (config.output.io == io::IoMode::gather)
+    plan.root_memory.push_back({"a checkpoint's pieces of every rank", piece * nx * f8});
   plan.root_memory.push_back({"the snapshot times", k * f8});
   const Checked values = k * nx + nx + k;
   add_gathered_output(plan, config.output.out, values);

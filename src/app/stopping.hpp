@@ -9,7 +9,8 @@ namespace slab::app {
 
 // Arms the second-signal exit (which removes this process's tracked temporaries and locks, the
 // checkpoint's and the output's: core/stop.hpp), then runs `write`, which writes the checkpoint (a
-// new file renamed over the old one, src/app/checkpoint.hpp).
+// new file renamed over the old one, src/app/checkpoint.hpp). Once it is written, signals are only
+// recorded again, so that the run ends with exit code 75 (and Slurm requeues it).
 void stop_with_checkpoint(const std::function<void()>& write);
 
 }  // namespace slab::app

@@ -138,6 +138,11 @@ void end_on_next_signal() {
   final_phase = 1;
 }
 
+void record_signals_only() {
+  final_phase = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
 int track_scratch(const std::string& temporary, const std::string& lock) noexcept {
   for (int handle = 0; handle < static_cast<int>(std::size(scratch)); ++handle) {
     Scratch& slot = scratch[handle];

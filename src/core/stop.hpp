@@ -26,7 +26,9 @@ inline constexpr int time_limit = 1000;
 [[nodiscard]] std::string describe(int reason);
 
 // Installs the handlers for SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 (which only record the first
-// signal received). Call once, after MPI_Init (which may install handlers of its own).
+// signal received). Call first thing in main, so that a signal during start-up is recorded rather
+// than fatal, and again after MPI_Init (which may install handlers of its own); a signal recorded
+// before is kept.
 void install_handlers();
 // The first signal this process received, or 0.
 [[nodiscard]] int received() noexcept;
@@ -35,6 +37,9 @@ void install_handlers();
 // signal is the user insisting. A copy of the first signal within a second of it does not count
 // (srun and slurmstepd both pass on Slurm's SIGTERM).
 void end_on_next_signal();
+// Back to recording signals only: the checkpoint is whole, nothing is left to lose, and the run
+// ends with exit_code whatever arrives now.
+void record_signals_only();
 
 // The files this process created and would remove on its way out: a temporary and the lock that
 // names it (io/file_owner.hpp). A second signal unlinks the temporary and then, once the temporary

@@ -109,3 +109,17 @@ TEST(Plan, EachFileMustFitUlimitF) {
     EXPECT_NE(std::string(e.what()).find("ulimit -f (RLIMIT_FSIZE) allows files of"), std::string::npos) << e.what();
   }
 }
+
+// The default direct solver holds the state once more in whole blocks and O(block) factors; only
+// --solver petsc needs PETSc's vectors. Snapshots are copied in pieces, never held whole.
+TEST(Plan, ImplicitMemoryFollowsTheSolver) {
+  const std::uint64_t nx = 4000001;
+  heat::Problem p = problem(static_cast<std::int64_t>(nx), 101, heat::Scheme::implicit_euler);
+  const auto direct = app::resource_plan_heat(heat_config("h.h5"), p, 1);
+  // 3 values per node for the grid, 1 for the blocks, 1 row of snapshots per piece, and 2 MiB.
+  EXPECT_LE(direct.memory_per_rank(), Checked(nx * 5 * 8 + (std::uint64_t{2} << 20)));
+  EXPECT_GE(direct.memory_per_rank(), Checked(nx * 5 * 8));
+  p.solver = heat::Solver::petsc;
+  const auto petsc = app::resource_plan_heat(heat_config("h.h5"), p, 1);
+  EXPECT_GE(petsc.memory_per_rank(), Checked(nx * (3 + 33) * 8));
+}

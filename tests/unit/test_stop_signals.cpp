@@ -67,6 +67,20 @@ TEST(StopSignals, ASignalDuringTheFinalCheckpointEndsAtOnceAndRemovesOnlyItsTrac
   std::filesystem::remove_all(dir);
 }
 
+// Once the checkpoint is whole a signal is recorded again, not fatal: the run still ends with 75.
+TEST(StopSignals, ASignalAfterTheFinalCheckpointIsOnlyRecorded) {
+  EXPECT_EXIT(
+      {
+        stop::install_handlers();
+        std::raise(SIGUSR1);
+        stop::end_on_next_signal();
+        stop::record_signals_only();
+        std::raise(SIGTERM);
+        std::_Exit(stop::received() == SIGUSR1 ? 75 : 1);
+      },
+      testing::ExitedWithCode(75), "");
+}
+
 TEST(StopSignals, ACopyOfTheFirstSignalDuringTheFinalCheckpointIsNotTheUserInsisting) {
   EXPECT_EXIT(
       {
