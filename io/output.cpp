@@ -111,6 +111,25 @@ Claim check_output(const mpi::Comm& comm, const OutputOptions& options) {
   return claim;
 }
 
+namespace {
+
+// Runs `create` (collective; it makes the temporary exclusively on some ranks) and, if it fails,
+// removes what it left at the temporary's name before passing the failure on (a full disk can fail
+// an HDF5 create after the file was made). Nothing was there before (checked), and the name is
+// random and reserved by this run's lock, so whatever is there now is this run's.
+template <class F>
+void create_or_clean(const mpi::Comm& comm, const std::string& temporary, F&& create) {
+  const bool was_free = comm.is_root() && existing(temporary) == Existing::nothing;
+  try {
+    mpi::collectively(comm, create);
+  } catch (...) {
+    if (was_free) remove_temporary(temporary);
+    throw;
+  }
+}
+
+}  // namespace
+
 Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     : comm_(comm), options_(options), target_(output_target(options.path)) {
   claim_ = check_output(comm, options);
@@ -120,13 +139,13 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
     std::unique_ptr<Sink> writer;
-    mpi::collectively(comm_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
+    create_or_clean(comm_, partial_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
     created_ = true;
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;
   }
   std::unique_ptr<Sink> root_sink;
-  mpi::collectively(comm_, [&] {
+  create_or_clean(comm_, partial_, [&] {
     if (!comm_.is_root()) return;
     switch (format) {
       case Format::hdf5:

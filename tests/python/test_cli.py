@@ -11,7 +11,7 @@ import unittest
 import h5py
 import numpy as np
 
-from slabrun import MPIEXEC, MPI_ENV, SLAB, TempDirTest, error_lines, run
+from slabrun import MPIEXEC, MPI_ENV, SLAB, TIMEOUT, TempDirTest, error_lines, run
 
 SMALL_HEAT = ["heat", "--nx", "21", "--t-end", "0.001", "-q"]
 SMALL_REG = ["regress", "--rows", "50", "--cols", "2", "--iters", "20", "-q"]
@@ -254,6 +254,43 @@ class RuntimeFaults(TempDirTest):
                     with open(os.path.join(small, "keep.h5")) as f:
                         self.assertEqual(f.read(), "old result")
         finally:
+            subprocess.run(["umount", small], check=False)
+
+    def test_a_disk_that_fills_between_checkpoints_leaves_no_temporary(self):
+        small = self.path("small")
+        os.mkdir(small)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small], capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a 2 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
+        process = None
+        try:
+            # The first checkpoint fits; then the disk is filled, and the next one cannot be created
+            # (serial HDF5 makes the file, then fails to write its superblock).
+            process = subprocess.Popen([MPIEXEC, "-n", "2", SLAB, "heat", "--nx", "2001", "--t-end", "0.03", "-q",
+                                        "--snapshots", "6", "--checkpoint-every", "20000", "--io", "gather",
+                                        "--out", os.path.join(small, "o.h5")], cwd=self.dir,
+                                       env=dict(os.environ, **MPI_ENV), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+            while not os.path.exists(os.path.join(small, "o.h5.ckpt.h5")):
+                self.assertIsNone(process.poll(), "the run ended before its first checkpoint")
+                time.sleep(0.001)
+            try:
+                with open(os.path.join(small, "fill"), "wb", buffering=0) as f:
+                    while True:
+                        f.write(bytes(1 << 16))
+            except OSError:
+                pass  # full
+            _, stderr = process.communicate(timeout=TIMEOUT)
+            self.assertEqual(process.returncode, 1, stderr)
+            lines = error_lines(stderr)
+            self.assertEqual(len(lines), 1, stderr)
+            self.assertIn("No space left on device", lines[0])
+            # The last whole checkpoint stays (a restart can use it); no temporary, no lock.
+            self.assertEqual(sorted(os.listdir(small)), ["fill", "o.h5.ckpt.h5"])
+        finally:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
             subprocess.run(["umount", small], check=False)
 
     def test_nan_in_the_solution_names_the_step(self):
