@@ -289,6 +289,9 @@ std::map<std::string, std::weak_ptr<TargetLock>>& registry() {
 std::string Claim::temporary() const { return lock_ ? lock_->temporary() : std::string(); }
 
 Claim claim_target(const std::string& target, const std::string& option) {
+  if (const std::size_t length = fs::path(target).filename().string().size(); length > name_max)
+    throw InputError("'" + target + "' is a file name of " + std::to_string(length) + " bytes, more than the " +
+                     std::to_string(name_max) + " a file system takes; choose a shorter name (" + option + ")");
   const std::string key = fs::absolute(target).lexically_normal().string();
   const std::lock_guard<std::mutex> guard(registry_mutex);
   Claim claim;

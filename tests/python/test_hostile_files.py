@@ -315,6 +315,15 @@ class LongPaths(HostileTest):
         self.assertEqual([n for n in os.listdir(folder) if "lock" in n or "partial" in n], [])
 
 
+    def test_a_name_longer_than_the_file_system_takes_is_refused_as_such(self):
+        # 253 characters work as an output name; the checkpoint beside it would have 261.
+        name = "a" * 250 + ".h5"
+        self.slab(2, *HEAT, "--out", name)
+        self.expect_refusal([*HEAT, "--checkpoint-every", "2", "--out", "b" * 250 + ".h5"], 2,
+                            "is a file name of 261 bytes, more than the 255 a file system takes")
+        self.expect_refusal([*HEAT, "--out", "c" * 253 + ".h5"], 2, "is a file name of 256 bytes")
+
+
 def make_checkpoint(folder, args, out):
     """Runs slab with checkpoints and a fault just before the output is committed, which leaves the
     last checkpoint behind as a killed run would."""
