@@ -16,7 +16,8 @@ std::string format_bytes(Checked bytes) {
     ++unit;
   }
   char text[32];
-  std::snprintf(text, sizeof text, "%.3g %s", v, units[unit]);
+  // Three significant digits; 1000 to 1023 whole (%.3g would write 1e+03).
+  std::snprintf(text, sizeof text, v >= 1000 ? "%.0f %s" : "%.3g %s", v, units[unit]);
   return text;
 }
 

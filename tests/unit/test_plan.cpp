@@ -45,6 +45,7 @@ TEST(Checked, OverflowNeverWrapsAndStays) {
   EXPECT_EQ(Checked(10).divide_up(4), Checked(3));
   EXPECT_TRUE(Checked(10).divide_up(0).overflowed());
   EXPECT_EQ(format_bytes(Checked(1536)), "1.5 KiB");
+  EXPECT_EQ(format_bytes(Checked(1000 * 1024)), "1000 KiB");
   EXPECT_NE(format_bytes(Checked::overflow()).find("more than 16 EiB"), std::string::npos);
 }
 
