@@ -139,7 +139,8 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
     std::unique_ptr<Sink> writer;
-    create_or_clean(comm_, partial_, [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
+    create_or_clean(comm_, partial_,
+                    [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
     created_ = true;
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;

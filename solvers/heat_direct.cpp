@@ -47,15 +47,15 @@ tridiag::Operator direct_operator(const Problem& p) {
 namespace {
 
 // Factors the operator, agreed on every rank. The factorisation makes no MPI call; it fails alike on
-// every rank when R is so large that I + theta R L is singular in double precision (a Neumann
-// grid from about R = 1e16: the constant mode's 1 is lost beside R), or on one rank (memory).
+// every rank if I - theta R L is singular in double precision (heat::resolve refuses R from 2^52,
+// where a Neumann grid's constant mode loses its 1 beside R), or on one rank (memory).
 std::unique_ptr<tridiag::Solver> factor(const mpi::Comm& comm, const Problem& p, std::int64_t block_rows) {
   std::unique_ptr<tridiag::Solver> solver;
   mpi::collectively(comm, [&] {
     mpi::inject_fault(comm, "factor");
     try {
-      solver = std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()),
-                                                 direct_operator(p), block_rows);
+      solver = std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()), direct_operator(p),
+                                                 block_rows);
     } catch (const RuntimeFailure& e) {
       char r[32];
       std::snprintf(r, sizeof r, "%.3g", p.diffusion_number());

@@ -327,7 +327,8 @@ void Solver::Impl::plan() {
 // Rows to blocks: my blocks' rows from my own rows and the tail from the ranks that hold it.
 void Solver::Impl::load(std::span<const double> u) {
   mpi::RequestSet requests;
-  for (const Segment& s : mine.tail) requests.add(comm.irecv(rows_of(std::span(x), mine.begin, s), s.owner, to_blocks_tag));
+  for (const Segment& s : mine.tail)
+    requests.add(comm.irecv(rows_of(std::span(x), mine.begin, s), s.owner, to_blocks_tag));
   for (const auto& [q, s] : lent) requests.add(comm.isend(rows_of(u, part.first(), s), q, to_blocks_tag));
   if (!x.empty()) std::copy(u.begin() + (mine.begin - part.first()), u.end(), x.begin());
   requests.wait_all();
@@ -343,7 +344,8 @@ void Solver::Impl::load(std::span<const double> u) {
 void Solver::Impl::store(std::span<double> u) {
   mpi::RequestSet requests;
   for (const auto& [q, s] : lent) requests.add(comm.irecv(rows_of(u, part.first(), s), q, to_rows_tag));
-  for (const Segment& s : mine.tail) requests.add(comm.isend(rows_of(std::span<const double>(x), mine.begin, s), s.owner, to_rows_tag));
+  for (const Segment& s : mine.tail)
+    requests.add(comm.isend(rows_of(std::span<const double>(x), mine.begin, s), s.owner, to_rows_tag));
   if (!x.empty()) std::copy(x.begin(), x.begin() + (part.end() - mine.begin), u.begin() + (mine.begin - part.first()));
   requests.wait_all();
 }

@@ -265,9 +265,8 @@ namespace slab::app {
 bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan) {
   const Available available = measure_available(comm, config.output.out);
   if (config.print_plan && comm.is_root()) {
-    const std::string file_limit = available.file_size.overflowed()
-                                       ? ""
-                                       : "; files up to " + format_bytes(available.file_size) + " (ulimit -f)";
+    const std::string file_limit =
+        available.file_size.overflowed() ? "" : "; files up to " + format_bytes(available.file_size) + " (ulimit -f)";
     std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'%s\n", plan.describe().c_str(),
                 format_bytes(available.memory_per_rank).c_str(), available.memory_basis.c_str(),
                 format_bytes(available.disk).c_str(), available.disk_folder.c_str(), file_limit.c_str());

@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <iterator>
 #include <ctime>
+#include <iterator>
 #include <optional>
 
 namespace slab::stop {
