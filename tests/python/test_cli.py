@@ -2,6 +2,7 @@
 input or runtime fault. Each must end on every rank with the same exit code (2 for bad input, 1 for
 a runtime failure), one line "slab: error: ..." from rank 0, nothing at --out, and an existing file
 there untouched."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -221,13 +222,22 @@ class RuntimeFaults(TempDirTest):
             self.assertEqual(f.read(), before)
         self.assertEqual(sorted(os.listdir(self.dir)), ["keep.h5"])
 
-    def test_a_full_disk_is_a_clean_runtime_error(self):
+    @contextlib.contextmanager
+    def small_disk(self, size):
+        """A tmpfs of `size` mounted at small/ in the test's folder, unmounted afterwards; the test is
+        skipped where mounting needs a root this is not."""
         small = self.path("small")
         os.mkdir(small)
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small], capture_output=True)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", small], capture_output=True)
         if mounted.returncode != 0:
-            self.skipTest("cannot mount a 4 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
+            self.skipTest(f"cannot mount a {size} tmpfs here (needs root): " + mounted.stderr.decode().strip())
         try:
+            yield small
+        finally:
+            subprocess.run(["umount", small], check=False)
+
+    def test_a_full_disk_is_a_clean_runtime_error(self):
+        with self.small_disk("4m") as small:
             # 4.8 MB of X, more than the disk holds, in a 5 KB compressed .npz: the resource plan sizes an
             # .npz by its file, so the run starts and the disk fills while writing.
             X = np.zeros((600000, 1))
@@ -253,17 +263,9 @@ class RuntimeFaults(TempDirTest):
                     self.assertEqual(os.listdir(small), ["keep.h5"])
                     with open(os.path.join(small, "keep.h5")) as f:
                         self.assertEqual(f.read(), "old result")
-        finally:
-            subprocess.run(["umount", small], check=False)
 
     def test_a_disk_that_fills_between_checkpoints_leaves_no_temporary(self):
-        small = self.path("small")
-        os.mkdir(small)
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small], capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest("cannot mount a 2 MiB tmpfs here (needs root): " + mounted.stderr.decode().strip())
-        process = None
-        try:
+        with self.small_disk("2m") as small:
             # The first checkpoint fits; then the disk is filled, and the next one cannot be created
             # (serial HDF5 makes the file, then fails to write its superblock).
             process = subprocess.Popen([MPIEXEC, "-n", "2", SLAB, "heat", "--nx", "2001", "--t-end", "0.03", "-q",
@@ -271,27 +273,27 @@ class RuntimeFaults(TempDirTest):
                                         "--out", os.path.join(small, "o.h5")], cwd=self.dir,
                                        env=dict(os.environ, **MPI_ENV), stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True)
-            while not os.path.exists(os.path.join(small, "o.h5.ckpt.h5")):
-                self.assertIsNone(process.poll(), "the run ended before its first checkpoint")
-                time.sleep(0.001)
             try:
-                with open(os.path.join(small, "fill"), "wb", buffering=0) as f:
-                    while True:
-                        f.write(bytes(1 << 16))
-            except OSError:
-                pass  # full
-            _, stderr = process.communicate(timeout=TIMEOUT)
+                while not os.path.exists(os.path.join(small, "o.h5.ckpt.h5")):
+                    self.assertIsNone(process.poll(), "the run ended before its first checkpoint")
+                    time.sleep(0.001)
+                try:
+                    with open(os.path.join(small, "fill"), "wb", buffering=0) as f:
+                        while True:
+                            f.write(bytes(1 << 16))
+                except OSError:
+                    pass  # full
+                _, stderr = process.communicate(timeout=TIMEOUT)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
             self.assertEqual(process.returncode, 1, stderr)
             lines = error_lines(stderr)
             self.assertEqual(len(lines), 1, stderr)
             self.assertIn("No space left on device", lines[0])
             # The last whole checkpoint stays (a restart can use it); no temporary, no lock.
             self.assertEqual(sorted(os.listdir(small)), ["fill", "o.h5.ckpt.h5"])
-        finally:
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-            subprocess.run(["umount", small], check=False)
 
     def test_nan_in_the_solution_names_the_step(self):
         with h5py.File(self.path("bad.h5"), "w") as f:
