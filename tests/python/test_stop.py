@@ -53,7 +53,7 @@ class StopTest(TempDirTest):
     def interrupt(self, ranks, args, send, io="parallel"):
         """Starts `mpirun -n ranks slab args --out run.h5`, calls send(process) once the run reports
         its first tenth of progress, and returns (exit code, stderr)."""
-        env = dict(os.environ, **MPI_ENV, OMPI_MCA_odls_base_sigkill_timeout=SIGKILL_TIMEOUT)
+        env = {**os.environ, **MPI_ENV, "OMPI_MCA_odls_base_sigkill_timeout": SIGKILL_TIMEOUT}
         process = subprocess.Popen([MPIEXEC, "-n", str(ranks), SLAB, *args, "--io", io, "--out", "run.h5"],
                                    cwd=self.dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines = []
