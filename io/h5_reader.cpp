@@ -1,6 +1,7 @@
 #include "io/h5_reader.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "io/h5.hpp"
@@ -50,7 +51,52 @@ void require_dataset(const h5::File& file, const std::string& dataset, const std
   if (info.type != H5O_TYPE_DATASET) throw InputError(name + " is not a dataset");
 }
 
-// Opens `dataset` of an open file on every rank (collectively) and checks its type and shape.
+// What a dataset of `expected` shape is, in words: "a 2-D dataset of 50 rows of 3 values".
+std::string describe(const ExpectedShape& expected) {
+  std::string text = "a " + std::to_string(expected.ndim) + "-D dataset";
+  if (expected.ndim == 1) return expected.rows ? text + " of " + std::to_string(*expected.rows) + " values" : text;
+  if (expected.rows) text += " of " + std::to_string(*expected.rows) + " rows";
+  if (expected.row_length)
+    text += (expected.rows ? " of " : " of rows of ") + std::to_string(*expected.row_length) + " values";
+  return text;
+}
+
+// How many chunks a chunked dataset of this shape needs, and how many it has stored.
+std::pair<hsize_t, hsize_t> chunks_needed_and_stored(const h5::Dataset& data, const h5::PropertyList& create,
+                                                     const Shape& shape, const std::string& where) {
+  std::vector<hsize_t> chunk(shape.size());
+  SLAB_H5(H5Pget_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()), where);
+  hsize_t needed = 1;
+  for (std::size_t d = 0; d < shape.size(); ++d) needed *= (shape[d] + chunk[d] - 1) / chunk[d];
+  hsize_t stored = 0;
+  const h5::Dataspace space(SLAB_H5(H5Dget_space(data.get()), where));  // HDF5 1.10 refuses H5S_ALL here
+  SLAB_H5(H5Dget_num_chunks(data.get(), space.get(), &stored), where);
+  return {needed, stored};
+}
+
+// Throws InputError unless every element of a (non-empty) opened dataset is stored in this file:
+// not in external raw files beside it (which can change under an unchanged .h5), and not a dataset
+// never written or with chunks never written (those read as the fill value; HDF5's collective read
+// fails on the missing chunks).
+void require_stored_in_file(const h5::Dataset& data, const Shape& shape, const std::string& name,
+                            const std::string& where) {
+  h5::PropertyList create(SLAB_H5(H5Dget_create_plist(data.get()), where));
+  if (SLAB_H5(H5Pget_external_count(create.get()), where) > 0)
+    throw InputError(name + " keeps its data in external raw files; slab reads datasets stored in the file itself");
+  const std::string unwritten = ": its missing elements would read as the fill value";
+  const H5D_layout_t layout = H5Pget_layout(create.get());
+  if (layout < 0) throw RuntimeFailure("H5Pget_layout failed for " + where + ": " + h5::error_stack());
+  if (layout == H5D_CONTIGUOUS && H5Dget_storage_size(data.get()) == 0)
+    throw InputError(name + " was never written" + unwritten);
+  if (layout != H5D_CHUNKED) return;
+  const auto [needed, stored] = chunks_needed_and_stored(data, create, shape, where);
+  if (stored == 0) throw InputError(name + " was never written" + unwritten);
+  if (stored < needed)
+    throw InputError(name + " is partly written (" + std::to_string(stored) + " of its " + std::to_string(needed) +
+                     " chunks stored)" + unwritten);
+}
+
+// Opens `dataset` of an open file on every rank (collectively) and checks its type, shape and storage.
 Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::string& dataset,
                     const ExpectedShape& expected, const std::string& where) {
   Opened o;
@@ -69,14 +115,12 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
     for (std::size_t a = 1; a < o.shape.size(); ++a) row_length *= o.shape[a];
     const bool ok = o.shape.size() == expected.ndim && (!expected.rows || o.shape[0] == *expected.rows) &&
                     (!expected.row_length || row_length == *expected.row_length);
-    if (!ok) {
-      std::string want = "a " + std::to_string(expected.ndim) + "-D dataset";
-      if (expected.rows) want += " with " + std::to_string(*expected.rows) + " rows";
-      if (expected.row_length) want += " of rows of " + std::to_string(*expected.row_length);
+    if (!ok)
       throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(o.shape) + ", expected " +
-                       want);
-    }
+                       describe(expected));
     if (o.shape.empty()) throw InputError("dataset '" + dataset + "' in " + where + " is a scalar");
+    const bool empty = std::find(o.shape.begin(), o.shape.end(), 0) != o.shape.end();
+    if (!empty) require_stored_in_file(o.data, o.shape, "dataset '" + dataset + "' in " + where, where);
   });
   return o;
 }
@@ -92,8 +136,8 @@ void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hs
     h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
     SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
     double dummy = 0;
-    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(),
-                empty ? &dummy : out) < 0)
+    if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(), empty ? &dummy : out) <
+        0)
       throw InputError("cannot read dataset '" + dataset + "' from " + where +
                        " (truncated or corrupt file?): " + h5::error_stack());
   });

@@ -250,7 +250,7 @@ TEST(Io, ReadsCheckTheFileAndTheShape) {
   expect_input_error(dir.file("text.h5"), "/g/a", {2, {}, {}}, "not an HDF5 file");
   expect_input_error(dir.file("in.h5"), "/g/b", {2, {}, {}}, "no dataset '/g/b'");
   expect_input_error(dir.file("in.h5"), "/g/a", {1, {}, {}}, "has shape (5, 2)");
-  expect_input_error(dir.file("in.h5"), "/g/a", {2, 6, {}}, "with 6 rows");
+  expect_input_error(dir.file("in.h5"), "/g/a", {2, 6, {}}, "expected a 2-D dataset of 6 rows");
   const DistTensor ok = io::read_rows(world(), dir.file("in.h5"), "/g/a", {2, 5, 2}, "--data");
   EXPECT_EQ(ok.local(), sample(5, 2).local());
 }

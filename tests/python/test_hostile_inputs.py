@@ -241,22 +241,43 @@ class HostileHdf5(HostileTest):
                  "empty_x.h5": lambda f: f.__setitem__("regression/X", np.zeros((0, 3))),
                  "ints.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2), dtype="i4")),
                  "missing.h5": lambda f: f.create_group("regression/nothing_here"),
-                 "rank3.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2, 2)))}
+                 "rank3.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2, 2))),
+                 "holes.h5": self.chunks_with_a_hole,
+                 "unwritten.h5": lambda f: f.create_dataset("regression/X", (3, 2)),
+                 "raw.h5": lambda f: f.create_dataset("regression/X", (3, 2), "f8",
+                                                      external=[(self.path("x.raw"), 0, 48)])}
         words = {"group.h5": "is a group, not a dataset", "dangling.h5": "dangling link",
                  "external.h5": "external link", "empty_x.h5": "at least one row", "ints.h5": "not floating point",
-                 "missing.h5": "no dataset '/regression/X'", "rank3.h5": "has shape (3, 2, 2)"}
+                 "missing.h5": "no dataset '/regression/X'", "rank3.h5": "has shape (3, 2, 2)",
+                 "holes.h5": "partly written", "unwritten.h5": "never written", "raw.h5": "external raw files"}
         with h5py.File(self.path("other.h5"), "w") as f:
             f["X"] = np.ones((3, 2))
+        write(self.path("x.raw"), np.ones((3, 2)).tobytes(), "wb")
         for name, build in files.items():
             with self.subTest(h5=name):
                 with h5py.File(self.path(name), "w") as f:
                     build(f)
-                    if name != "empty_x.h5":
-                        f["regression/y"] = y
-                    else:
+                    if name == "empty_x.h5":
                         f["regression/y"] = np.zeros(0)
+                    elif "regression/y" not in f:
+                        f["regression/y"] = y
                 line = self.expect_refusal(["regress", "--data", name, "-q"], 2, words[name])
                 self.assertNotIn("H5", line)
+        # Each rank's rows in a chunk of their own; one rank's chunk missing (a collective read hung).
+        for ranks in (1, 3):
+            self.expect_refusal(["regress", "--data", "holes.h5", "--method", "qr", "-q"], 2, "partly written",
+                                ranks=ranks)
+        self.expect_refusal(["heat", "--nx", "50", "--init", "holes.h5:/u", "-q"], 2, "partly written")
+
+    @staticmethod
+    def chunks_with_a_hole(f):
+        """X (50 x 2) and u (50) in chunks of 5 rows, rows 20-24 never written (h5py reads them as 0);
+        y whole."""
+        for name, shape in (("regression/X", (50, 2)), ("u", (50,))):
+            data = f.create_dataset(name, shape, "f8", chunks=(5, *shape[1:]))
+            data[:20] = 1.0
+            data[25:] = 2.0
+        f["regression/y"] = np.arange(50.0)
 
 
 class HostileConfig(HostileTest):
