@@ -96,7 +96,7 @@ void require_stored_in_file(const h5::Dataset& data, const Shape& shape, const s
                      " chunks stored)" + unwritten);
 }
 
-// Opens `dataset` of an open file on every rank (collectively) and checks its type, shape and storage.
+// Opens `dataset` of an open file on every rank (collectively) and checks its type and shape.
 Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::string& dataset,
                     const ExpectedShape& expected, const std::string& where) {
   Opened o;
@@ -119,16 +119,19 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
       throw InputError("dataset '" + dataset + "' in " + where + " has shape " + to_string(o.shape) + ", expected " +
                        describe(expected));
     if (o.shape.empty()) throw InputError("dataset '" + dataset + "' in " + where + " is a scalar");
-    const bool empty = std::find(o.shape.begin(), o.shape.end(), 0) != o.shape.end();
-    if (!empty) require_stored_in_file(o.data, o.shape, "dataset '" + dataset + "' in " + where, where);
   });
   return o;
 }
 
-// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing).
+// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing),
+// once every rank knows that all of the dataset is stored in the file.
 void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, double* out, const std::string& dataset,
                     const std::string& where) {
+  mpi::collectively(comm, [&] {
+    if (std::find(o.shape.begin(), o.shape.end(), 0) == o.shape.end())
+      require_stored_in_file(o.data, o.shape, "dataset '" + dataset + "' in " + where, where);
+  });
   const bool empty = std::find(count.begin(), count.end(), 0) != count.end();
   mpi::collectively(comm, [&] {
     h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));

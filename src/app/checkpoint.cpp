@@ -24,23 +24,28 @@ void write_replicated(const mpi::Comm& comm, io::Sink& sink, const std::string& 
   sink.write(name, comm.is_root() && !v.empty() ? io::Block{{0}, {v.size()}, v.data()} : io::Block::none(1));
 }
 
-Checkpoints::Checkpoints(const mpi::Comm& comm, const OutputConfig& output)
+Checkpoints::Checkpoints(const mpi::Comm& comm, const OutputConfig& output, bool stoppable)
     : comm_(comm), output_(output), path_(checkpoint_path(output.out)) {
-  if (output.checkpoint_every <= 0 && output.restart.empty()) return;
+  const bool periodic_or_restart = output.checkpoint_every > 0 || !output.restart.empty();
+  if (!stoppable && !periodic_or_restart) return;
   mpi::collectively(comm_, [&] {
     if (!comm_.is_root()) return;
     const std::string option = "the checkpoint of --out " + output.out;
     std::error_code ec;
     restart_is_ours_ = !output.restart.empty() && fs::equivalent(output.restart, path_, ec);
-    claim_ = io::claim_target(path_, option);
+    if (periodic_or_restart) claim_ = io::claim_target(path_, option);
     // A checkpoint in a folder this run cannot write (an archive) cannot be written by another run
     // either: it is read without a lock.
     const fs::path folder =
         fs::path(output.restart).parent_path().empty() ? "." : fs::path(output.restart).parent_path();
     if (!output.restart.empty() && !restart_is_ours_ && ::access(folder.c_str(), W_OK | X_OK) == 0)
       restart_claim_ = io::claim_target(output.restart, "--restart");
+    // Also without --checkpoint-every: a stop by a signal or the time limit writes one.
     const io::Existing found = io::existing(path_);
-    if (output.checkpoint_every <= 0 || found == io::Existing::nothing || restart_is_ours_) return;
+    if (found == io::Existing::nothing || restart_is_ours_) return;
+    std::error_code unreadable;
+    (void)fs::symlink_status(path_, unreadable);
+    if (!periodic_or_restart && unreadable) return;  // a name too long to exist: a stop would say so
     if (found != io::Existing::file)
       io::check_replaceable(path_, io::TargetKind::file, /*overwrite=*/true, option);  // throws: not a file
     if (!output.overwrite)
@@ -51,7 +56,9 @@ Checkpoints::Checkpoints(const mpi::Comm& comm, const OutputConfig& output)
 
 void Checkpoints::write(const Fingerprint& parameters, std::int64_t step, const std::function<void(io::Sink&)>& fill) {
   const auto started = std::chrono::steady_clock::now();
-  io::Output out(comm_, {path_, output_.io, /*overwrite=*/true, 0, "the checkpoint of --out " + output_.out});
+  // Replaces only this run's own checkpoint, or one the user allowed it to (--restart of it, --overwrite).
+  const bool replace = written_ || restart_is_ours_ || output_.overwrite;
+  io::Output out(comm_, {path_, output_.io, replace, 0, "the checkpoint of --out " + output_.out});
   fill(out.sink());
   out.sink().annotate("checkpoint/parameters", parameters);
   out.sink().annotate("checkpoint", {{"step", step}, {"format", std::string("slab checkpoint 2")}});

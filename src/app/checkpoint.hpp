@@ -26,9 +26,10 @@ namespace slab::app {
 class Checkpoints {
  public:
   // Collective. With --checkpoint-every or --restart, claims "<out>.ckpt.h5" and the --restart
-  // file, and refuses a checkpoint file already there unless it is the --restart file or
-  // --overwrite is given. Call before computing.
-  Checkpoints(const mpi::Comm& comm, const OutputConfig& output);
+  // file. For those and for a `stoppable` run (a stop writes a checkpoint), refuses a checkpoint
+  // file already there unless it is the --restart file or --overwrite is given. Call before
+  // computing.
+  Checkpoints(const mpi::Comm& comm, const OutputConfig& output, bool stoppable);
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 

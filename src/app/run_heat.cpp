@@ -70,7 +70,7 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
   // snapshot at a conservative 100 MB/s.
   stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
-  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
+  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output, /*stoppable=*/true);
   plan.checkpoint = plan.checkpoints->path();
   // An --init file is hashed only when a checkpoint will be written or read; a stop by a signal
   // hashes it then (see run_heat), after the file has been read as input.

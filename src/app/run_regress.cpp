@@ -150,7 +150,7 @@ RegressPlan plan_regress(const mpi::Comm& comm, const Config& config) {
   const std::uint64_t bytes = cfg.data.empty() && cfg.write_data ? io::expected_size({rows, cols + 1}) + (64 << 10) : 0;
   RegressPlan plan{{config.output.out, config.output.io, config.output.overwrite, bytes}, {}, {}, {}};
   plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
-  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output);
+  plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output, cfg.method == regression::Method::gd);
   plan.checkpoint = plan.checkpoints->path();
   return plan;
 }

@@ -147,6 +147,19 @@ class OutputPaths(HostileTest):
             self.refuse(["--out", f"k{io}.h5", "--checkpoint-every", "2"], "", "h5", io)
             write(self.path(f"o{io}.h5.ckpt.h5"))
             self.refuse(["--out", f"o{io}.h5", "--checkpoint-every", "2"], "resume it with --restart", "h5", io)
+            # Without --checkpoint-every too: a stop (here the time limit at once) would write one.
+            self.refuse(["--out", f"o{io}.h5", "--time-limit", "0.001"], "resume it with --restart", "h5", io)
+            self.refuse(["--out", f"o{io}.h5"], "resume it with --restart", "h5", io)
+
+    def test_a_checkpoint_beside_the_output_of_a_method_that_never_writes_one_stays(self):
+        write(self.path("q.h5.ckpt.h5"))
+        before = snapshot(self.dir)
+        self.slab(2, "regress", "--rows", "60", "--cols", "2", "--method", "qr", "-q", "--out", "q.h5",
+                  "--time-limit", "0.001")
+        self.assertEqual(snapshot(self.dir)[self.path("q.h5.ckpt.h5")], before[self.path("q.h5.ckpt.h5")])
+        write(self.path("g.h5.ckpt.h5"))
+        self.expect_refusal(["regress", "--rows", "60", "--cols", "2", "-q", "--out", "g.h5", "--time-limit", "0.001"],
+                            2, "resume it with --restart")
 
 
 class Neighbours(HostileTest):
