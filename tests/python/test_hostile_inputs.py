@@ -43,12 +43,16 @@ def npy_bytes(array, descr="<f8", shape=None):
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + array.tobytes()
 
 
-def npz_with(path, members):
-    """A stored zip of the given raw .npy streams, as numpy.savez writes them."""
+def npz_with(path, members, suffix=".npy"):
+    """A stored zip of the given raw .npy streams, as numpy.savez writes them. `members` maps names
+    to streams, or lists (name, stream) pairs: a name may come twice (zipfile warns, and writes it)."""
+    import warnings
     import zipfile
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        for name, data in members.items():
-            z.writestr(name + ".npy", data)
+    pairs = members.items() if isinstance(members, dict) else members
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        for name, data in pairs:
+            z.writestr(name + suffix, data)
 
 
 class HostileNumbers(HostileTest):
@@ -239,6 +243,22 @@ class HostileNpz(HostileTest):
             data = f.read()
         write(self.path("truncated.npz"), data[:len(data) // 2], "wb")
         self.expect_refusal(["regress", "--data", "truncated.npz", "-q"], 2, "truncated.npz")
+
+    def test_members_that_name_one_array_twice(self):
+        # numpy.load reads the last of two "X.npy" (here 2 X3) and the member "X" before "X.npy":
+        # whatever slab read, the two would fit different data.
+        x, y, other = npy_bytes(X3), npy_bytes(Y3), npy_bytes(2 * X3)
+        cases = [("twice.npz", [("X", x), ("y", y), ("X", other)], ".npy",
+                  "'twice.npz' (--data): the archive holds two members named 'X.npy'; keep one of them"),
+                 ("twice_y.npz", [("y", y), ("X", x), ("y", y)], ".npy", "two members named 'y.npy'"),
+                 ("suffix.npz", [("X.npy", x), ("y.npy", y), ("X", other)], "",
+                  "members 'X.npy' and 'X' are both the array 'X'")]
+        for name, members, suffix, words in cases:
+            with self.subTest(npz=name):
+                npz_with(self.path(name), members, suffix)
+                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+        with np.load(self.path("twice.npz")) as z:
+            np.testing.assert_array_equal(z["X"], 2 * X3)  # the reason for refusing: numpy reads the last
 
     def test_extra_members_and_slabs_own_output_are_read(self):
         np.savez(self.path("extra.npz"), X=X3, y=Y3, notes=np.array(["any", "thing"]), ints=np.arange(3))

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <cstdio>
 
@@ -193,4 +194,40 @@ TEST(Npz, OnlyWantedMembersAreParsed) {
   const auto only = io::parse_npz(bytes, "t", [](const std::string& name) { return name == "X"; });
   ASSERT_EQ(only.size(), 1u);
   EXPECT_EQ(only.at("X"), x);
+}
+
+namespace {
+// The message `read` throws, or "no error".
+std::string npz_error(const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// The bytes write_npz gives for `members`.
+std::string npz_bytes(const std::vector<std::pair<std::string, const Tensor*>>& members) {
+  const std::string path = ::testing::TempDir() + "slab-test-bytes.npz";
+  std::filesystem::remove(path);  // write_npz creates its file exclusively
+  io::write_npz(path, members);
+  std::string bytes = io::read_file(path);
+  std::filesystem::remove(path);
+  return bytes;
+}
+}  // namespace
+
+TEST(Npz, TwoMembersOfOneNameAreRefused) {
+  // zip allows it; numpy.load reads the last "X.npy", slab would read the first.
+  const Tensor first({2}, {1, 2}), second({2}, {3, 4});
+  const std::string bytes = npz_bytes({{"X", &first}, {"y", &first}, {"X", &second}});
+  const std::string want = "'t': the archive holds two members named 'X.npy'; keep one of them";
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(bytes, "'t'"); }), want);
+  // Even when the filter does not want it: the names are checked before any member is read.
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(bytes, "'t'", [](const std::string& n) { return n == "y"; }); }), want);
+  // A member name from the archive is printable in the message.
+  std::string odd = npz_bytes({{"a\x01", &first}, {"a\x01", &second}});
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(odd, "'t'"); }),
+            "'t': the archive holds two members named 'a\\x01.npy'; keep one of them");
 }
