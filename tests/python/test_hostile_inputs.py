@@ -252,7 +252,11 @@ class HostileNpz(HostileTest):
                   "'twice.npz' (--data): the archive holds two members named 'X.npy'; keep one of them"),
                  ("twice_y.npz", [("y", y), ("X", x), ("y", y)], ".npy", "two members named 'y.npy'"),
                  ("suffix.npz", [("X.npy", x), ("y.npy", y), ("X", other)], "",
-                  "members 'X.npy' and 'X' are both the array 'X'")]
+                  "members 'X.npy' and 'X' are both the array 'X'"),
+                 ("both.npz", [("X", x), ("y", y), ("regression/X", other), ("regression/y", y)], ".npy",
+                  "holds both 'X' and 'regression/X': slab will not guess which to read"),
+                 ("both_y.npz", [("regression/X", x), ("y", y), ("regression/y", y)], ".npy",
+                  "holds both 'y' and 'regression/y'")]
         for name, members, suffix, words in cases:
             with self.subTest(npz=name):
                 npz_with(self.path(name), members, suffix)

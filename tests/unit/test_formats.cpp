@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "io/data_input.hpp"
 #include "io/numpy_format.hpp"
 #include "io/text_format.hpp"
 
@@ -230,4 +231,21 @@ TEST(Npz, TwoMembersOfOneNameAreRefused) {
   std::string odd = npz_bytes({{"a\x01", &first}, {"a\x01", &second}});
   EXPECT_EQ(npz_error([&] { (void)io::parse_npz(odd, "'t'"); }),
             "'t': the archive holds two members named 'a\\x01.npy'; keep one of them");
+}
+
+TEST(Npz, BothXAndRegressionXAreRefusedAsData) {
+  const Tensor X({2, 1}, {1, 2}), y({2}, {3, 4});
+  const std::string path = ::testing::TempDir() + "slab-test-both.npz";
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"X", &X}, {"y", &y}, {"regression/X", &X}, {"regression/y", &y}});
+  EXPECT_EQ(npz_error([&] { (void)io::read_xy(path, "'b.npz'"); }),
+            "'b.npz' holds both 'X' and 'regression/X': slab will not guess which to read; keep one of them");
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"X", &X}, {"regression/y", &y}, {"y", &y}});
+  EXPECT_EQ(npz_error([&] { (void)io::read_xy(path, "'b.npz'"); }),
+            "'b.npz' holds both 'y' and 'regression/y': slab will not guess which to read; keep one of them");
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"regression/X", &X}, {"regression/y", &y}, {"other/X", &X}});
+  EXPECT_EQ(io::read_xy(path, "'b.npz'").first, X);  // one form only: read
+  std::filesystem::remove(path);
 }
