@@ -16,6 +16,11 @@ std::pair<Tensor, Tensor> from_npz(const std::string& path, const std::string& w
   auto arrays = parse_npz(read_regular_file(path, what), what, [](const std::string& name) {
     return name == "X" || name == "y" || name == "regression/X" || name == "regression/y";
   });
+  for (const std::string name : {"X", "y"}) {
+    if (arrays.contains(name) && arrays.contains("regression/" + name))
+      throw InputError(what + " holds both '" + name + "' and 'regression/" + name +
+                       "': slab will not guess which to read; keep one of them");
+  }
   for (const std::string prefix : {"", "regression/"}) {
     if (arrays.contains(prefix + "X") && arrays.contains(prefix + "y"))
       return {std::move(arrays.at(prefix + "X")), std::move(arrays.at(prefix + "y"))};

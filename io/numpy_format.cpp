@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "io/input_file.hpp"
+#include "io/text_format.hpp"
 
 namespace slab::io {
 
@@ -280,6 +281,23 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
   write_all(path, zip);
 }
 
+namespace {
+
+// The name numpy.load gives a member: its file name without ".npy".
+std::string array_name(const std::string& file) {
+  return file.size() > 4 && file.ends_with(".npy") ? file.substr(0, file.size() - 4) : file;
+}
+
+// Two members of one array name: numpy.load reads one of them and slab would read another.
+std::string duplicate_member(const std::string& what, const std::string& first, const std::string& second) {
+  const std::string shown = "'" + printable(first) + "'";
+  if (first == second) return what + ": the archive holds two members named " + shown + "; keep one of them";
+  return what + ": members " + shown + " and '" + printable(second) + "' are both the array '" +
+         printable(array_name(first)) + "'; keep one of them";
+}
+
+}  // namespace
+
 std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::string& what, const MemberFilter& wanted) {
   // Find the end-of-central-directory record (it may be followed by a comment).
   if (bytes.size() < 22) throw InputError(what + ": not a .npz (zip) archive");
@@ -291,6 +309,7 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
   const std::size_t entries = get16(bytes, eocd + 10);
   std::size_t at = get32(bytes, eocd + 16);
   std::map<std::string, Tensor> members;
+  std::map<std::string, std::string> files;  // array name -> member file name, for every member
   for (std::size_t e = 0; e < entries; ++e) {
     if (at + 46 > bytes.size() || get32(bytes, at) != 0x02014b50) throw InputError(what + ": corrupt zip directory");
     const std::uint32_t method = get16(bytes, at + 10);
@@ -301,20 +320,23 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
     const std::size_t next = at + 46 + name_length + get16(bytes, at + 30) + get16(bytes, at + 32);
     const std::size_t local = get32(bytes, at + 42);
     if (at + 46 + name_length > bytes.size()) throw InputError(what + ": corrupt zip directory");
-    std::string name(bytes.substr(at + 46, name_length));
+    const std::string file(bytes.substr(at + 46, name_length));
     at = next;
-    if (name.size() > 4 && name.ends_with(".npy")) name.resize(name.size() - 4);
+    const std::string name = array_name(file);
+    if (const auto [seen, fresh] = files.emplace(name, file); !fresh)
+      throw InputError(duplicate_member(what, seen->second, file));
     if (wanted && !wanted(name)) continue;  // a member nobody asked for is not even decompressed
+    const std::string member = "member '" + printable(name) + "'";
     if (local + 30 > bytes.size() || get32(bytes, local) != 0x04034b50) throw InputError(what + ": corrupt zip entry");
     const std::size_t data_at = local + 30 + get16(bytes, local + 26) + get16(bytes, local + 28);
     if (data_at > bytes.size() || compressed > bytes.size() - data_at)
-      throw InputError(what + ": member '" + name + "' is truncated");
+      throw InputError(what + ": " + member + " is truncated");
     const std::string_view stored = bytes.substr(data_at, compressed);
     std::string inflated;
     std::string_view data = stored;
     if (method == 8) {
       // Deflate cannot expand more than about 1032:1; a larger declared size is a lie.
-      if (size / 1032 > compressed + 64) throw InputError(what + ": member '" + name + "' declares an impossible size");
+      if (size / 1032 > compressed + 64) throw InputError(what + ": " + member + " declares an impossible size");
       inflated.resize(size);
       z_stream z{};
       if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw RuntimeFailure("zlib inflateInit2 failed");
@@ -324,13 +346,13 @@ std::map<std::string, Tensor> parse_npz(std::string_view bytes, const std::strin
       z.avail_out = static_cast<uInt>(inflated.size());
       const int status = inflate(&z, Z_FINISH);
       inflateEnd(&z);
-      if (status != Z_STREAM_END || z.total_out != size) throw InputError(what + ": member '" + name + "' is corrupt");
+      if (status != Z_STREAM_END || z.total_out != size) throw InputError(what + ": " + member + " is corrupt");
       data = inflated;
     } else if (method != 0) {
-      throw InputError(what + ": member '" + name + "' uses zip method " + std::to_string(method));
+      throw InputError(what + ": " + member + " uses zip method " + std::to_string(method));
     }
-    if (data.size() != size || crc_of(data) != crc) throw InputError(what + ": member '" + name + "' fails its CRC");
-    members.emplace(name, parse_npy(data, what + " member '" + name + "'"));
+    if (data.size() != size || crc_of(data) != crc) throw InputError(what + ": " + member + " fails its CRC");
+    members.emplace(name, parse_npy(data, what + " " + member));
   }
   return members;
 }

@@ -28,7 +28,9 @@ namespace slab::io {
 
 // Members are named without the ".npy" suffix, as numpy.load(...)[name] sees them; `texts` become
 // 0-d unicode members (str(np.load(path)[name]) is the text). With a filter, only the members it
-// wants are decompressed and parsed; the others may hold anything.
+// wants are decompressed and parsed; the others may hold anything. Every member must name its own
+// array: an archive with two members of one name ("X.npy" twice, or "X" and "X.npy", which zip
+// allows and numpy.load resolves its own way) is an InputError naming them.
 using MemberFilter = std::function<bool(const std::string& name)>;
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& members,
                const std::vector<std::pair<std::string, std::string>>& texts = {});

@@ -1,5 +1,6 @@
 #include "io/text_format.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -122,6 +123,23 @@ std::string json_metadata(const NamedTensors& datasets, const GroupAttributes& a
   return out.str();
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", byte);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 namespace {
 // A CSV value that reads back as a float everywhere: "0" would make pandas type a column int64.
 std::string csv_number(double value) {
@@ -153,30 +171,79 @@ void write_csv(const std::string& path, const Tensor& tensor, const std::string&
 namespace {
 
 struct Field {
-  std::string text;    // without quotes and surrounding blanks
+  std::string text;    // unquoted: without surrounding blanks; quoted: as between the quotes
   std::size_t column;  // 1-based character position where the field starts
 };
 
-// One CSV line split at commas; RFC 4180 quotes ("a,b" is one field, "" inside quotes is a quote).
-std::vector<Field> split_fields(std::string_view line) {
-  std::vector<Field> fields(1, Field{{}, 1});
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back().text += '"';
+std::size_t skip_blanks(std::string_view line, std::size_t at) {
+  while (at < line.size() && (line[at] == ' ' || line[at] == '\t')) ++at;
+  return at;
+}
+
+// The field from `start` to the first comma at or after `from`, as written: for error messages.
+std::string raw_field(std::string_view line, std::size_t start, std::size_t from) {
+  return printable(line.substr(start, line.find(',', from) - start));
+}
+
+// Where in the file a CSV error is, for its message: built only when there is an error.
+struct Place {
+  const std::string& what;
+  std::size_t line;
+  [[nodiscard]] std::string line_text() const { return what + " line " + std::to_string(line); }
+  [[nodiscard]] std::string column(std::size_t at) const {  // `at`: 0-based index in the line
+    return line_text() + ", column " + std::to_string(at + 1);
+  }
+};
+
+// The text of the quoted field whose opening quote is at `open` ("" inside it is one quote);
+// returns the position just past the closing quote, which must be on the same line.
+std::size_t read_quoted(std::string_view line, std::size_t open, std::string& text, const Place& where) {
+  for (std::size_t i = open + 1; i < line.size(); ++i) {
+    if (line[i] != '"') {
+      text += line[i];
+    } else if (i + 1 < line.size() && line[i + 1] == '"') {
+      text += '"';
       ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.push_back(Field{{}, i + 2});
-    } else if (!((c == ' ' || c == '\t') && !quoted && fields.back().text.empty())) {
-      fields.back().text += c;
+    } else {
+      return i + 1;
     }
   }
-  for (Field& f : fields)
-    while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\t')) f.text.pop_back();
-  return fields;
+  throw InputError(where.column(open) + ": the quoted field '" + printable(line.substr(open)) +
+                   "' has no closing quote on its line (a quoted field cannot hold a line break)");
+}
+
+// The text of the unquoted field from `start` to the next comma, without trailing blanks; returns
+// the position of that comma (or the end of the line). A quote may not appear in it.
+std::size_t read_unquoted(std::string_view line, std::size_t start, std::string& text, const Place& where) {
+  const std::size_t end = std::min(line.find(',', start), line.size());
+  if (const auto quote = line.substr(start, end - start).find('"'); quote != std::string_view::npos)
+    throw InputError(where.column(start + quote) + ": a quote inside the unquoted field '" +
+                     raw_field(line, start, start) + "' (quote the whole field and double the quotes in it)");
+  std::size_t last = end;
+  while (last > start && (line[last - 1] == ' ' || line[last - 1] == '\t')) --last;
+  text = line.substr(start, last - start);
+  return end;
+}
+
+// One CSV line split at commas, with RFC 4180 quotes: a field is either unquoted, without any
+// quote, or quoted from its first to its last non-blank character ("a,b" is one field, "" inside
+// is a quote). InputError names the place of anything else.
+std::vector<Field> split_fields(std::string_view line, const Place& where) {
+  std::vector<Field> fields;
+  for (std::size_t at = 0;; ++at) {  // `at` is where a field starts; ++ steps over its comma
+    Field field{{}, at + 1};
+    const std::size_t start = skip_blanks(line, at);
+    if (start < line.size() && line[start] == '"') {
+      at = skip_blanks(line, read_quoted(line, start, field.text, where));
+      if (at < line.size() && line[at] != ',')
+        throw InputError(where.column(at) + ": text after the closing quote in the field '" +
+                         raw_field(line, start, at) + "' (a quote inside a quoted field is written \"\")");
+    } else {
+      at = read_unquoted(line, start, field.text, where);
+    }
+    fields.push_back(std::move(field));
+    if (at >= line.size()) return fields;
+  }
 }
 
 enum class Number { ok, not_a_number, too_large };
@@ -227,17 +294,16 @@ Tensor parse_csv(const std::string& text, const std::string& what) {
   const auto lines = split_lines(body);
   for (std::size_t number = 1; number <= lines.size(); ++number) {
     if (skipped(lines[number - 1])) continue;
-    const auto fields = split_fields(lines[number - 1]);
-    const auto at = [&](const Field& f) {
-      return what + " line " + std::to_string(number) + ", column " + std::to_string(f.column);
-    };
+    const Place where{what, number};
+    const auto fields = split_fields(lines[number - 1], where);
+    const auto at = [&](const Field& f) { return where.column(f.column - 1); };
     std::vector<double> row(fields.size());
     const Field* bad = nullptr;
     std::size_t numbers = 0;
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const Number n = parse_number(fields[c].text, row[c]);
       if (n == Number::too_large)
-        throw InputError(at(fields[c]) + ": '" + fields[c].text + "' is beyond the range of double");
+        throw InputError(at(fields[c]) + ": '" + printable(fields[c].text) + "' is beyond the range of double");
       if (n == Number::ok) ++numbers;
       if (n == Number::not_a_number && bad == nullptr) bad = &fields[c];
     }
@@ -245,16 +311,15 @@ Tensor parse_csv(const std::string& text, const std::string& what) {
     first = false;
     if (header) continue;  // the rule: the first line that holds no number at all is a header
     if (bad != nullptr)
-      throw InputError(at(*bad) + ": " + (bad->text.empty() ? "empty field" : "'" + bad->text + "'") +
+      throw InputError(at(*bad) + ": " + (bad->text.empty() ? "empty field" : "'" + printable(bad->text) + "'") +
                        " is not a number" + (rows == 0 ? " (a header line holds no numbers at all)" : ""));
     if (rows == 0) {
       columns = row.size();
       first_row_line = number;
     }
     if (row.size() != columns)
-      throw InputError(what + " line " + std::to_string(number) + ": " + std::to_string(row.size()) +
-                       " fields, expected " + std::to_string(columns) + " as on line " +
-                       std::to_string(first_row_line));
+      throw InputError(where.line_text() + ": " + std::to_string(row.size()) + " fields, expected " +
+                       std::to_string(columns) + " as on line " + std::to_string(first_row_line));
     values.insert(values.end(), row.begin(), row.end());
     ++rows;
   }

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,12 +32,19 @@ void write_json(const std::string& path, const NamedTensors& datasets, const Gro
 void write_csv(const std::string& path, const Tensor& tensor, const std::string& name);
 
 // Reads a numeric CSV (UTF-8, with or without a byte-order mark; lines end in LF, CRLF or CR;
-// RFC 4180 quotes). '#' lines and blank lines are skipped. The header rule: the first remaining
-// line is a header if none of its fields is a number, and data otherwise. A number is what C++
-// reads as a double, with an optional leading '+'. Returns a (rows, columns) tensor, (0, 0) when
-// there is no data line. InputError names the file, the line and the column (1-based characters).
+// RFC 4180 quotes, closed on the line they open: a field cannot hold a line break). A field is
+// either unquoted without any quote, or quoted from its first to its last non-blank character
+// with "" for a quote inside; anything else is an error. '#' lines and blank lines are skipped.
+// The header rule: the first remaining line is a header if none of its fields is a number, and
+// data otherwise. A number is what C++ reads as a double, with an optional leading '+'. Returns a
+// (rows, columns) tensor, (0, 0) when there is no data line. InputError names the file, the line
+// and the column (1-based characters); field text in it is printable().
 [[nodiscard]] Tensor read_csv(const std::string& path);
 [[nodiscard]] Tensor parse_csv(const std::string& text, const std::string& what);
+
+// Text from an input file, fit to quote in an error line: printable ASCII stays, a backslash
+// becomes \\ and any other byte \xNN (control bytes, invalid UTF-8 and also valid non-ASCII).
+[[nodiscard]] std::string printable(std::string_view text);
 
 // "%.17g": the shortest printf format that round-trips every double.
 [[nodiscard]] std::string format_double(double value);

@@ -31,6 +31,11 @@ def csv_text(newline="\n", plus=False):
     return newline.join(",".join(map(number, (a, b, c))) for (a, b), c in zip(X3, Y3)) + newline
 
 
+def quote_fields(text):
+    """Every field of a CSV text quoted, with blanks around the quotes."""
+    return "".join(",".join(f' "{f}"\t' for f in line.split(",")) + "\n" for line in text.splitlines())
+
+
 def npy_bytes(array, descr="<f8", shape=None):
     """A .npy stream whose header may lie about dtype or shape."""
     header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape or array.shape}, }}"
@@ -38,12 +43,16 @@ def npy_bytes(array, descr="<f8", shape=None):
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + array.tobytes()
 
 
-def npz_with(path, members):
-    """A stored zip of the given raw .npy streams, as numpy.savez writes them."""
+def npz_with(path, members, suffix=".npy"):
+    """A stored zip of the given raw .npy streams, as numpy.savez writes them. `members` maps names
+    to streams, or lists (name, stream) pairs: a name may come twice (zipfile warns, and writes it)."""
+    import warnings
     import zipfile
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        for name, data in members.items():
-            z.writestr(name + ".npy", data)
+    pairs = members.items() if isinstance(members, dict) else members
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        for name, data in pairs:
+            z.writestr(name + suffix, data)
 
 
 class HostileNumbers(HostileTest):
@@ -182,17 +191,32 @@ class HostileCsv(HostileTest):
                  ("mixed_header.csv", "1,b,3\n4,5,6\n", "line 1, column 3"),
                  ("empty_field.csv", "1,2,3\r\n4,,6\r\n", "line 2, column 3: empty field"),
                  ("one_column.csv", "1\n2\n", "at least two columns"),
-                 ("utf16.csv", "\ufeff1,2,3\n".encode("utf-16-le"), "UTF-16")]
+                 ("utf16.csv", "\ufeff1,2,3\n".encode("utf-16-le"), "UTF-16"),
+                 ("unclosed.csv", '"1"",2\n3,4\n5,6\n7,9\n', "line 1, column 1: the quoted field '\"1\"\",2' has no "
+                  "closing quote on its line"),
+                 ("unclosed_last.csv", '1,2,3\n4,5,"6\n', "line 2, column 5: the quoted field '\"6' has no closing"),
+                 ("unclosed_header.csv", '"a,b,y\n1,2,3\n', "line 1, column 1: the quoted field"),
+                 ("line_break.csv", 'x0,"x1\nm",y\n1,2,3\n', "line 1, column 4: the quoted field '\"x1' has no closing "
+                  "quote on its line (a quoted field cannot hold a line break)"),
+                 ("stray_quote.csv", '1,2,3\n4,5",6\n', "line 2, column 4: a quote inside the unquoted field '5\"'"),
+                 ("stray_quote_header.csv", 'x0,x"1,y\n1,2,3\n', "line 1, column 5: a quote inside the unquoted"),
+                 ("after_quote.csv", '1,"2"x,3\n', "line 1, column 6: text after the closing quote in the field "
+                  "'\"2\"x'"),
+                 ("two_quoted.csv", '1,2,3\n4,"5" "6",7\n', "line 2, column 7: text after the closing quote"),
+                 ("control_bytes.csv", b"1,2,3\n4,\x00\xff\x1b[2J,6\n",
+                  "line 2, column 3: '\\x00\\xff\\x1b[2J' is not a number")]
         for name, text, words in cases:
             with self.subTest(csv=name):
                 write(self.path(name), text, "wb" if isinstance(text, bytes) else "w")
-                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+                line = self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+                self.assertTrue(line.isascii() and line.isprintable(), line)
 
     def test_allowed_variants_give_the_exact_fit(self):
         variants = {"bom.csv": b"\xef\xbb\xbf" + csv_text().encode(),
                     "plus.csv": csv_text(plus=True).encode(),
                     "crlf_header.csv": ("# made by hand\r\nx0,\"x1, m\",y\r\n" + csv_text("\r\n")).encode(),
-                    "cr.csv": csv_text("\r").encode()}
+                    "cr.csv": csv_text("\r").encode(),
+                    "quoted.csv": ('"x0 ""m""", x1 ,\t"y"\n' + quote_fields(csv_text())).encode()}
         for name, data in variants.items():
             with self.subTest(csv=name):
                 write(self.path(name), data, "wb")
@@ -219,6 +243,26 @@ class HostileNpz(HostileTest):
             data = f.read()
         write(self.path("truncated.npz"), data[:len(data) // 2], "wb")
         self.expect_refusal(["regress", "--data", "truncated.npz", "-q"], 2, "truncated.npz")
+
+    def test_members_that_name_one_array_twice(self):
+        # numpy.load reads the last of two "X.npy" (here 2 X3) and the member "X" before "X.npy":
+        # whatever slab read, the two would fit different data.
+        x, y, other = npy_bytes(X3), npy_bytes(Y3), npy_bytes(2 * X3)
+        cases = [("twice.npz", [("X", x), ("y", y), ("X", other)], ".npy",
+                  "'twice.npz' (--data): the archive holds two members named 'X.npy'; keep one of them"),
+                 ("twice_y.npz", [("y", y), ("X", x), ("y", y)], ".npy", "two members named 'y.npy'"),
+                 ("suffix.npz", [("X.npy", x), ("y.npy", y), ("X", other)], "",
+                  "members 'X.npy' and 'X' are both the array 'X'"),
+                 ("both.npz", [("X", x), ("y", y), ("regression/X", other), ("regression/y", y)], ".npy",
+                  "holds both 'X' and 'regression/X': slab will not guess which to read"),
+                 ("both_y.npz", [("regression/X", x), ("y", y), ("regression/y", y)], ".npy",
+                  "holds both 'y' and 'regression/y'")]
+        for name, members, suffix, words in cases:
+            with self.subTest(npz=name):
+                npz_with(self.path(name), members, suffix)
+                self.expect_refusal(["regress", "--data", name, "-q"], 2, words)
+        with np.load(self.path("twice.npz")) as z:
+            np.testing.assert_array_equal(z["X"], 2 * X3)  # the reason for refusing: numpy reads the last
 
     def test_extra_members_and_slabs_own_output_are_read(self):
         np.savez(self.path("extra.npz"), X=X3, y=Y3, notes=np.array(["any", "thing"]), ints=np.arange(3))

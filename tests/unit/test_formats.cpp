@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <cstdio>
 
@@ -10,6 +11,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "io/data_input.hpp"
 #include "io/numpy_format.hpp"
 #include "io/text_format.hpp"
 
@@ -91,6 +93,18 @@ TEST(Text, SeventeenDigitsRoundTripEveryDouble) {
   }
 }
 
+namespace {
+// The message parse_csv throws for `text` read as 'f', or "no error".
+std::string csv_error(const std::string& text) {
+  try {
+    (void)io::parse_csv(text, "'f'");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
 TEST(Csv, ParsesHeadersCommentsAndRejectsRaggedRows) {
   const Tensor t = io::parse_csv("# a comment\nx1,x2,y\n1,2,3\n\n4, 5 ,6\r\n", "test");
   EXPECT_EQ(t, Tensor({2, 3}, {1, 2, 3, 4, 5, 6}));
@@ -112,21 +126,58 @@ TEST(Csv, ByteOrderMarkPlusSignsQuotesAndAnyLineEnding) {
 }
 
 TEST(Csv, ErrorsNameTheLineAndColumn) {
-  auto message = [](const std::string& text) {
-    try {
-      (void)io::parse_csv(text, "'f'");
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   // A first line with a number is data, not a header: it fails where it is not a number.
-  EXPECT_EQ(message("1,a,3\n4,5,6\n").substr(0, 34), "'f' line 1, column 3: 'a' is not a");
-  EXPECT_EQ(message("# c\n1,2\n3, x\n"), "'f' line 3, column 3: 'x' is not a number");
-  EXPECT_EQ(message("1,2\n\n3,,4\n").substr(0, 32), "'f' line 3, column 3: empty fiel");
-  EXPECT_EQ(message("1,2\r\n3,4,5\r\n"), "'f' line 2: 3 fields, expected 2 as on line 1");
-  EXPECT_EQ(message("1,2\n1e400,3\n"), "'f' line 2, column 1: '1e400' is beyond the range of double");
-  EXPECT_EQ(message("++1,2\n"), "'f' line 1, column 1: '++1' is not a number (a header line holds no numbers at all)");
+  EXPECT_EQ(csv_error("1,a,3\n4,5,6\n").substr(0, 34), "'f' line 1, column 3: 'a' is not a");
+  EXPECT_EQ(csv_error("# c\n1,2\n3, x\n"), "'f' line 3, column 3: 'x' is not a number");
+  EXPECT_EQ(csv_error("1,2\n\n3,,4\n").substr(0, 32), "'f' line 3, column 3: empty fiel");
+  EXPECT_EQ(csv_error("1,2\r\n3,4,5\r\n"), "'f' line 2: 3 fields, expected 2 as on line 1");
+  EXPECT_EQ(csv_error("1,2\n1e400,3\n"), "'f' line 2, column 1: '1e400' is beyond the range of double");
+  EXPECT_EQ(csv_error("++1,2\n"),
+            "'f' line 1, column 1: '++1' is not a number (a header line holds no numbers at all)");
+}
+
+TEST(Csv, MalformedQuotesAreRefusedWhereTheyAre) {
+  // A quote never closed: "" inside quotes is a quote, so "1"",2 runs to the end of its line.
+  EXPECT_EQ(csv_error("\"1\"\",2\n3,4\n"),
+            "'f' line 1, column 1: the quoted field '\"1\"\",2' has no closing quote on its line (a quoted field "
+            "cannot hold a line break)");
+  EXPECT_EQ(csv_error("1,2\n3,\"4\n"),
+            "'f' line 2, column 3: the quoted field '\"4' has no closing quote on its line (a quoted field cannot "
+            "hold a line break)");
+  EXPECT_EQ(csv_error("\"a,y\n1,2\n"),  // a header is split like any line
+            "'f' line 1, column 1: the quoted field '\"a,y' has no closing quote on its line (a quoted field "
+            "cannot hold a line break)");
+  // No line breaks inside quotes: the second half is a line of its own, with a stray quote.
+  EXPECT_EQ(csv_error("1,\"2\n3\",4\n").substr(0, 34), "'f' line 1, column 3: the quoted f");
+  EXPECT_EQ(csv_error("1,2\"\n"),
+            "'f' line 1, column 4: a quote inside the unquoted field '2\"' (quote the whole field and double the "
+            "quotes in it)");
+  EXPECT_EQ(csv_error("x,y\n1, 2\"3 ,4\n"),
+            "'f' line 2, column 5: a quote inside the unquoted field '2\"3 ' (quote the whole field and double the "
+            "quotes in it)");
+  EXPECT_EQ(csv_error("\"1\"x,2\n"),
+            "'f' line 1, column 4: text after the closing quote in the field '\"1\"x' (a quote inside a quoted field "
+            "is written \"\")");
+  EXPECT_EQ(csv_error("1,2\n\"3, 4\" \"5\",6\n"),
+            "'f' line 2, column 8: text after the closing quote in the field '\"3, 4\" \"5\"' (a quote inside a "
+            "quoted field is written \"\")");
+}
+
+TEST(Csv, WellFormedQuotesAreRead) {
+  EXPECT_EQ(io::parse_csv(" \"1\" ,\t\"2\"\t\n\"3\",\"+4\"\n", "t"), Tensor({2, 2}, {1, 2, 3, 4}));
+  EXPECT_EQ(io::parse_csv("\"x \"\"a\"\", b\",\"\"\"y\"\"\"\n1,2\n", "t"),
+            Tensor({1, 2}, {1, 2}));  // quotes in a header
+  EXPECT_EQ(io::parse_csv("\"1\"\n\"-2.5\"\r\n", "t"), Tensor({2, 1}, {1, -2.5}));
+}
+
+TEST(Csv, FieldTextInErrorsIsPrintable) {
+  EXPECT_EQ(csv_error(std::string("1,2\n3,\0\x01\n", 9)), "'f' line 2, column 3: '\\x00\\x01' is not a number");
+  EXPECT_EQ(csv_error("1,2\n3,\xff\x1b[31m\n"), "'f' line 2, column 3: '\\xff\\x1b[31m' is not a number");
+  EXPECT_EQ(csv_error("1,2\n3,a\\b\n"), "'f' line 2, column 3: 'a\\\\b' is not a number");
+  EXPECT_EQ(csv_error("1,2\x7f\"\n"),
+            "'f' line 1, column 5: a quote inside the unquoted field '2\\x7f\"' (quote the whole field and double "
+            "the quotes in it)");
+  EXPECT_EQ(io::printable("caf\xc3\xa9\t1"), "caf\\xc3\\xa9\\x091");
 }
 
 TEST(Npz, OnlyWantedMembersAreParsed) {
@@ -144,4 +195,57 @@ TEST(Npz, OnlyWantedMembersAreParsed) {
   const auto only = io::parse_npz(bytes, "t", [](const std::string& name) { return name == "X"; });
   ASSERT_EQ(only.size(), 1u);
   EXPECT_EQ(only.at("X"), x);
+}
+
+namespace {
+// The message `read` throws, or "no error".
+std::string npz_error(const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// The bytes write_npz gives for `members`.
+std::string npz_bytes(const std::vector<std::pair<std::string, const Tensor*>>& members) {
+  const std::string path = ::testing::TempDir() + "slab-test-bytes.npz";
+  std::filesystem::remove(path);  // write_npz creates its file exclusively
+  io::write_npz(path, members);
+  std::string bytes = io::read_file(path);
+  std::filesystem::remove(path);
+  return bytes;
+}
+}  // namespace
+
+TEST(Npz, TwoMembersOfOneNameAreRefused) {
+  // zip allows it; numpy.load reads the last "X.npy", slab would read the first.
+  const Tensor first({2}, {1, 2}), second({2}, {3, 4});
+  const std::string bytes = npz_bytes({{"X", &first}, {"y", &first}, {"X", &second}});
+  const std::string want = "'t': the archive holds two members named 'X.npy'; keep one of them";
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(bytes, "'t'"); }), want);
+  // Even when the filter does not want it: the names are checked before any member is read.
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(bytes, "'t'", [](const std::string& n) { return n == "y"; }); }), want);
+  // A member name from the archive is printable in the message.
+  std::string odd = npz_bytes({{"a\x01", &first}, {"a\x01", &second}});
+  EXPECT_EQ(npz_error([&] { (void)io::parse_npz(odd, "'t'"); }),
+            "'t': the archive holds two members named 'a\\x01.npy'; keep one of them");
+}
+
+TEST(Npz, BothXAndRegressionXAreRefusedAsData) {
+  const Tensor X({2, 1}, {1, 2}), y({2}, {3, 4});
+  const std::string path = ::testing::TempDir() + "slab-test-both.npz";
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"X", &X}, {"y", &y}, {"regression/X", &X}, {"regression/y", &y}});
+  EXPECT_EQ(npz_error([&] { (void)io::read_xy(path, "'b.npz'"); }),
+            "'b.npz' holds both 'X' and 'regression/X': slab will not guess which to read; keep one of them");
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"X", &X}, {"regression/y", &y}, {"y", &y}});
+  EXPECT_EQ(npz_error([&] { (void)io::read_xy(path, "'b.npz'"); }),
+            "'b.npz' holds both 'y' and 'regression/y': slab will not guess which to read; keep one of them");
+  std::filesystem::remove(path);
+  io::write_npz(path, {{"regression/X", &X}, {"regression/y", &y}, {"other/X", &X}});
+  EXPECT_EQ(io::read_xy(path, "'b.npz'").first, X);  // one form only: read
+  std::filesystem::remove(path);
 }
