@@ -84,6 +84,14 @@ const CLI::Validator signed_64_bits(
     },
     "");
 
+// A count that may be 0: CLI11's NonNegativeNumber names its range with a 300-digit maximum.
+const CLI::Validator at_least_zero(
+    [](std::string& text) -> std::string {
+      const bool negative = text.starts_with('-') && text.find_first_not_of('0', 1) != std::string::npos;
+      return negative ? "must be at least 0, got " + text : "";
+    },
+    "");
+
 // Applies signed_64_bits to every integer option of cmd.
 void check_integers(CLI::App& cmd) {
   for (CLI::Option* option : cmd.get_options())
@@ -100,12 +108,12 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& pla
   cmd.add_flag("--overwrite", out.overwrite, "Replace an existing output file");
   cmd.add_option("--checkpoint-every", out.checkpoint_every,
                  "Write <out>.ckpt.h5 every N steps (heat) or iterations (gd); 0: never")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least_zero);
   cmd.add_option("--restart", out.restart,
                  "Resume from a checkpoint, on any number of ranks, with the same parameters");
   cmd.add_option("--time-limit", out.time_limit,
-                 "Stop before this many seconds of wall time, with a checkpoint to --restart from (exit code 75)")
-      ->check(CLI::NonNegativeNumber);
+                 "Stop before this many seconds of wall time (at most 1e9), with a checkpoint to --restart from "
+                 "(exit code 75)");  // its range: app::run
   cmd.add_flag("-q,--quiet", quiet, "No progress or summary on stderr");
   cmd.add_flag("--plan", plan,
                "Print the resource plan (memory per rank, bytes of every file) and what is available, then stop");

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "app/report.hpp"
 #include "app/run_heat.hpp"
 #include "app/run_regress.hpp"
 #include "core/petsc.hpp"
@@ -40,6 +41,13 @@ void append(io::Attributes& attributes, io::Attributes more) {
   for (auto& a : more) attributes.push_back(std::move(a));
 }
 
+namespace {
+void check_time_limit(double seconds) {
+  if (!(seconds >= 0 && seconds <= stop::max_time_limit))
+    throw InputError("--time-limit must be a number of seconds from 0 (none) to 1e9, got " + format_number(seconds));
+}
+}  // namespace
+
 void run(const mpi::Comm& comm, const Config& config) {
   // The options are the same on every rank, so PETSc refuses them everywhere alike.
   mpi::collectively(comm, [&] {
@@ -54,6 +62,7 @@ void run(const mpi::Comm& comm, const Config& config) {
       throw InputError("PETSc did not accept --petsc \"" + config.petsc_options + "\": " + e.what());
     }
   });
+  mpi::collectively(comm, [&] { check_time_limit(config.output.time_limit); });
   stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:

@@ -163,7 +163,8 @@ void forget_scratch(int handle) noexcept {
 
 void set_time_limit(double seconds) {
   if (seconds > 0)
-    deadline = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
+    deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                  std::chrono::duration<double>(std::min(seconds, max_time_limit)));
   else
     deadline.reset();
 }

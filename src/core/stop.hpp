@@ -49,10 +49,13 @@ void record_signals_only();
 int track_scratch(const std::string& temporary, const std::string& lock) noexcept;
 void forget_scratch(int handle) noexcept;
 
-// A wall-time limit, `seconds` from now (0 or less: none). The run stops while there is time left
-// for one more step, the checkpoint and the exit: the margin is twice the longest step-to-step
-// interval seen, plus twice the cost of a checkpoint (the largest given to note_checkpoint, at
-// least 0.5 s), plus 1 s.
+// The longest wall-time limit, in seconds (about 31 years): beyond it, the deadline would overflow
+// the clock's 64-bit nanoseconds.
+inline constexpr double max_time_limit = 1e9;
+
+// A wall-time limit, `seconds` from now (0 or less: none; at most max_time_limit). The run stops while there is time
+// left for one more step, the checkpoint and the exit: the margin is twice the longest step-to-step interval seen, plus
+// twice the cost of a checkpoint (the largest given to note_checkpoint, at least 0.5 s), plus 1 s.
 void set_time_limit(double seconds);
 // The wall time a checkpoint took, or an estimate before one was written; the margin keeps twice
 // the largest seen.
