@@ -116,6 +116,22 @@ std::string overflow_cause(const DataScale& s, const DistTensor& X) {
          "; rescale X and y (to about 1)";
 }
 
+}  // namespace
+
+void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
+  const double loss = fit.loss.empty() ? 0.0 : fit.loss.back();
+  const auto finite = [](double v) { return std::isfinite(v); };
+  // The same values on every rank (replicated coefficients, reduced loss): every rank decides alike.
+  if (finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite))
+    return;
+  const std::string cause = overflow_cause(data_scale(comm, X, y), X);
+  mpi::fail_alike(ExitCode::runtime,
+                  "the fit is not finite (loss " + number(loss) + ", gradient norm " + number(fit.gradient_norm) +
+                      "): " + (cause.empty() ? std::string("a coefficient or the loss overflowed") : cause));
+}
+
+namespace {
+
 [[noreturn]] void diverged(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
                            const Fit& fit, double loss) {
   const DataScale s = data_scale(comm, X, y);
@@ -313,7 +329,7 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 }
 
 static  // A = [X 1] as a distributed dense matrix with slab's row ownership (PETSc stores local rows
-    // column-major).
+        // column-major).
     petsc::OwnedMat
     design_matrix(const mpi::Comm& comm, const DistTensor& X) {
   const std::size_t cols = X.row_length();

@@ -57,6 +57,11 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 [[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 [[nodiscard]] Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 
+// Collective: fails alike on every rank (exit 1) unless the fit's coefficients, loss and gradient
+// norm are finite, naming the data's scale when that is the cause (a direct method can solve for
+// finite w while the squared loss of y ~ 1e200 overflows).
+void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit);
+
 // The mean squared error and its gradient norm at (w, b). Collective.
 [[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X,
                                                                const DistTensor& y, const std::vector<double>& w,

@@ -221,6 +221,7 @@ regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPl
       break;
   }
   report.finish_progress();
+  regression::require_finite(comm, X, data.y, result);
   if (scaling) {
     regression::to_original_units(*scaling, result);
     result.r.clear();  // the R of the scaled X: the statistics make their own

@@ -376,6 +376,11 @@ class HostileSolvers(HostileTest):
                 line = self.expect_refusal(["regress", "--data", "scaled.npz", "--method", method, "-q"], 1,
                                            "the data's scale overflows")
                 self.assertNotIn("--lr", line)
+        # y alone beyond range: every method solves for finite w, but the squared loss overflows.
+        for method in ("qr", "normal", "lstsq", "gd"):
+            with self.subTest(method=method, noise="1e200"):
+                self.expect_refusal(["regress", "--rows", "100", "--cols", "3", "--noise", "1e200", "--method", method,
+                                     "-q"], 1, "the data's scale overflows")
 
     def test_petsc_words_it_cannot_take(self):
         self.expect_refusal(SMALL_HEAT + ["--scheme", "implicit", "--solver", "petsc", "--petsc", "junk"], 2, "start with '-'")
