@@ -11,9 +11,11 @@
 #include <optional>
 #include <vector>
 
+#include "app/report.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "io/input_file.hpp"
+#include "io/text_format.hpp"
 
 namespace slab::app {
 namespace {
@@ -162,12 +164,28 @@ void check_config_key(const CLI::App& cmd, const std::string& path, const std::s
   const std::string type = option->get_type_name();
   if (value.is_string() && (type == "INT" || type == "UINT" || type == "FLOAT"))
     throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
+  if (value.is_floating_point() && (type == "INT" || type == "UINT"))
+    throw InputError(where + " must be an integer (as on the command line), not the float " +
+                     format_number(value.as_floating_point()->get()));
+}
+
+// A key of a --config file as the option it names ('_' read as '-'), checked against `cmd`.
+std::string config_flag(const CLI::App& cmd, const std::string& path, const std::string& key, const toml::node& value) {
+  std::string flag = "--" + key;
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  if (!value.is_boolean() && !value.is_integer() && !value.is_floating_point() && !value.is_string())
+    throw InputError("--config " + path + ": key '" + key + "' must be a number, a string or a boolean");
+  check_config_key(cmd, path, key, flag, value);
+  return flag;
 }
 
 // The options a TOML file holds for `cmd`, as command-line words: keys of the [heat] or [regress]
 // table named like the command (and top-level keys), '_' read as '-', true booleans as bare flags.
-// The other command's table is skipped, so one file may serve both.
-std::vector<std::string> options_from_config(const std::string& path, const CLI::App& cmd) {
+// The other command's table is checked against that command (`commands`) and skipped, so one file
+// may serve both.
+std::vector<std::string> options_from_config(const std::string& path, const CLI::App& cmd,
+                                             const std::vector<const CLI::App*>& commands) {
   const std::string text = config_text(path);
   // TOML allows no control character but tab, LF and CR anywhere (toml++ asserts on some NULs).
   const auto control = std::find_if(text.begin(), text.end(), [](char c) {
@@ -189,12 +207,7 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
   }
   std::vector<std::string> words;
   auto add = [&](const std::string& key, const toml::node& value) {
-    std::string flag = "--" + key;
-    for (char& c : flag)
-      if (c == '_') c = '-';
-    if (!value.is_boolean() && !value.is_integer() && !value.is_floating_point() && !value.is_string())
-      throw InputError("--config " + path + ": key '" + key + "' must be a number, a string or a boolean");
-    check_config_key(cmd, path, key, flag, value);
+    const std::string flag = config_flag(cmd, path, key, value);
     if (const auto* b = value.as_boolean()) {
       if (b->get()) words.push_back(flag);
     } else if (const auto i = value.as_integer()) {
@@ -214,6 +227,9 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
     else if (name != "heat" && name != "regress")
       throw InputError("--config " + path + ": unknown table [" + name + "]; slab reads [heat] and [regress]");
   }
+  for (const CLI::App* other : commands)
+    if (const auto* table = file[other->get_name()].as_table(); table != nullptr && other != &cmd)
+      for (const auto& [key, value] : *table) (void)config_flag(*other, path, std::string(key.str()), value);
   if (const auto* table = file[cmd.get_name()].as_table())
     for (const auto& [key, value] : *table) add(std::string(key.str()), value);
   return words;
@@ -244,7 +260,7 @@ std::vector<std::string> expand_config(std::vector<std::string> args, const std:
       **std::find_if(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == *command; });
   std::vector<std::string> words;
   for (const auto& path : paths) {
-    const auto more = options_from_config(path, cmd);
+    const auto more = options_from_config(path, cmd, commands);
     words.insert(words.end(), more.begin(), more.end());
   }
   args.insert(command + 1, words.begin(), words.end());
@@ -376,6 +392,13 @@ std::string with_config_file(const std::string& message, const std::vector<std::
   return "--config " + config + ": " + message;
 }
 
+// The refusal of words that name no command: a first word that is not an option was meant as one.
+std::string no_command(const std::vector<std::string>& args) {
+  const std::string usage = "slab heat|regress [options]";
+  if (args.size() < 2 || args[1].starts_with('-')) return "a command comes first: " + usage;
+  return "unknown command '" + io::printable(args[1]) + "': " + usage;
+}
+
 // Parses the words; text to print instead when they ask for help or the version.
 std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::string>& args,
                                         const std::vector<std::string>& typed) {
@@ -392,6 +415,7 @@ std::optional<PrintAndExit> parse_words(CLI::App& app, const std::vector<std::st
   } catch (const CLI::ExtrasError&) {
     throw InputError(not_expected(app, args));
   } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty()) throw InputError(no_command(args));
     throw InputError(with_config_file(e.what(), typed));
   }
   return std::nullopt;

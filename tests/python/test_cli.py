@@ -112,10 +112,11 @@ class BadInput(TempDirTest):
 
     def test_unknown_flags_and_commands(self):
         self.expect_failure(["heat", "--bogus"], words="--bogus")
-        self.expect_failure(["simulate"])
+        self.expect_failure(["simulate"], words="unknown command 'simulate': slab heat|regress")
         result = run(2, cwd=self.dir)
         self.assertEqual(result.returncode, 2)
-        self.assertEqual(len(error_lines(result.stderr)), 1)
+        self.assertEqual(error_lines(result.stderr), ["slab: error: a command comes first: slab heat|regress [options] "
+                                                      "(see slab --help)"])
 
     def test_bad_numbers(self):
         cases = [

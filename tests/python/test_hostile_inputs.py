@@ -335,7 +335,9 @@ class HostileConfig(HostileTest):
                  ("array.toml", "[heat]\nnx = [1, 2]\n", "key 'nx' must be a number, a string or a boolean"),
                  ("nested.toml", "config = \"other.toml\"\n", "cannot name another"),
                  ("syntax.toml", "nx = = 3\n", "at line 1"),
-                 ("value.toml", "[heat]\nnx = 1\n", "--nx must be at least 2")]
+                 ("value.toml", "[heat]\nnx = 1\n", "--nx must be at least 2"),
+                 ("float.toml", "[heat]\nnx = 101.0\n", "key 'nx' must be an integer (as on the command line)"),
+                 ("other.toml", "[regress]\nfoo = 1\n", "key 'foo' is not an option of slab regress")]
         for name, text, words in cases:
             with self.subTest(toml=name):
                 write(self.path(name), text)
