@@ -16,7 +16,7 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-constexpr int handled[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+constexpr int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 volatile std::sig_atomic_t first_signal = 0;
 volatile std::sig_atomic_t first_signal_at = 0;  // CLOCK_MONOTONIC seconds
@@ -111,6 +111,8 @@ std::string describe(int reason) {
       return "SIGTERM";
     case SIGINT:
       return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
     case SIGUSR1:
       return "SIGUSR1";
     case SIGUSR2:
@@ -129,6 +131,8 @@ void install_handlers() {
   // Interrupted reads and writes (HDF5, MPI-IO) restart instead of failing with EINTR.
   action.sa_flags = SA_RESTART;
   for (const int signal : handled) sigaction(signal, &action, nullptr);
+  // A closed stderr (a pipe whose reader died) fails the write with EPIPE instead of killing the rank.
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 int received() noexcept { return first_signal; }

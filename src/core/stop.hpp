@@ -1,4 +1,4 @@
-// Stopping a run early and cleanly. SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 reaching any rank, or a
+// Stopping a run early and cleanly. SIGTERM, SIGINT, SIGHUP, SIGUSR1 or SIGUSR2 reaching any rank, or a
 // wall-time limit coming close, make every rank agree to stop at the same step boundary; the
 // driver then writes a checkpoint of that step and the run ends with exit_code ("stopped,
 // resumable"). The signal handler only records the signal; the agreement is a non-blocking
@@ -22,13 +22,13 @@ inline constexpr int exit_code = 75;
 
 // A reason to stop: a signal number, or time_limit.
 inline constexpr int time_limit = 1000;
-// "SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", or "the time limit".
+// "SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", or "the time limit".
 [[nodiscard]] std::string describe(int reason);
 
-// Installs the handlers for SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 (which only record the first
-// signal received). Call first thing in main, so that a signal during start-up is recorded rather
-// than fatal, and again after MPI_Init (which may install handlers of its own); a signal recorded
-// before is kept.
+// Installs the handlers for SIGTERM, SIGINT, SIGHUP (a lost terminal), SIGUSR1 and SIGUSR2 (which
+// only record the first signal received), and ignores SIGPIPE. Call first thing in main, so that a signal during
+// start-up is recorded rather than fatal, and again after MPI_Init (which may install handlers of its own); a signal
+// recorded before is kept.
 void install_handlers();
 // The first signal this process received, or 0.
 [[nodiscard]] int received() noexcept;

@@ -24,7 +24,16 @@ TEST(StopSignals, TheFirstSignalIsRecordedAndTheRunGoesOn) {
         std::_Exit(stop::received() == SIGUSR2 ? 0 : 2);
       },
       testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        stop::install_handlers();
+        std::raise(SIGHUP);   // the terminal went away: stop with a checkpoint as for SIGTERM
+        std::raise(SIGPIPE);  // ignored: a write to a closed pipe fails instead
+        std::_Exit(stop::received() == SIGHUP ? 0 : 2);
+      },
+      testing::ExitedWithCode(0), "");
   EXPECT_EQ(stop::describe(SIGTERM), "SIGTERM");
+  EXPECT_EQ(stop::describe(SIGHUP), "SIGHUP");
   EXPECT_EQ(stop::describe(stop::time_limit), "the time limit");
 }
 
