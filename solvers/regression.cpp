@@ -118,16 +118,19 @@ std::string overflow_cause(const DataScale& s, const DistTensor& X) {
 
 }  // namespace
 
+void fail_not_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const std::string& what) {
+  const std::string cause = overflow_cause(data_scale(comm, X, y), X);
+  mpi::fail_alike(ExitCode::runtime, what + ": " + (cause.empty() ? std::string("a value overflowed") : cause));
+}
+
 void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
   const double loss = fit.loss.empty() ? 0.0 : fit.loss.back();
   const auto finite = [](double v) { return std::isfinite(v); };
   // The same values on every rank (replicated coefficients, reduced loss): every rank decides alike.
   if (finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite))
     return;
-  const std::string cause = overflow_cause(data_scale(comm, X, y), X);
-  mpi::fail_alike(ExitCode::runtime,
-                  "the fit is not finite (loss " + number(loss) + ", gradient norm " + number(fit.gradient_norm) +
-                      "): " + (cause.empty() ? std::string("a coefficient or the loss overflowed") : cause));
+  fail_not_finite(comm, X, y,
+                  "the fit is not finite (loss " + number(loss) + ", gradient norm " + number(fit.gradient_norm) + ")");
 }
 
 namespace {

@@ -61,6 +61,10 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 // norm are finite, naming the data's scale when that is the cause (a direct method can solve for
 // finite w while the squared loss of y ~ 1e200 overflows).
 void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit);
+// Collective: fails alike on every rank (exit 1) with "what: " and the data's scale as the cause
+// when it overflows double precision ("a value overflowed" otherwise).
+[[noreturn]] void fail_not_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
+                                  const std::string& what);
 
 // The mean squared error and its gradient norm at (w, b). Collective.
 [[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const DistTensor& X,

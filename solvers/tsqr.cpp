@@ -398,6 +398,9 @@ Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, RankDefi
   fit.compute_seconds = since(t) - fit.communication_seconds;
   const std::size_t width = X.row_length() + 2;
   const std::int64_t rows = X.partition().global_rows();
+  // R is the same bits on every rank: all fail together or none does.
+  if (!std::all_of(fit.r.begin(), fit.r.end(), [](double v) { return std::isfinite(v); }))
+    fail_not_finite(comm, X, y, "the QR factor of [1 X y] is not finite");
   const std::vector<std::size_t> dependent = dependent_columns(fit.r, width, rows);
   if (!dependent.empty() && policy == RankDeficient::error) throw rank_error(fit.r, width, rows, dependent);
   const std::vector<double> z =

@@ -378,6 +378,9 @@ class HostileSolvers(HostileTest):
                 line = self.expect_refusal(["regress", "--data", "scaled.npz", "--method", method, "-q"], 1,
                                            "the data's scale overflows")
                 self.assertNotIn("--lr", line)
+        # QR needs no X^T X: it solves that data, and fails only where its own norms overflow.
+        np.savez(self.path("huge.npz"), X=X3 * (1e308 / 5), y=Y3)
+        self.expect_refusal(["regress", "--data", "huge.npz", "--method", "qr", "-q"], 1, "the data's scale overflows")
         # y alone beyond range: every method solves for finite w, but the squared loss overflows.
         for method in ("qr", "normal", "lstsq", "gd"):
             with self.subTest(method=method, noise="1e200"):
