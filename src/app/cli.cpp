@@ -11,7 +11,6 @@
 #include <optional>
 #include <vector>
 
-#include "app/report.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "io/input_file.hpp"
@@ -147,6 +146,13 @@ std::string config_text(const std::string& path) {
   }
 }
 
+// A config file's float as a command-line word that reads back as the same double.
+std::string exact_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
 // Checks that `key` of a --config file is an option of `cmd` that takes `value`'s kind.
 void check_config_key(const CLI::App& cmd, const std::string& path, const std::string& key, const std::string& flag,
                       const toml::node& value) {
@@ -166,7 +172,7 @@ void check_config_key(const CLI::App& cmd, const std::string& path, const std::s
     throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
   if (value.is_floating_point() && (type == "INT" || type == "UINT"))
     throw InputError(where + " must be an integer (as on the command line), not the float " +
-                     format_number(value.as_floating_point()->get()));
+                     exact_text(value.as_floating_point()->get()));
 }
 
 // A key of a --config file as the option it names ('_' read as '-'), checked against `cmd`.
@@ -213,9 +219,7 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
     } else if (const auto i = value.as_integer()) {
       words.insert(words.end(), {flag, std::to_string(i->get())});
     } else if (const auto d = value.as_floating_point()) {
-      char number[32];
-      std::snprintf(number, sizeof number, "%.17g", d->get());
-      words.insert(words.end(), {flag, number});
+      words.insert(words.end(), {flag, exact_text(d->get())});
     } else {
       words.insert(words.end(), {flag, value.as_string()->get()});
     }
