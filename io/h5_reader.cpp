@@ -123,15 +123,10 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
   return o;
 }
 
-// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing),
-// once every rank knows that all of the dataset is stored in the file.
+// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing).
 void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, double* out, const std::string& dataset,
                     const std::string& where) {
-  mpi::collectively(comm, [&] {
-    if (std::find(o.shape.begin(), o.shape.end(), 0) == o.shape.end())
-      require_stored_in_file(o.data, o.shape, "dataset '" + dataset + "' in " + where, where);
-  });
   const bool empty = std::find(count.begin(), count.end(), 0) != count.end();
   mpi::collectively(comm, [&] {
     h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
@@ -181,8 +176,16 @@ Shape H5Input::shape(const std::string& dataset, const ExpectedShape& expected) 
   return open_checked(comm_, file_, dataset, expected, where_).shape;
 }
 
+void H5Input::require_stored(const std::string& dataset, const h5::Dataset& data, const Shape& shape) const {
+  if (stored_.contains(dataset) || std::find(shape.begin(), shape.end(), 0) != shape.end()) return;
+  mpi::collectively(comm_,
+                    [&] { require_stored_in_file(data, shape, "dataset '" + dataset + "' in " + where_, where_); });
+  stored_.insert(dataset);
+}
+
 DistTensor H5Input::rows(const std::string& dataset, const ExpectedShape& expected) const {
   const Opened o = open_checked(comm_, file_, dataset, expected, where_);
+  require_stored(dataset, o.data, o.shape);
   DistTensor out(comm_, o.shape);
   read_range(comm_, o, static_cast<std::uint64_t>(out.partition().first()),
              static_cast<std::uint64_t>(out.partition().count()), out.local().data().data(), dataset, where_);
@@ -191,6 +194,7 @@ DistTensor H5Input::rows(const std::string& dataset, const ExpectedShape& expect
 
 Tensor H5Input::whole(const std::string& dataset, const ExpectedShape& expected) const {
   const Opened o = open_checked(comm_, file_, dataset, expected, where_);
+  require_stored(dataset, o.data, o.shape);
   Tensor out(o.shape);
   read_range(comm_, o, 0, o.shape[0], out.data().data(), dataset, where_);
   return out;
@@ -279,6 +283,7 @@ Attributes H5Input::attributes(const std::string& object) const {
 void H5Input::read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
                        const std::vector<std::uint64_t>& count, double* out) const {
   const Opened o = open_checked(comm_, file_, dataset, {start.size(), {}, {}}, where_);
+  require_stored(dataset, o.data, o.shape);
   read_selection(comm_, o, std::vector<hsize_t>(start.begin(), start.end()),
                  std::vector<hsize_t>(count.begin(), count.end()), out, dataset, where_);
 }

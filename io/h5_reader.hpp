@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/dist_tensor.hpp"
@@ -43,9 +44,14 @@ class H5Input {
                 const std::vector<std::uint64_t>& count, double* out) const;
 
  private:
+  // Collective, once per dataset (read_box reads a checkpoint in many pieces): refuses a non-empty
+  // dataset whose elements are not all stored in this file.
+  void require_stored(const std::string& dataset, const h5::Dataset& data, const Shape& shape) const;
+
   const mpi::Comm& comm_;
   std::string where_;
   h5::File file_;
+  mutable std::set<std::string> stored_;  // datasets require_stored has passed
 };
 
 // One dataset from a file, opened for this read only.

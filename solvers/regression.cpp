@@ -331,10 +331,9 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   return fit;
 }
 
-static  // A = [X 1] as a distributed dense matrix with slab's row ownership (PETSc stores local rows
-        // column-major).
-    petsc::OwnedMat
-    design_matrix(const mpi::Comm& comm, const DistTensor& X) {
+// A = [X 1] as a distributed dense matrix with slab's row ownership (PETSc stores local rows
+// column-major).
+static petsc::OwnedMat design_matrix(const mpi::Comm& comm, const DistTensor& X) {
   const std::size_t cols = X.row_length();
   const auto rows = static_cast<PetscInt>(X.partition().global_rows());
   const auto local_rows = static_cast<PetscInt>(X.partition().count());
