@@ -203,6 +203,10 @@ void Comm::broadcast(std::vector<double>& values, int root) const {
   SLAB_MPI(MPI_Bcast(values.data(), static_cast<int>(length), MPI_DOUBLE, root, handle_));
 }
 
+void Comm::broadcast(std::span<double> values, int root) const {
+  SLAB_MPI(MPI_Bcast(values.data(), int_count(values.size(), "broadcast"), MPI_DOUBLE, root, handle_));
+}
+
 template <class T>
 void Comm::send(std::span<const T> data, int dest, int tag) const {
   SLAB_MPI(MPI_Send(data.data(), int_count(data.size(), "send"), datatype_of<T>(), dest, tag, handle_));
@@ -227,6 +231,19 @@ Request Comm::irecv(std::span<T> data, int source, int tag) const {
   SLAB_MPI(
       MPI_Irecv(data.data(), int_count(data.size(), "receive"), datatype_of<T>(), source, tag, handle_, request.out()));
   return request;
+}
+
+template <class T>
+std::vector<T> Comm::recv_any_length(int source, int tag) const {
+  MPI_Status status;
+  SLAB_MPI(MPI_Probe(source, tag, handle_, &status));
+  int count = 0;
+  SLAB_MPI(MPI_Get_count(&status, datatype_of<T>(), &count));
+  if (count == MPI_UNDEFINED)
+    throw RuntimeFailure("a message from rank " + std::to_string(source) + " is not whole elements");
+  std::vector<T> data(static_cast<std::size_t>(count));
+  SLAB_MPI(MPI_Recv(data.data(), count, datatype_of<T>(), source, tag, handle_, MPI_STATUS_IGNORE));
+  return data;
 }
 
 template <class T>
@@ -277,6 +294,7 @@ template void Comm::send(std::span<const double>, int, int) const;
 template void Comm::recv(std::span<double>, int, int) const;
 template Request Comm::isend(std::span<const double>, int, int) const;
 template Request Comm::irecv(std::span<double>, int, int) const;
+template std::vector<double> Comm::recv_any_length(int, int) const;
 template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>, int) const;
 template std::vector<int> Comm::allgather(std::span<const int>) const;
 template std::vector<double> Comm::allgatherv(std::span<const double>) const;

@@ -137,6 +137,8 @@ class Comm {
   [[nodiscard]] bool any(bool flag) const;
   void broadcast(std::string& text, int root = 0) const;
   void broadcast(std::vector<double>& values, int root = 0) const;
+  // The root's values into every rank's `values`, of the same length on every rank.
+  void broadcast(std::span<double> values, int root = 0) const;
 
   // Point to point, in elements of T (double, int, std::int64_t, std::uint64_t).
   template <class T>
@@ -147,6 +149,9 @@ class Comm {
   [[nodiscard]] Request isend(std::span<const T> data, int dest, int tag) const;
   template <class T>
   [[nodiscard]] Request irecv(std::span<T> data, int source, int tag) const;
+  // Receives one message of any length from `source` (MPI_Probe, then MPI_Recv of its size).
+  template <class T>
+  [[nodiscard]] std::vector<T> recv_any_length(int source, int tag) const;
 
   // Every rank's `mine` (all of the same length), concatenated in rank order: on the root only for
   // gather (other ranks get an empty vector), on every rank for allgather.
