@@ -45,6 +45,11 @@ class Exchange {
     else
       peer(receives_, from).items.push_back({key, inbox});
   }
+  [[nodiscard]] std::size_t values_sent() const noexcept {
+    std::size_t count = 0;
+    for (const Peer& p : sends_) count += p.items.size();
+    return count;
+  }
   // After the last send and receive.
   void seal() {
     for (auto* peers : {&sends_, &receives_}) {
@@ -340,5 +345,11 @@ std::array<double, 2> ReducedSystem::neighbour_ends(std::span<const double> ends
 }
 
 int ReducedSystem::levels() const noexcept { return static_cast<int>(impl_->levels.size()); }
+
+std::size_t ReducedSystem::values_sent_per_step() const noexcept {
+  std::size_t count = impl_->neighbours.values_sent();
+  for (const Level& level : impl_->levels) count += level.down.values_sent() + level.up.values_sent();
+  return count;
+}
 
 }  // namespace slab::tridiag

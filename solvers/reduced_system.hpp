@@ -62,6 +62,8 @@ class ReducedSystem {
   [[nodiscard]] std::array<double, 2> neighbour_ends(std::span<const double> ends);
   // The number of levels, ceil(log2 N).
   [[nodiscard]] int levels() const noexcept;
+  // The doubles this rank sends to other ranks in one solve and neighbour_ends.
+  [[nodiscard]] std::size_t values_sent_per_step() const noexcept;
 
  private:
   struct Impl;
