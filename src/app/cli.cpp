@@ -118,16 +118,17 @@ void check_integers(CLI::App& cmd) {
 void add_parallel_io_options(CLI::App& cmd, OutputConfig& out) {
   cmd.add_option_function<std::string>(
          "--align", [&out](const std::string& text) { out.access.alignment = *parse_bytes(text); },
-         "Start every HDF5 dataset of 1 MiB or more on a multiple of SIZE bytes: the file system's stripe "
-         "(Lustre) or block (GPFS) size; units B, KiB, MiB, GiB (or K, M, G); 0 or 1: no alignment")
+         "Start every HDF5 dataset of min(SIZE, 1 MiB) bytes or more on a multiple of SIZE: the file system's "
+         "stripe (Lustre) or block (GPFS) size; units B, KiB, MiB, GiB (or K, M, G); 0 or 1: no alignment")
       ->type_name("SIZE")
       ->default_str("1MiB")
       ->check(size_in_bytes);
   cmd.add_option("--io-hint", out.io_hints,
                  "An MPI-IO hint KEY=VALUE for every HDF5 file opened with MPI-IO, e.g. cb_buffer_size=16777216 or "
-                 "striping_factor=8; repeatable; over those of " +
+                 "striping_factor=8; repeatable; wins over the site's " +
                      std::string(io_hints_variable) + "=\"KEY=VALUE;KEY=VALUE\" in the environment")
       ->type_name("KEY=VALUE")
+      ->default_str("")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->expected(1);
 }

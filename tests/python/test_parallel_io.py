@@ -76,11 +76,11 @@ class Alignment(TempDirTest):
 class IoHints(TempDirTest):
     def test_hints_from_the_site_and_the_command_line_reach_the_file(self):
         site = {"SLAB_IO_HINTS": " cb_buffer_size=1048576 ; romio_cb_write=enable;"}
-        self.slab(2, *HEAT, "--io-hint", "cb_buffer_size=8388608", "--io-hint", "romio_no_indep_rw=true",
+        self.slab(2, *HEAT, "--io-hint", "cb_buffer_size=8388608", "--io-hint", "cb_nodes=1",
                   "--out", "h.h5", env=site)
         record = provenance(self.path("h.h5"))
         # The command line wins over the environment, key by key; the order is the environment's, then new keys.
-        self.assertEqual(record["io_hints"], "cb_buffer_size=8388608;romio_cb_write=enable;romio_no_indep_rw=true")
+        self.assertEqual(record["io_hints"], "cb_buffer_size=8388608;romio_cb_write=enable;cb_nodes=1")
         reported = hints(record["mpi_io_info"])
         self.assertEqual(reported.get("cb_buffer_size"), "8388608", record["mpi_io_info"])
         self.assertEqual(reported.get("romio_cb_write"), "enable", record["mpi_io_info"])
