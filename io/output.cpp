@@ -138,10 +138,18 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
   const Format format = output_format(options.path);
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
-    std::unique_ptr<Sink> writer;
+    std::unique_ptr<H5Writer> writer;
     create_or_clean(comm_, partial_,
-                    [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
+                    [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true, options.access); });
     created_ = true;
+    // Every rank writes the same attribute values, so rank 0's report stands for all. A report that
+    // cannot be had is recorded as such: it is no reason to fail the run (nor to leave the temporary).
+    if (comm_.is_root()) try {
+        reported_hints_ = hint_text(writer->reported_hints());
+      } catch (const std::exception& e) {
+        reported_hints_ = std::string("unknown: ") + e.what();
+      }
+    comm_.broadcast(reported_hints_);
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;
   }
@@ -150,7 +158,7 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     if (!comm_.is_root()) return;
     switch (format) {
       case Format::hdf5:
-        root_sink = std::make_unique<H5Writer>(partial_, nullptr, /*exclusive=*/true);
+        root_sink = std::make_unique<H5Writer>(partial_, nullptr, /*exclusive=*/true, options.access);
         break;
       case Format::npz:
         root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz);

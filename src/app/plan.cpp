@@ -278,7 +278,7 @@ bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan&
 
 namespace slab::app {
 
-RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
+RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg, const io::FileAccess& access) {
   if (cfg.data.empty()) return {Checked::of(cfg.rows), Checked::of(cfg.cols)};
   const std::string ext = std::filesystem::path(cfg.data).extension().string();
   if (ext == ".npz" || ext == ".csv") {
@@ -288,7 +288,7 @@ RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
     return {values, 0, bytes, ext == ".csv"};
   }
   // HDF5: the declared shape, checked before anything is read.
-  const Shape shape = io::H5Input(comm, cfg.data, "--data").shape("/regression/X", {2, {}, {}});
+  const Shape shape = io::H5Input(comm, cfg.data, "--data", access).shape("/regression/X", {2, {}, {}});
   return {Checked(shape[0]), Checked(shape[1])};
 }
 

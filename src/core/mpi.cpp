@@ -71,21 +71,6 @@ ContiguousType& ContiguousType::operator=(ContiguousType&& other) noexcept {
   return *this;
 }
 
-Info::~Info() {
-  if (info_ != MPI_INFO_NULL && !finalised()) warn_unless_success(MPI_Info_free(&info_), "MPI_Info_free");
-}
-
-Info::Info(Info&& other) noexcept : info_(std::exchange(other.info_, MPI_INFO_NULL)) {}
-
-Info& Info::operator=(Info&& other) noexcept {
-  std::swap(info_, other.info_);
-  return *this;
-}
-
-void Info::set(const std::string& key, const std::string& value) {
-  if (info_ == MPI_INFO_NULL) SLAB_MPI(MPI_Info_create(&info_));
-  SLAB_MPI(MPI_Info_set(info_, key.c_str(), value.c_str()));
-}
 
 Request::~Request() { abandon(handle_, collective_); }
 
@@ -371,12 +356,40 @@ void Comm::scatterv(const void* root_in, void* mine, std::span<const int> counts
                         type, root, handle_));
 }
 
+std::optional<Comm> Comm::split_members(bool member) const {
+  MPI_Comm part = MPI_COMM_NULL;
+  SLAB_MPI(MPI_Comm_split(handle_, member ? 0 : MPI_UNDEFINED, rank_, &part));
+  if (part == MPI_COMM_NULL) return std::nullopt;
+  Comm comm(part, true);
+  SLAB_MPI(MPI_Comm_set_errhandler(part, MPI_ERRORS_RETURN));
+  return comm;
+}
+
+std::vector<std::string> Comm::gather_text(const std::string& mine, int root) const {
+  const int length = int_count(mine.size(), "gather_text");
+  const std::vector<int> lengths = gather(std::span<const int>(&length, 1), root);
+  std::vector<int> displs(lengths.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    displs[r] = int_count(total, "gather_text");
+    total += static_cast<std::size_t>(lengths[r]);
+  }
+  std::string all(total, '\0');
+  SLAB_MPI(
+      MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), displs.data(), MPI_CHAR, root, handle_));
+  std::vector<std::string> texts;
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    texts.push_back(all.substr(static_cast<std::size_t>(displs[r]), static_cast<std::size_t>(lengths[r])));
+  return texts;
+}
+
 template void Comm::send(std::span<const double>, int, int) const;
 template void Comm::recv(std::span<double>, int, int) const;
 template Request Comm::isend(std::span<const double>, int, int) const;
 template Request Comm::irecv(std::span<double>, int, int) const;
 template std::vector<double> Comm::recv_any_length(int, int) const;
 template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>, int) const;
+template std::vector<int> Comm::gather(std::span<const int>, int) const;
 template std::vector<int> Comm::allgather(std::span<const int>) const;
 template std::vector<double> Comm::allgatherv(std::span<const double>) const;
 template void Comm::allgatherv(std::span<const double>, std::span<double>, std::span<const int>,
@@ -419,6 +432,66 @@ LocalFailure describe(const std::exception& e, int rank) {
     return {ExitCode::runtime, "out of memory on rank " + std::to_string(rank) +
                                    " (an allocation failed; fewer values per rank, or more ranks or nodes, would fit)"};
   return {ExitCode::runtime, std::string(e.what()) + " (on rank " + std::to_string(rank) + ")"};
+}
+
+// ---- MPI-IO hints and the node's name -----------------------------------------------------------
+
+Info::Info(const Hints& hints) {
+  for (const auto& [key, value] : hints)
+    if (key.empty() || key.size() > max_key_length || value.empty() || value.size() > max_value_length)
+      throw InputError("the MPI-IO hint '" + key + "=" + value + "' is not one MPI takes (a key of 1 to " +
+                       std::to_string(max_key_length) + " characters, a value of 1 to " +
+                       std::to_string(max_value_length) + ")");
+  SLAB_MPI(MPI_Info_create(&handle_));
+  try {
+    for (const auto& [key, value] : hints) SLAB_MPI(MPI_Info_set(handle_, key.c_str(), value.c_str()));
+  } catch (...) {
+    MPI_Info_free(&handle_);
+    throw;
+  }
+}
+
+Info Info::of_file(const void* file) {
+  MPI_Info handle = MPI_INFO_NULL;
+  SLAB_MPI(MPI_File_get_info(*static_cast<const MPI_File*>(file), &handle));
+  return Info(handle, true);
+}
+
+Info::~Info() {
+  if (handle_ != MPI_INFO_NULL && !finalised()) warn_unless_success(MPI_Info_free(&handle_), "MPI_Info_free");
+}
+
+Info::Info(Info&& other) noexcept : handle_(std::exchange(other.handle_, MPI_INFO_NULL)) {}
+
+Info& Info::operator=(Info&& other) noexcept {
+  std::swap(handle_, other.handle_);
+  return *this;
+}
+
+Hints Info::entries() const {
+  Hints out;
+  if (handle_ == MPI_INFO_NULL) return out;
+  int count = 0;
+  SLAB_MPI(MPI_Info_get_nkeys(handle_, &count));
+  for (int i = 0; i < count; ++i) {
+    char key[MPI_MAX_INFO_KEY + 1] = {};
+    SLAB_MPI(MPI_Info_get_nthkey(handle_, i, key));
+    int length = 0, found = 0;
+    SLAB_MPI(MPI_Info_get_valuelen(handle_, key, &length, &found));
+    if (!found) continue;
+    std::string value(static_cast<std::size_t>(length) + 1, '\0');
+    SLAB_MPI(MPI_Info_get(handle_, key, length, value.data(), &found));
+    value.resize(static_cast<std::size_t>(length));
+    out.emplace_back(key, std::move(value));
+  }
+  return out;
+}
+
+std::string processor_name() {
+  char name[MPI_MAX_PROCESSOR_NAME + 1] = {};
+  int length = 0;
+  SLAB_MPI(MPI_Get_processor_name(name, &length));
+  return std::string(name, static_cast<std::size_t>(length));
 }
 
 void inject_fault(const Comm& comm, const char* phase) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -69,24 +70,6 @@ class ContiguousType {
 
  private:
   MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
-
-// Owner of an MPI_Info (hints for MPI-IO, for example), freed with it. An Info with no hints set
-// is MPI_INFO_NULL.
-class Info {
- public:
-  Info() = default;
-  ~Info();
-  Info(Info&& other) noexcept;
-  Info& operator=(Info&& other) noexcept;
-  Info(const Info&) = delete;
-  Info& operator=(const Info&) = delete;
-
-  void set(const std::string& key, const std::string& value);
-  [[nodiscard]] MPI_Info get() const noexcept { return info_; }
-
- private:
-  MPI_Info info_ = MPI_INFO_NULL;
 };
 
 // Owner of one nonblocking operation. wait() completes it; a Request destroyed while still
@@ -237,6 +220,13 @@ class Comm {
   void scatterv(const void* root_in, void* mine, std::span<const int> counts, std::span<const int> displs,
                 MPI_Datatype type, int root) const;
 
+  // Collective: the ranks that pass member = true, in their order here, as a new owned
+  // communicator; nullopt on the others.
+  [[nodiscard]] std::optional<Comm> split_members(bool member) const;
+  // Collective: every rank's text (lengths may differ), in rank order, on the root only (a table of
+  // size() lengths there, and the texts; other ranks get an empty vector).
+  [[nodiscard]] std::vector<std::string> gather_text(const std::string& mine, int root) const;
+
  private:
   Comm(MPI_Comm handle, bool owned);
   MPI_Comm handle_ = MPI_COMM_NULL;
@@ -290,6 +280,43 @@ void collectively(const Comm& comm, F&& fn) {
   }
   raise_if_any(comm, failure);
 }
+
+// ---- MPI-IO hints and the node's name (parallel I/O settings, provenance) ----------------------
+
+// MPI-IO hints as key/value pairs, in order.
+using Hints = std::vector<std::pair<std::string, std::string>>;
+
+// Owner of one MPI_Info (the hints a file is opened with, or those an open file reports), freed
+// on destruction.
+class Info {
+ public:
+  // The longest key and value MPI_Info_set takes (Open MPI counts the terminating NUL in
+  // MPI_MAX_INFO_KEY and MPI_MAX_INFO_VAL: 35 and 255 characters).
+  static constexpr std::size_t max_key_length = MPI_MAX_INFO_KEY - 1;
+  static constexpr std::size_t max_value_length = MPI_MAX_INFO_VAL - 1;
+
+  // An info object holding `hints` (MPI_Info_create, MPI_Info_set).
+  explicit Info(const Hints& hints = {});
+  // The hints an open file reports (MPI_File_get_info); `file` is the address of its MPI_File, as
+  // HDF5's H5Fget_vfd_handle gives it.
+  [[nodiscard]] static Info of_file(const void* file);
+  ~Info();
+  Info(Info&& other) noexcept;
+  Info& operator=(Info&& other) noexcept;
+  Info(const Info&) = delete;
+  Info& operator=(const Info&) = delete;
+
+  [[nodiscard]] MPI_Info get() const noexcept { return handle_; }
+  // Every key and its value, in MPI's order.
+  [[nodiscard]] Hints entries() const;
+
+ private:
+  Info(MPI_Info handle, bool /*adopt*/) : handle_(handle) {}
+  MPI_Info handle_ = MPI_INFO_NULL;
+};
+
+// The name of the node this process runs on (MPI_Get_processor_name).
+[[nodiscard]] std::string processor_name();
 
 // A test hook: when the environment variable SLAB_FAULT is "<phase>:<rank>" and this rank and
 // phase match, throws a RuntimeFailure. Production runs never set it.

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -194,18 +196,38 @@ TEST(Requests, ANonblockingMaxCompletesByWaitOrByDestruction) {
   EXPECT_EQ(in_set, 10 * (comm.size() - 1) + 1);
 }
 
-TEST(Info, HintsAreSetAndAnEmptyInfoIsNull) {
-  slab::mpi::Info none;
-  EXPECT_EQ(none.get(), MPI_INFO_NULL);
-  slab::mpi::Info hints;
-  hints.set("romio_cb_write", "enable");
-  ASSERT_NE(hints.get(), MPI_INFO_NULL);
-  char value[64] = {};
-  int found = 0;
-  SLAB_MPI(MPI_Info_get(hints.get(), "romio_cb_write", sizeof value - 1, value, &found));
-  EXPECT_TRUE(found);
-  EXPECT_STREQ(value, "enable");
-  slab::mpi::Info moved = std::move(hints);
-  EXPECT_EQ(hints.get(), MPI_INFO_NULL);
-  EXPECT_NE(moved.get(), MPI_INFO_NULL);
+// The members, in their order, make a communicator of their own; the others get none.
+TEST(Comm, SplitMembersKeepsTheMembersInOrder) {
+  const bool member = world().rank() % 2 == 0;
+  const std::optional<Comm> evens = world().split_members(member);
+  ASSERT_EQ(evens.has_value(), member);
+  if (!evens) return;
+  EXPECT_EQ(evens->size(), (world().size() + 1) / 2);
+  EXPECT_EQ(evens->rank(), world().rank() / 2);
 }
+
+// Texts of different lengths (an empty one too) arrive whole and in rank order on the root only.
+TEST(Comm, GatherTextCollectsEveryRanksTextOnTheRoot) {
+  const int root = world().size() - 1;
+  const auto text_of = [](int rank) { return std::string(static_cast<std::size_t>(rank), char('a' + rank % 26)); };
+  const std::vector<std::string> all = world().gather_text(text_of(world().rank()), root);
+  if (world().rank() != root) {
+    EXPECT_TRUE(all.empty());
+    return;
+  }
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(world().size()));
+  for (int r = 0; r < world().size(); ++r) EXPECT_EQ(all[static_cast<std::size_t>(r)], text_of(r));
+}
+
+TEST(Info, HoldsTheHintsItWasGiven) {
+  const slab::mpi::Hints hints{{"cb_buffer_size", "16777216"}, {"striping_factor", "8"}, {"k", std::string(255, 'v')}};
+  slab::mpi::Hints entries = slab::mpi::Info(hints).entries();
+  std::sort(entries.begin(), entries.end());
+  slab::mpi::Hints expected = hints;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(entries, expected);
+  EXPECT_TRUE(slab::mpi::Info().entries().empty());
+  EXPECT_THROW(slab::mpi::Info({{std::string(slab::mpi::Info::max_key_length + 1, 'k'), "1"}}), slab::InputError);
+}
+
+TEST(Info, ProcessorNameIsSet) { EXPECT_FALSE(slab::mpi::processor_name().empty()); }
