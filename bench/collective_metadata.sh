@@ -3,7 +3,9 @@
 # run on one node? Builds slab twice in Release from one revision, "on" as it is and "off" with
 # those two calls deleted, then times a small heat run that writes many snapshots (each snapshot is
 # a collective write of one row, so metadata is a large share of its I/O) at 1, 2 and 4 ranks,
-# the two builds interleaved, and prints the median I/O and total wall time of each.
+# the two builds interleaved, and prints the median I/O and total wall time of each. With strace
+# installed it also counts the file reads and writes (pread/pwrite system calls, all ranks) of one
+# run of each: a number that, unlike time, does not depend on what else the machine is doing.
 #
 #   bench/collective_metadata.sh [REVISION] [REPETITIONS]     (defaults: HEAD, 7)
 #   NX=1000 STEPS=2000 SNAPSHOTS=2000 RANKS="1 2 4" bench/collective_metadata.sh
@@ -14,13 +16,16 @@ reps=${2:-7}
 nx=${NX:-1000} steps=${STEPS:-2000} snapshots=${SNAPSHOTS:-2000}
 ranks_list=${RANKS:-"1 2 4"}
 root=build/collective-metadata
+tree=$(git rev-parse "$revision^{tree}")
 for variant in on off; do
-  src="$root/src-$variant"
+  src="$root/src-$variant" build="$root/build-$variant"
+  [[ -x $build/slab && $(cat "$build/source-tree" 2>/dev/null) == "$tree" ]] && continue  # built from this source
   rm -rf "$src" && mkdir -p "$src"
   git archive "$revision" | tar -x -C "$src"
   [[ $variant == off ]] && sed -i '/H5Pset_all_coll_metadata_ops\|H5Pset_coll_metadata_write/d' "$src"/io/*.cpp
-  cmake -S "$src" -B "$root/build-$variant" -DCMAKE_BUILD_TYPE=Release -DSLAB_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$root/build-$variant" --target slab -j "$(nproc)" >/dev/null
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLAB_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" --target slab -j "$(nproc)" >/dev/null
+  echo "$tree" >"$build/source-tree"
 done
 grep -q H5Pset_coll_metadata_write "$root"/src-on/io/*.cpp
 ! grep -q H5Pset_coll_metadata_write "$root"/src-off/io/*.cpp
@@ -50,3 +55,20 @@ for ranks in sorted({int(r[1]) for r in rows}):
         total = statistics.median(float(r[3]) for r in sel)
         print(f"| {ranks} | {variant} | {io:.3f} | {total:.3f} | {len(sel)} |")
 PY
+
+command -v strace >/dev/null || exit 0
+echo
+echo "| ranks | collective metadata | pwrite/pwritev calls | pread/preadv calls |"
+echo "|---|---|---|---|"
+for ranks in $ranks_list; do
+  for variant in off on; do
+    rm -f "$work"/strace.*
+    mpirun -n "$ranks" sh -c 'exec strace -f -c -o "$0/strace.$$" -e trace=pread64,pwrite64,preadv,pwritev,preadv2,pwritev2 "$@"' \
+      "$work" "$root/build-$variant/slab" heat --nx "$nx" --steps "$steps" --snapshots "$snapshots" -q \
+      --out "$work/$variant.h5" --overwrite
+    awk -v ranks="$ranks" -v variant="$variant" '
+      $NF ~ /^pwrite/ { writes += NF == 6 ? $(NF - 2) : $(NF - 1) }  # a column of errors, or none
+      $NF ~ /^pread/ { reads += NF == 6 ? $(NF - 2) : $(NF - 1) }
+      END { printf "| %d | %s | %d | %d |\n", ranks, variant, writes, reads }' "$work"/strace.*
+  done
+done

@@ -66,6 +66,16 @@ std::string option_of(const OutputOptions& options) {
   return options.option.empty() ? "--out " + options.path : options.option;
 }
 
+// The hints a parallel file reports, as /provenance records them. A report that cannot be had is
+// recorded as such: it is no reason to fail the run (nor to leave its temporary behind).
+std::string reported_hints_text(const H5Writer& writer) {
+  try {
+    return hint_text(writer.reported_hints());
+  } catch (const std::exception& e) {
+    return std::string("unknown: ") + e.what();
+  }
+}
+
 TargetKind kind_of(const std::string& out) {
   return format_of(out) == Format::csv ? TargetKind::folder : TargetKind::file;
 }
@@ -142,13 +152,8 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     create_or_clean(comm_, partial_,
                     [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true, options.access); });
     created_ = true;
-    // Every rank writes the same attribute values, so rank 0's report stands for all. A report that
-    // cannot be had is recorded as such: it is no reason to fail the run (nor to leave the temporary).
-    if (comm_.is_root()) try {
-        reported_hints_ = hint_text(writer->reported_hints());
-      } catch (const std::exception& e) {
-        reported_hints_ = std::string("unknown: ") + e.what();
-      }
+    // Every rank writes the same attribute values, so rank 0's report stands for all.
+    if (comm_.is_root()) reported_hints_ = reported_hints_text(*writer);
     comm_.broadcast(reported_hints_);
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;
