@@ -96,8 +96,9 @@ RequestSet::~RequestSet() {
 }
 
 void RequestSet::add(Request&& request) {
-  handles_.reserve(handles_.size() + 1);
-  collective_.reserve(collective_.size() + 1);  // no allocation can fail once the handle has moved
+  // Room first (growing geometrically), so that no allocation can fail once the handle has moved.
+  if (handles_.size() == handles_.capacity()) handles_.reserve(2 * handles_.size() + 4);
+  if (collective_.size() == collective_.capacity()) collective_.reserve(2 * collective_.size() + 4);
   handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL));
   collective_.push_back(request.collective_);
 }
