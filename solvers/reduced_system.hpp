@@ -40,6 +40,14 @@
 
 namespace slab::tridiag {
 
+// A pivot of the factorisation is zero or not finite: the matrix is singular in double precision.
+// The solver throws it alike on every rank (the block factors are replicated; the reduced system's
+// pivots are agreed).
+class SingularSystem : public RuntimeFailure {
+ public:
+  using RuntimeFailure::RuntimeFailure;
+};
+
 // A block's spikes: the values at its first and last row of A_b^{-1} times its coupling to the row
 // before it (v) and after it (w).
 struct Spikes {
@@ -50,8 +58,9 @@ class ReducedSystem {
  public:
   // Collective over comm: N = `count` blocks, this rank owning [lo, hi) (possibly empty; the
   // owners are in rank order), owner(k) the rank of block k, spikes(k) for k in [lo, hi).
-  // Throws RuntimeFailure, after every message of the set-up, on the rank that finds a singular
-  // pivot: call it inside mpi::collectively.
+  // Every failure is thrown alike on every rank, so no rank waits for a message that will not
+  // come: SingularSystem when a pivot of the reduced system is (agreed after the set-up's last
+  // message), mpi::CollectiveError otherwise (memory, agreed before its first).
   ReducedSystem(const mpi::Comm& comm, std::int64_t count, bool periodic, std::int64_t lo, std::int64_t hi,
                 const std::function<int(std::int64_t)>& owner, const std::function<Spikes(std::int64_t)>& spikes);
   ~ReducedSystem();

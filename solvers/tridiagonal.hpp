@@ -54,6 +54,7 @@
 
 #include "core/mpi.hpp"
 #include "core/partition.hpp"
+#include "solvers/reduced_system.hpp"
 
 namespace slab::tridiag {
 
@@ -122,7 +123,9 @@ inline constexpr std::int64_t default_block_rows = 4096;
 
 class Solver {
  public:
-  // Collective over comm; part must be the RowPartition of op.n rows on comm.
+  // Collective over comm; part must be the RowPartition of op.n rows on comm. Every failure is
+  // thrown alike on every rank: SingularSystem when A (a block of it, or the reduced system) is
+  // singular in double precision, mpi::CollectiveError for the others (memory).
   Solver(const mpi::Comm& comm, const RowPartition& part, Operator op, std::int64_t block_rows = default_block_rows);
   ~Solver();
   Solver(const Solver&) = delete;
