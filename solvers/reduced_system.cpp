@@ -180,7 +180,7 @@ struct ReducedSystem::Impl {
 
   void plan_level(int j);
   void plan_neighbours();
-  void factor(const std::function<Spikes(std::int64_t)>& spikes);
+  [[nodiscard]] bool factor(const std::function<Spikes(std::int64_t)>& spikes);
   void solve(std::span<double> ends);
 };
 
@@ -244,7 +244,8 @@ void ReducedSystem::Impl::plan_neighbours() {
 // The level matrices, by the levels themselves: each eliminated equation sends (alpha, gamma) of
 // the row its neighbour needs; each kept one folds them into its D and couplings. A coupling to
 // itself (block 0 alone, periodic) joins D.
-void ReducedSystem::Impl::factor(const std::function<Spikes(std::int64_t)>& spikes) {
+// Returns whether a pivot of this rank was singular.
+bool ReducedSystem::Impl::factor(const std::function<Spikes(std::int64_t)>& spikes) {
   const auto m = static_cast<std::size_t>(hi - lo);
   std::vector<Mat2> d(m, Mat2{{{1, 0}, {0, 1}}});
   std::vector<Vec2> a(m), c(m);
@@ -294,7 +295,7 @@ void ReducedSystem::Impl::factor(const std::function<Spikes(std::int64_t)>& spik
     root_inverse = inverse_of(d[0]);
     singular = singular || !root_inverse;
   }
-  if (singular) throw RuntimeFailure("the reduced tridiagonal system is singular");
+  return singular;
 }
 
 void ReducedSystem::Impl::solve(std::span<double> ends) {
@@ -329,9 +330,11 @@ ReducedSystem::ReducedSystem(const mpi::Comm& comm, std::int64_t count, bool per
   if (count < 1 || lo < 0 || hi < lo || hi > count)
     throw std::logic_error("ReducedSystem: blocks [" + std::to_string(lo) + ", " + std::to_string(hi) + ") of " +
                            std::to_string(count));
-  for (int j = 0; (std::int64_t{1} << j) < count; ++j) impl_->plan_level(j);
-  impl_->plan_neighbours();
-  impl_->factor(spikes);
+  mpi::collectively(comm, [&] {
+    for (int j = 0; (std::int64_t{1} << j) < count; ++j) impl_->plan_level(j);
+    impl_->plan_neighbours();
+  });
+  if (comm.any(impl_->factor(spikes))) throw SingularSystem("the reduced tridiagonal system is singular");
 }
 
 ReducedSystem::~ReducedSystem() = default;

@@ -17,7 +17,11 @@
 // each eliminated unknown getting L of its previous and F of its next neighbour:
 //   x_l = g_l - alpha_l xL_{l-h} - gamma_l xF_{l+h}   (alpha = D^{-1} a, gamma = D^{-1} c).
 // The matrices (D, alpha, gamma and the couplings per level) do not change from step to step: the
-// constructor computes them once by the same levels (two doubles per message).
+// constructor computes them once by the same levels (two doubles per message). No pivoting: the
+// reduced system of a diagonally dominant A is diagonally dominant (D = I beside spikes with
+// |v| + |w| < 1 in each row; Mikkelsen and Manguoglu, SIAM J. Matrix Anal. Appl. 30, 2008), and
+// cyclic reduction keeps block diagonal dominance, its off-diagonal blocks shrinking from level to
+// level (Heller, SIAM J. Numer. Anal. 13, 1976).
 //
 // Every operation is indexed by global block indices and done by the owner of its result, so the
 // bits do not depend on where the rank boundaries fall. A rank owning the blocks [lo, hi) sends
@@ -36,6 +40,14 @@
 
 namespace slab::tridiag {
 
+// A pivot of the factorisation is zero or not finite: the matrix is singular in double precision.
+// The solver throws it alike on every rank (the block factors are replicated; the reduced system's
+// pivots are agreed).
+class SingularSystem : public RuntimeFailure {
+ public:
+  using RuntimeFailure::RuntimeFailure;
+};
+
 // A block's spikes: the values at its first and last row of A_b^{-1} times its coupling to the row
 // before it (v) and after it (w).
 struct Spikes {
@@ -46,8 +58,9 @@ class ReducedSystem {
  public:
   // Collective over comm: N = `count` blocks, this rank owning [lo, hi) (possibly empty; the
   // owners are in rank order), owner(k) the rank of block k, spikes(k) for k in [lo, hi).
-  // Throws RuntimeFailure, after every message of the set-up, on the rank that finds a singular
-  // pivot: call it inside mpi::collectively.
+  // Every failure is thrown alike on every rank, so no rank waits for a message that will not
+  // come: SingularSystem when a pivot of the reduced system is (agreed after the set-up's last
+  // message), mpi::CollectiveError otherwise (memory, agreed before its first).
   ReducedSystem(const mpi::Comm& comm, std::int64_t count, bool periodic, std::int64_t lo, std::int64_t hi,
                 const std::function<int(std::int64_t)>& owner, const std::function<Spikes(std::int64_t)>& spikes);
   ~ReducedSystem();

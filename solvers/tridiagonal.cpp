@@ -29,7 +29,7 @@ BlockFactor::BlockFactor(const Operator& op, std::int64_t first, std::int64_t ro
     l_[j] = j == 0 ? 0.0 : r.a / pivot;
     pivot = j == 0 ? r.d : r.d - l_[j] * c_[j - 1];
     if (!(std::isfinite(pivot) && pivot != 0))
-      throw RuntimeFailure("tridiagonal block has a " + std::string(pivot == 0 ? "zero" : "non-finite") +
+      throw SingularSystem("tridiagonal block has a " + std::string(pivot == 0 ? "zero" : "non-finite") +
                            " pivot at row " + std::to_string(first + static_cast<std::int64_t>(j)));
     inv_u_[j] = 1.0 / pivot;
   }
@@ -185,6 +185,7 @@ struct Solver::Impl {
   std::unique_ptr<ReducedSystem> reduced;
 
   Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows);
+  void factor_blocks();
   [[nodiscard]] const BlockFactor& factor(std::int64_t k) const;
   [[nodiscard]] double* block(std::int64_t k) { return x.data() + (blocks.first(k) - mine.begin); }
   // The last value of block k-1 and the first of block k+1 (0 where there is none).
@@ -203,6 +204,27 @@ struct Solver::Impl {
 Solver::Impl::Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows)
     : comm(c), part(p), op(std::move(o)), blocks(op.n, block_rows) {
   if (op.periodic && op.n < 3) throw InputError("a periodic tridiagonal system needs at least 3 rows");
+  // The factors are the same on every rank, so a singular block is found alike everywhere; any
+  // other failure here (memory) is agreed before the reduced system's first message.
+  std::string singular;
+  mpi::collectively(comm, [&] {
+    try {
+      factor_blocks();
+    } catch (const SingularSystem& e) {
+      singular = e.what();
+    }
+    plan();
+  });
+  if (!singular.empty()) throw SingularSystem(singular);
+  reduced = std::make_unique<ReducedSystem>(
+      comm, blocks.count, op.periodic, mine.lo, mine.hi, [&](std::int64_t k) { return part.owner(blocks.first(k)); },
+      [&](std::int64_t k) {
+        const BlockFactor& f = factor(k);
+        return Spikes{f.v_first(), f.v_last(), f.w_first(), f.w_last()};
+      });
+}
+
+void Solver::Impl::factor_blocks() {
   const std::int64_t nb = blocks.count;
   factors.emplace_back(op, 0, blocks.end(0));
   if (nb >= 2) factors.emplace_back(op, blocks.first(nb - 1), blocks.end(nb - 1) - blocks.first(nb - 1));
@@ -213,13 +235,6 @@ Solver::Impl::Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::i
                              " of an interior block is not the interior row");
     factors.emplace_back(op, blocks.first(1), blocks.size);
   }
-  plan();
-  reduced = std::make_unique<ReducedSystem>(
-      comm, nb, op.periodic, mine.lo, mine.hi, [&](std::int64_t k) { return part.owner(blocks.first(k)); },
-      [&](std::int64_t k) {
-        const BlockFactor& f = factor(k);
-        return Spikes{f.v_first(), f.v_last(), f.w_first(), f.w_last()};
-      });
 }
 
 const BlockFactor& Solver::Impl::factor(std::int64_t k) const {

@@ -81,11 +81,15 @@ ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, in
     plan.memory.push_back({"PETSc: 33 vectors and 2 tridiagonal matrices", rows * (33 * f8 + 2 * 44)});
   if (p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::direct) {
     // The state in whole blocks (a rank's last block reaches into the next rank's rows), three
-    // block factorisations of 9 arrays of up to 2 blocks' rows, and the reduced system (about 22
-    // values per block).
+    // block factorisations of 9 arrays of up to 2 blocks' rows, and this rank's part of the reduced
+    // system's cyclic reduction: about 24 values per block it starts and per level (log2 blocks),
+    // and 20 more while it is set up.
     const Checked block = Checked::of(tridiag::default_block_rows);
+    std::uint64_t levels = 0;
+    while (levels < 63 && (std::uint64_t{1} << levels) < nx.divide_up(block.value()).value()) ++levels;
     plan.memory.push_back({"the direct solver: the state in whole blocks, 3 block factors, the reduced system",
-                           (rows + block * 2) * f8 + block * 2 * 27 * f8 + nx.divide_up(block.value()) * 22 * f8});
+                           (rows + block * 2) * f8 + block * 2 * 27 * f8 +
+                               (rows.divide_up(block.value()) + 1 + Checked(levels)) * 44 * f8});
   }
   // A checkpoint copies the snapshots taken so far from the output in pieces of about 8 MiB of whole
   // rows (src/app/checkpoint.cpp); in gather mode rank 0 takes every rank's part of a piece.

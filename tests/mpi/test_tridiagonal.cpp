@@ -344,3 +344,55 @@ TEST(Tridiagonal, ReducedSolveSendsAtMostFourValuesPerLevel) {
       }
     }
 }
+
+// A singular system fails alike on every rank, also on the ranks that own no block, and nothing
+// waits for a message: a block with a zero pivot (the factors are the same on every rank), and a
+// reduced system that is singular while its blocks are not ([[1,1],[1,2]] and [[2,1],[1,1]] are
+// regular; the whole 4x4 matrix, diag(1,2,2,1) with ones beside it, is not: cyclic reduction meets
+// an exact zero pivot, found on block 0's owner and agreed).
+TEST(Tridiagonal, ASingularSystemFailsAlikeOnEveryRank) {
+  tridiag::Operator zero_pivot = test_operator(40, false, true);
+  const tridiag::Operator regular = zero_pivot;
+  zero_pivot.row = [regular](std::int64_t i) {
+    tridiag::Row r = regular.row(i);
+    if (i == 0) r.d = 0;
+    return r;
+  };
+  tridiag::Operator reduced;
+  reduced.n = 4;
+  reduced.identity_rhs = true;
+  reduced.row = [](std::int64_t i) {
+    return tridiag::Row{i == 0 ? 0.0 : 1.0, i == 0 || i == 3 ? 1.0 : 2.0, i == 3 ? 0.0 : 1.0, 0, 1, 0, 0};
+  };
+  for (const auto& [op, block, what] :
+       {std::tuple{zero_pivot, std::int64_t{4}, "tridiagonal block has a zero pivot"},
+        std::tuple{reduced, std::int64_t{2}, "the reduced tridiagonal system is singular"}}) {
+    SCOPED_TRACE(what);
+    try {
+      const tridiag::Solver solver(world(), RowPartition(op.n, world().size(), world().rank()), op, block);
+      ADD_FAILURE() << "expected SingularSystem";
+    } catch (const tridiag::SingularSystem& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A fault on one rank just before the solver's set-up (which sends messages between the ranks
+// that own blocks) fails every rank with the same error instead of leaving the others waiting.
+TEST(Tridiagonal, AFaultBeforeTheSetUpFailsEveryRankAlike) {
+  const int target = world().size() - 1;
+  heat::Request q;
+  q.nx = 40000, q.scheme = heat::Scheme::crank_nicolson, q.steps = 2, q.diffusion_number = 10;
+  const heat::Problem p = heat::resolve(q);
+  const RowPartition part(p.nx, world().size(), world().rank());
+  std::vector<double> u(static_cast<std::size_t>(part.count()), 1.0);
+  setenv("SLAB_FAULT", ("factor:" + std::to_string(target)).c_str(), 1);
+  try {
+    (void)heat::solve_direct(world(), p, u, {}, 0, 64);
+    ADD_FAILURE() << "expected a CollectiveError";
+  } catch (const mpi::CollectiveError& e) {
+    EXPECT_EQ(e.failed_rank(), target);
+    EXPECT_NE(std::string(e.what()).find("injected fault in phase 'factor'"), std::string::npos) << e.what();
+  }
+  unsetenv("SLAB_FAULT");
+}
