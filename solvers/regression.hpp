@@ -15,6 +15,7 @@
 
 #include "core/dist_tensor.hpp"
 #include "core/names.hpp"
+#include "core/row_stream.hpp"
 #include "core/tree_sum.hpp"
 
 namespace slab::regression {
@@ -56,6 +57,25 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
                                    const std::function<void(const Fit&)>& on_iteration = {});
 [[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 [[nodiscard]] Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
+
+// The same fits over rows read in pieces (core/row_stream.hpp), for data larger than memory: the
+// bits of the in-memory fit of the same rows for any rank count and piece size, because every tree
+// node is evaluated over the same leaves in the same order (core/tree_nodes.hpp: NodeFolder). gd
+// reads the rows once per iteration (and once more for the final gradient norm).
+[[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const RowStream& rows, const GdOptions& options,
+                                   const Fit* start = nullptr,
+                                   const std::function<void(const Fit&)>& on_iteration = {});
+[[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const RowStream& rows);
+void require_finite(const mpi::Comm& comm, const RowStream& rows, const Fit& fit);
+[[noreturn]] void fail_not_finite(const mpi::Comm& comm, const RowStream& rows, const std::string& what);
+[[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const RowStream& rows,
+                                                               const std::vector<double>& w, double b);
+// This rank's nodes of gd's tree over its rows `part`, in one streamed pass.
+[[nodiscard]] PartialTree gradient_pass(const RowStream& rows, const RowPartition& part, const std::vector<double>& w,
+                                        double b);
+// This rank's nodes of the tree sum of f(y_i) over its rows, in one streamed pass.
+[[nodiscard]] PartialTree y_pass(const RowStream& rows, const RowPartition& part,
+                                 const std::function<double(double)>& f);
 
 // Collective: fails alike on every rank (exit 1) unless the fit's coefficients, loss and gradient
 // norm are finite, naming the data's scale when that is the cause (a direct method can solve for
