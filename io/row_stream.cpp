@@ -58,11 +58,13 @@ std::uint64_t TableInfo::buffer_bytes_per_row() const noexcept {
 TableInfo inspect_table(const mpi::Comm& comm, const H5Input& input, const TableSelection& sel) {
   TableInfo info;
   const Shape x = input.shape(sel.x, {2, {}, {}, true});
-  if (x[0] < 1 || x[1] < 1)
-    throw InputError("--x '" + sel.x + "' has shape " + dims_text(x) + "; it needs at least one row and column");
+  mpi::collectively(comm, [&] {
+    if (x[0] < 1 || x[1] < 1)
+      throw InputError("--x '" + sel.x + "' has shape " + dims_text(x) + "; it needs at least one row and column");
+  });
   info.rows = static_cast<std::int64_t>(x[0]);
   info.table_cols = x[1];
-  info.features = feature_columns(sel, x[1], "--x '" + sel.x + "' " + dims_text(x));
+  mpi::collectively(comm, [&] { info.features = feature_columns(sel, x[1], "--x '" + sel.x + "' " + dims_text(x)); });
   info.x_type = input.type_name(sel.x);
   info.x_dims = input.dimension_names(sel.x);
   if (sel.y_column) {
@@ -73,7 +75,6 @@ TableInfo inspect_table(const mpi::Comm& comm, const H5Input& input, const Table
     info.y_type = input.type_name(sel.y);
     info.y_dims = input.dimension_names(sel.y);
   }
-  (void)comm;
   return info;
 }
 
