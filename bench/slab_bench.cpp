@@ -363,15 +363,12 @@ void stream_read_case(const Comm& comm, const Args& a) {
   if (!cold) rows.pass(ranges, [](const slab::RowPiece&) {});
   const double bytes = static_cast<double>(rows.rows()) * static_cast<double>(rows.cols() + 1) * 8.0;
   const std::string extra = ", \"bytes\": " + std::to_string(static_cast<long long>(bytes)) +
-                            ", \"piece_rows\": " + std::to_string(rows.piece_rows()) +
-                            ", \"cache\": \"" + (cold ? "cold" : "warm") + "\", \"overlap\": " +
-                            (rows.overlapped() ? "true" : "false");
+                            ", \"piece_rows\": " + std::to_string(rows.piece_rows()) + ", \"cache\": \"" +
+                            (cold ? "cold" : "warm") + "\", \"overlap\": " + (rows.overlapped() ? "true" : "false");
   double sink = 0;
   const auto read = time_it(
       comm, a.reps,
-      [&] {
-        rows.pass(ranges, [&](const slab::RowPiece& piece) { sink += piece.rows > 0 ? piece.x[0] : 0.0; });
-      },
+      [&] { rows.pass(ranges, [&](const slab::RowPiece& piece) { sink += piece.rows > 0 ? piece.x[0] : 0.0; }); },
       drop_cache);
   report(comm, a, "read-alone", read, extra);
   const auto qr = time_it(

@@ -90,14 +90,16 @@ H5RowStream::H5RowStream(const mpi::Comm& comm, const std::string& file, const T
   overlap_ = mpi::threads_serialized();
 }
 
-void H5RowStream::read_piece(const RowRange& range, Slot& slot) const {
+void H5RowStream::read_piece(const RowRange& range, Slot& slot, bool with_x) const {
   const auto first = static_cast<std::uint64_t>(range.begin), rows = static_cast<std::uint64_t>(range.size());
   const std::size_t cols = info_.cols(), table = info_.table_cols;
   const bool whole = info_.whole_table();
+  // y alone when it is a dataset of its own: a pass over y reads 1 / (D + 1) of the bytes.
+  with_x = with_x || selection_.y_column.has_value();
   double* target = whole ? slot.x.data() : slot.table.data();
-  input_.read_numbers(selection_.x, {first, 0}, {rows, table}, target);
+  if (with_x) input_.read_numbers(selection_.x, {first, 0}, {rows, table}, target);
   if (!selection_.y_column) input_.read_numbers(selection_.y, {first}, {rows}, slot.y.data());
-  if (!whole)
+  if (with_x && !whole)
     for (std::size_t i = 0; i < rows; ++i) {
       const double* row = slot.table.data() + i * table;
       for (std::size_t j = 0; j < cols; ++j) slot.x[i * cols + j] = row[info_.features[j]];
@@ -106,14 +108,15 @@ void H5RowStream::read_piece(const RowRange& range, Slot& slot) const {
   // A NaN or an infinity fails every rank alike at the same piece.
   mpi::collectively(comm_, [&] {
     const auto finite = [](double v) { return std::isfinite(v); };
-    if (!std::all_of(slot.x.data(), slot.x.data() + rows * cols, finite))
+    if (with_x && !std::all_of(slot.x.data(), slot.x.data() + rows * cols, finite))
       throw InputError("X in " + where_ + " holds NaN or infinite values");
     if (!std::all_of(slot.y.data(), slot.y.data() + rows, finite))
       throw InputError("y in " + where_ + " holds NaN or infinite values");
   });
 }
 
-void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit) const {
+void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit,
+                       bool with_x) const {
   for (const RowRange& r : ranges)
     if (r.begin < 0 || r.end > info_.rows || r.size() < 0 || r.size() > piece_rows_)
       throw RuntimeFailure("a streamed pass asked for rows [" + std::to_string(r.begin) + ", " + std::to_string(r.end) +
@@ -134,13 +137,14 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
     const Slot& s = slots_[k % 2];
     return RowPiece{r.begin, static_cast<std::size_t>(r.size()), s.x.data(), s.y.data()};
   };
-  if (count > 0) read_piece(range(0), slots_[0]);
+  if (count > 0) read_piece(range(0), slots_[0], with_x);
   for (std::int64_t k = 0; k < count; ++k) {
     // The next piece is read while this one is visited: by a second thread when MPI allows calls
     // from it (MPI_THREAD_SERIALIZED; this thread makes no MPI or HDF5 call until it is joined).
     std::future<void> next;
     if (k + 1 < count) {
-      if (overlap_) next = std::async(std::launch::async, [&, k] { read_piece(range(k + 1), slots_[(k + 1) % 2]); });
+      if (overlap_)
+        next = std::async(std::launch::async, [&, k] { read_piece(range(k + 1), slots_[(k + 1) % 2], with_x); });
     }
     if (k < static_cast<std::int64_t>(ranges.size())) visit(piece(k));
     if (k + 1 < count) {
@@ -148,7 +152,7 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
       if (overlap_)
         next.get();  // rethrows a read's failure, which every rank agreed on
       else
-        read_piece(range(k + 1), slots_[(k + 1) % 2]);
+        read_piece(range(k + 1), slots_[(k + 1) % 2], with_x);
       wait_seconds_ += std::chrono::duration<double>(clock::now() - waited).count();
     }
   }

@@ -55,7 +55,8 @@ class H5RowStream final : public RowStream {
   [[nodiscard]] std::int64_t rows() const override { return info_.rows; }
   [[nodiscard]] std::size_t cols() const override { return info_.cols(); }
   [[nodiscard]] std::int64_t piece_rows() const override { return piece_rows_; }
-  void pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit) const override;
+  void pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit,
+            bool with_x = true) const override;
   [[nodiscard]] std::int64_t passes() const override { return passes_; }
   [[nodiscard]] bool overlapped() const noexcept { return overlap_; }
   // Seconds the visits waited for a read (0 when every read finished under the arithmetic).
@@ -68,7 +69,7 @@ class H5RowStream final : public RowStream {
   struct Slot {
     std::vector<double> x, y, table;
   };
-  void read_piece(const RowRange& range, Slot& slot) const;
+  void read_piece(const RowRange& range, Slot& slot, bool with_x) const;
 
   const mpi::Comm& comm_;
   H5Input input_;

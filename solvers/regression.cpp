@@ -326,6 +326,7 @@ Fit descend(const mpi::Comm& comm, std::int64_t rows, std::size_t cols, const Gd
   double norm2 = 0;
   for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
   fit.gradient_norm = std::sqrt(norm2);
+  fit.rss = sums[cols + 1];
   return fit;
 }
 
@@ -446,19 +447,23 @@ Merge sum_merge(std::size_t width) {
 // One streamed pass of a row leaf over this rank's rows: the nodes local_tree would return. `unit`
 // evaluates one aligned unit of the piece: unit(node, piece, stack, out).
 template <class Unit>
-PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::size_t width, Unit&& unit) {
+PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::size_t width, Unit&& unit,
+                        bool with_x = true) {
   const int level = unit_level(rows.piece_rows());
   const std::vector<TreeNode> units = stream_units(part.first(), part.end(), level);
   NodeFolder folder(part.first(), part.end(), level, width, sum_merge(width));
   std::vector<double> stack((static_cast<std::size_t>(level) + 1) * width), value(width);
   std::size_t next = 0;
-  rows.pass(group_ranges(unit_ranges(units, 1, rows.rows()), rows.piece_rows()), [&](const RowPiece& piece) {
-    const std::int64_t end = piece.first + static_cast<std::int64_t>(piece.rows);
-    for (; next < units.size() && units[next].begin < end; ++next) {
-      unit(units[next], piece, stack.data(), value.data());
-      folder.add(value.data());
-    }
-  });
+  rows.pass(
+      group_ranges(unit_ranges(units, 1, rows.rows()), rows.piece_rows()),
+      [&](const RowPiece& piece) {
+        const std::int64_t end = piece.first + static_cast<std::int64_t>(piece.rows);
+        for (; next < units.size() && units[next].begin < end; ++next) {
+          unit(units[next], piece, stack.data(), value.data());
+          folder.add(value.data());
+        }
+      },
+      with_x);
   return folder.finish();
 }
 
@@ -489,14 +494,17 @@ PartialTree gradient_pass(const RowStream& rows, const RowPartition& part, const
 }
 
 PartialTree y_pass(const RowStream& rows, const RowPartition& part, const std::function<double(double)>& f) {
-  return stream_tree(rows, part, 1, [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
-    auto leaf = [&](std::int64_t i, double* dst) { dst[0] = f(piece.y[i - piece.first]); };
-    sum_aligned_node(node, 1, leaf, stack, out);
-  });
+  return stream_tree(
+      rows, part, 1,
+      [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
+        auto leaf = [&](std::int64_t i, double* dst) { dst[0] = f(piece.y[i - piece.first]); };
+        sum_aligned_node(node, 1, leaf, stack, out);
+      },
+      /*with_x=*/false);
 }
 
 std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const RowStream& rows,
-                                                 const std::vector<double>& w, double b) {
+                                                 const std::vector<double>& w, double b, double* rss) {
   const std::size_t cols = rows.cols();
   const RowPartition part(rows.rows(), comm.size(), comm.rank());
   const PartialTree tree = gradient_pass(rows, part, w, b);
@@ -504,6 +512,7 @@ std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const Ro
   const auto n = static_cast<double>(rows.rows());
   double norm2 = 0;
   for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
+  if (rss != nullptr) *rss = sums[cols + 1];
   return {sums[cols + 1] / n, std::sqrt(norm2)};
 }
 
@@ -523,7 +532,7 @@ Fit normal_equations(const mpi::Comm& comm, const RowStream& rows) {
   fit.communication_seconds = seconds_since(t);
   fit = solve_normal(std::move(sums), cols, std::move(fit),
                      [&] { return overflow_cause(data_scale(comm, rows), static_cast<double>(rows.rows()), cols); });
-  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b);
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b, &fit.rss);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
   return fit;

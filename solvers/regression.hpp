@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct Fit {
   int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/stop.hpp)
   double compute_seconds = 0;
   double communication_seconds = 0;
+  // sum (X w + b - y)^2 at the returned (w, b), from the last pass that computed it (the statistics
+  // of a streamed fit take it instead of reading the rows again); NaN when not computed.
+  double rss = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> r;  // qr: the TSQR factor of [1 X y], (D + 2)^2 row-major (solvers/tsqr.hpp)
 };
 
@@ -69,7 +73,8 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 void require_finite(const mpi::Comm& comm, const RowStream& rows, const Fit& fit);
 [[noreturn]] void fail_not_finite(const mpi::Comm& comm, const RowStream& rows, const std::string& what);
 [[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const RowStream& rows,
-                                                               const std::vector<double>& w, double b);
+                                                               const std::vector<double>& w, double b,
+                                                               double* rss = nullptr);
 // This rank's nodes of gd's tree over its rows `part`, in one streamed pass.
 [[nodiscard]] PartialTree gradient_pass(const RowStream& rows, const RowPartition& part, const std::vector<double>& w,
                                         double b);

@@ -505,7 +505,7 @@ Fit qr(const mpi::Comm& comm, const RowStream& rows, RankDeficient policy) {
   fit.compute_seconds = since(t) - fit.communication_seconds;
   if (!all_finite(fit.r)) fail_not_finite(comm, rows, "the QR factor of [1 X y] is not finite");
   solve_from_r(fit, rows.cols() + 2, rows.rows(), policy);
-  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b);
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b, &fit.rss);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
   return fit;
@@ -596,9 +596,13 @@ Statistics statistics(const mpi::Comm& comm, const RowStream& rows, const Fit& f
   const std::vector<double> r = fit.r.empty() ? tsqr_factor(comm, rows) : fit.r;
   const std::size_t cols = rows.cols();
   const RowPartition part(rows.rows(), comm.size(), comm.rank());
-  // rss as sums_of_squares takes it; the mean and tss of y by the same tree over rows.
-  const PartialTree g = gradient_pass(rows, part, fit.w, fit.b);
-  const double rss = combine_tree(comm, rows.rows(), cols + 2, g.nodes, g.values)[cols + 1];
+  // rss as sums_of_squares takes it (the fit's last pass computed it at the same w and b: the same
+  // bits); the mean and tss of y by the same tree over rows, reading y alone.
+  double rss = fit.rss;
+  if (std::isnan(rss)) {
+    const PartialTree g = gradient_pass(rows, part, fit.w, fit.b);
+    rss = combine_tree(comm, rows.rows(), cols + 2, g.nodes, g.values)[cols + 1];
+  }
   auto y_tree = [&](const std::function<double(double)>& leaf_of) {
     const PartialTree t = y_pass(rows, part, leaf_of);
     return combine_tree(comm, rows.rows(), 1, t.nodes, t.values)[0];

@@ -89,8 +89,8 @@ struct Statistics {
 // Collective. Uses fit.r when it is set (qr), otherwise makes one TSQR pass over [1 X y]. X must be
 // in the units of the fit (not standardised).
 [[nodiscard]] Statistics statistics(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit);
-// The same from rows read in pieces: a TSQR pass unless the fit has R, then three passes (rss; the
-// mean of y; tss), the same bits as in memory.
+// The same from rows read in pieces, the same bits as in memory: a TSQR pass unless the fit has R,
+// a pass for rss unless the fit has it, then two passes over y alone (its mean; tss).
 [[nodiscard]] Statistics statistics(const mpi::Comm& comm, const RowStream& rows, const Fit& fit);
 
 }  // namespace slab::regression

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "app/plan.hpp"
 #include "app/run.hpp"
@@ -286,6 +287,7 @@ regression::Fit fit(const mpi::Comm& comm, const Config& config, const RegressPl
   if (scaling) {
     regression::to_original_units(*scaling, result);
     result.r.clear();  // the R of the scaled X: the statistics make their own
+    result.rss = std::numeric_limits<double>::quiet_NaN();
   }
   return result;
 }

@@ -32,7 +32,9 @@ class RowStream {
   // Collective: calls visit(piece) on this rank for each of `ranges` (each at most piece_rows() rows,
   // in order); the ranks may visit different numbers of ranges. `visit` must make no MPI or HDF5
   // call: the next piece may be read while it runs. A failure to read is agreed on every rank.
-  virtual void pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit) const = 0;
+  // `with_x` false: only y is needed (piece.x may be unset), which a reader may read alone.
+  virtual void pass(const std::vector<RowRange>& ranges, const std::function<void(const RowPiece&)>& visit,
+                    bool with_x = true) const = 0;
   // Passes made so far (each reads this rank's rows once).
   [[nodiscard]] virtual std::int64_t passes() const = 0;
 };
