@@ -380,8 +380,9 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
       ->default_str(r.x_path);
   reg->add_option("--y", r.y_path, "With --data FILE.h5: the dataset of y (N,)")->default_str(r.y_path);
   reg->add_option("--y-column", r.y_column, "Take y from column K (0-based) of --x instead of --y")->type_name("K");
-  reg->add_option("--columns", r.columns, "The features: these columns of --x (0-based, comma-separated; default all "
-                                          "but --y-column's)")
+  reg->add_option("--columns", r.columns,
+                  "The features: these columns of --x (0-based, comma-separated; default all "
+                  "but --y-column's)")
       ->delimiter(',')
       ->type_name("LIST")
       ->default_str("");

@@ -118,7 +118,8 @@ Checked tsqr_bytes(const RegressSize& size, int ranks) {
   std::uint64_t levels = 1;
   while (levels < 63 && (std::uint64_t{1} << levels) < leaves.value()) ++levels;
   const Checked nodes = Checked(2 * levels + 2);
-  const Checked block = Checked(regression::tsqr_block_rows + 8) * width + width * 2 + 16;
+  // The leaf's scratch, and (in memory) the rows of a block that straddles ranks, sent and received.
+  const Checked block = Checked(regression::tsqr_block_rows + 8) * width * 3 + width * 2 + 16;
   return (block + triangle * (Checked(levels + 1) + nodes * 2 + nodes * static_cast<std::uint64_t>(ranks) * 2 + 6)) *
          f8;
 }
