@@ -20,6 +20,7 @@
 #include "core/dist_tensor.hpp"
 #include "core/petsc.hpp"
 #include "io/output.hpp"
+#include "io/row_stream.hpp"
 #include "solvers/heat.hpp"
 #include "solvers/regression.hpp"
 #include "solvers/synthetic.hpp"
@@ -340,6 +341,42 @@ void h5write_case(const Comm& comm, const Args& a) {
   }
 }
 
+// A streamed TSQR pass over an .h5 file of /regression/X and /regression/y (--dir FILE) through
+// buffers of --n bytes per rank, against the same reader's pass with nothing to compute (the rate
+// at which these ranks read the file alone). --steps 1: page cache cold (posix_fadvise DONTNEED on
+// the file before every repetition); 0: warm (one read first). Rates in GB/s of X and y.
+void stream_read_case(const Comm& comm, const Args& a) {
+  const std::string& path = a.dir;
+  const bool cold = a.steps == 1;
+  const slab::io::H5RowStream rows(comm, path, {}, static_cast<std::uint64_t>(a.n), "--data");
+  const slab::RowPartition p(rows.rows(), comm.size(), comm.rank());
+  std::vector<slab::RowRange> ranges;
+  for (std::int64_t r = p.first(); r < p.end(); r += rows.piece_rows())
+    ranges.push_back({r, std::min(r + rows.piece_rows(), p.end())});
+  const auto drop_cache = [&] {
+    if (!cold || !comm.is_root()) return;
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0 || ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+      throw slab::RuntimeFailure("posix_fadvise(DONTNEED) failed on " + path);
+    ::close(fd);
+  };
+  if (!cold) rows.pass(ranges, [](const slab::RowPiece&) {});
+  const double bytes = static_cast<double>(rows.rows()) * static_cast<double>(rows.cols() + 1) * 8.0;
+  const std::string extra = ", \"bytes\": " + std::to_string(static_cast<long long>(bytes)) +
+                            ", \"piece_rows\": " + std::to_string(rows.piece_rows()) + ", \"cache\": \"" +
+                            (cold ? "cold" : "warm") + "\", \"overlap\": " + (rows.overlapped() ? "true" : "false");
+  double sink = 0;
+  const auto read = time_it(
+      comm, a.reps,
+      [&] { rows.pass(ranges, [&](const slab::RowPiece& piece) { sink += piece.rows > 0 ? piece.x[0] : 0.0; }); },
+      drop_cache);
+  report(comm, a, "read-alone", read, extra);
+  const auto qr = time_it(
+      comm, a.reps, [&] { sink += slab::regression::tsqr_factor(comm, rows)[0]; }, drop_cache);
+  report(comm, a, "streamed-tsqr", qr, extra);
+  if (sink == 0.12345) std::printf("#\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -360,6 +397,8 @@ int main(int argc, char** argv) {
         gd_case(world, a);
       else if (a.name == "lstsq")
         lstsq_case(world, a);
+      else if (a.name == "stream-read")
+        stream_read_case(world, a);
       else if (a.name == "h5write")
         h5write_case(world, a);
       else

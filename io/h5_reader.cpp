@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include <hdf5_hl.h>
+
 #include "io/h5.hpp"
 #include "io/input_file.hpp"
 
@@ -96,6 +98,32 @@ void require_stored_in_file(const h5::Dataset& data, const Shape& shape, const s
                      " chunks stored)" + unwritten);
 }
 
+// An HDF5 type class in words, for a refusal.
+std::string class_name(H5T_class_t kind) {
+  switch (kind) {
+    case H5T_STRING:
+      return "strings";
+    case H5T_COMPOUND:
+      return "records (a compound type)";
+    case H5T_ENUM:
+      return "an enumeration (h5py stores booleans so)";
+    case H5T_BITFIELD:
+      return "bit fields";
+    case H5T_OPAQUE:
+      return "opaque bytes";
+    case H5T_REFERENCE:
+      return "references";
+    case H5T_VLEN:
+      return "variable-length sequences";
+    case H5T_ARRAY:
+      return "arrays";
+    case H5T_TIME:
+      return "times";
+    default:
+      return "values of another type";
+  }
+}
+
 // Opens `dataset` of an open file on every rank (collectively) and checks its type and shape.
 Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::string& dataset,
                     const ExpectedShape& expected, const std::string& where) {
@@ -104,7 +132,11 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
     require_dataset(file, dataset, where);
     o.data = h5::Dataset(SLAB_H5(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), where));
     h5::Datatype type(SLAB_H5(H5Dget_type(o.data.get()), where));
-    if (H5Tget_class(type.get()) != H5T_FLOAT)
+    const H5T_class_t kind = H5Tget_class(type.get());
+    if (expected.integers && kind != H5T_FLOAT && kind != H5T_INTEGER)
+      throw InputError("dataset '" + dataset + "' in " + where + " holds " + class_name(kind) +
+                       ", not numbers (slab reads integer and floating-point datasets)");
+    if (!expected.integers && kind != H5T_FLOAT)
       throw InputError("dataset '" + dataset + "' in " + where + " is not floating point");
     h5::Dataspace space(SLAB_H5(H5Dget_space(o.data.get()), where));
     const int ndim = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where);
@@ -276,6 +308,56 @@ Attributes H5Input::attributes(const std::string& object) const {
   });
   H5Eclear2(H5E_DEFAULT);
   return out;
+}
+
+void H5Input::read_numbers(const std::string& dataset, const std::vector<std::uint64_t>& start,
+                           const std::vector<std::uint64_t>& count, double* out) const {
+  const Opened o = open_checked(comm_, file_, dataset, {start.size(), {}, {}, true}, where_);
+  require_stored(dataset, o.data, o.shape);
+  read_selection(comm_, o, std::vector<hsize_t>(start.begin(), start.end()),
+                 std::vector<hsize_t>(count.begin(), count.end()), out, dataset, where_);
+}
+
+std::string H5Input::type_name(const std::string& dataset) const {
+  std::string name;
+  mpi::collectively(comm_, [&] {
+    const h5::Dataset data(SLAB_H5(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), where_));
+    const h5::Datatype type(SLAB_H5(H5Dget_type(data.get()), where_));
+    const std::size_t bits = H5Tget_size(type.get()) * 8;
+    if (H5Tget_class(type.get()) == H5T_FLOAT)
+      name = "float" + std::to_string(bits);
+    else
+      name = std::string(H5Tget_sign(type.get()) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+  });
+  return name;
+}
+
+std::vector<std::string> H5Input::dimension_names(const std::string& dataset) const {
+  std::vector<std::string> names;
+  mpi::collectively(comm_, [&] {
+    const h5::Dataset data(SLAB_H5(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), where_));
+    const h5::Dataspace space(SLAB_H5(H5Dget_space(data.get()), where_));
+    const int ndim = SLAB_H5(H5Sget_simple_extent_ndims(space.get()), where_);
+    names.assign(static_cast<std::size_t>(ndim), "");
+    for (int a = 0; a < ndim; ++a) {
+      if (H5DSget_num_scales(data.get(), static_cast<unsigned>(a)) <= 0) continue;
+      // The scale dataset's own name: netCDF-4 sets the NAME attribute of a dimension without a
+      // coordinate variable to a sentence ("This is a netCDF dimension but not a netCDF variable").
+      auto first_name = [](hid_t, unsigned, hid_t scale, void* into) -> herr_t {
+        char text[1024] = {};
+        if (H5Iget_name(scale, text, sizeof text) > 0) {
+          const std::string path = text;
+          *static_cast<std::string*>(into) = path.substr(path.rfind('/') + 1);
+        }
+        return 1;  // the first scale names the axis
+      };
+      int index = 0;
+      (void)H5DSiterate_scales(data.get(), static_cast<unsigned>(a), &index, first_name,
+                               &names[static_cast<std::size_t>(a)]);
+    }
+  });
+  H5Eclear2(H5E_DEFAULT);
+  return names;
 }
 
 void H5Input::read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,

@@ -17,6 +17,7 @@ struct ExpectedShape {
   std::size_t ndim;                       // number of dimensions
   std::optional<std::size_t> rows;        // the first dimension, when it is known
   std::optional<std::size_t> row_length;  // product of the other dimensions, when known
+  bool integers = false;                  // integer datasets too (read converted to double)
 };
 
 // An HDF5 file opened once, collectively, for several reads: every dataset comes from the same
@@ -43,6 +44,14 @@ class H5Input {
   // shape was checked (an empty count reads nothing but takes part).
   void read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
                 const std::vector<std::uint64_t>& count, double* out) const;
+  // The same for a dataset of any numbers (floating point or integer), converted to double by HDF5.
+  void read_numbers(const std::string& dataset, const std::vector<std::uint64_t>& start,
+                    const std::vector<std::uint64_t>& count, double* out) const;
+  // Collective: the type of a numeric dataset as NumPy names it (float64, float32, int64, uint8, ...).
+  [[nodiscard]] std::string type_name(const std::string& dataset) const;
+  // Collective: the names of a dataset's dimensions (netCDF-4 / HDF5 dimension scales, as xarray
+  // writes them), one per axis, "" where an axis has none.
+  [[nodiscard]] std::vector<std::string> dimension_names(const std::string& dataset) const;
 
  private:
   // Collective, once per dataset (read_box reads a checkpoint in many pieces): refuses a non-empty

@@ -5,11 +5,13 @@
 #include <petscblaslapack.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
+#include "core/partition.hpp"
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
@@ -107,13 +109,40 @@ DataScale data_scale(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 
 // When the data's own magnitude overflows the sums a fit needs (X^T X, the squared loss), that is
 // the cause to name, whatever the method or step size. Empty when the scale is representable.
-std::string overflow_cause(const DataScale& s, const DistTensor& X) {
-  const double n = static_cast<double>(X.partition().global_rows());
-  const double limit = std::sqrt(std::numeric_limits<double>::max() / (n * static_cast<double>(X.row_length() + 1)));
+std::string overflow_cause(const DataScale& s, double n, std::size_t cols) {
+  const double limit = std::sqrt(std::numeric_limits<double>::max() / (n * static_cast<double>(cols + 1)));
   if (std::isfinite(s.row_norm2) && s.max_x < limit && s.max_y < limit) return {};
   return "the data's scale overflows double precision: |X| reaches " + number(s.max_x) + " and |y| " + number(s.max_y) +
          ", so X^T X and the squared loss exceed " + number(std::numeric_limits<double>::max()) +
          "; rescale X and y (to about 1)";
+}
+
+std::string overflow_cause(const DataScale& s, const DistTensor& X) {
+  return overflow_cause(s, static_cast<double>(X.partition().global_rows()), X.row_length());
+}
+
+// The same scale from one streamed pass over this rank's rows.
+DataScale data_scale(const mpi::Comm& comm, const RowStream& rows) {
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  const std::size_t cols = rows.cols();
+  DataScale s;
+  double sum = 0;
+  std::vector<RowRange> ranges;
+  for (std::int64_t a = part.first(); a < part.end(); a += rows.piece_rows())
+    ranges.push_back({a, std::min(a + rows.piece_rows(), part.end())});
+  rows.pass(ranges, [&](const RowPiece& piece) {
+    for (std::size_t k = 0; k < piece.rows * cols; ++k) {
+      s.max_x = std::max(s.max_x, std::abs(piece.x[k]));
+      sum += piece.x[k] * piece.x[k];
+    }
+    for (std::size_t k = 0; k < piece.rows; ++k) s.max_y = std::max(s.max_y, std::abs(piece.y[k]));
+  });
+  std::vector<double> total{sum};
+  comm.allreduce_sum(total);
+  s.max_x = comm.allreduce_max(s.max_x);
+  s.max_y = comm.allreduce_max(s.max_y);
+  s.row_norm2 = total[0] / static_cast<double>(rows.rows()) + 1.0;
+  return s;
 }
 
 }  // namespace
@@ -123,24 +152,39 @@ void fail_not_finite(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   mpi::fail_alike(ExitCode::runtime, what + ": " + (cause.empty() ? std::string("a value overflowed") : cause));
 }
 
-void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
+void fail_not_finite(const mpi::Comm& comm, const RowStream& rows, const std::string& what) {
+  const std::string cause = overflow_cause(data_scale(comm, rows), static_cast<double>(rows.rows()), rows.cols());
+  mpi::fail_alike(ExitCode::runtime, what + ": " + (cause.empty() ? std::string("a value overflowed") : cause));
+}
+
+namespace {
+bool fit_finite(const Fit& fit) {
   const double loss = fit.loss.empty() ? 0.0 : fit.loss.back();
   const auto finite = [](double v) { return std::isfinite(v); };
+  return finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite);
+}
+std::string not_finite(const Fit& fit) {
+  return "the fit is not finite (loss " + number(fit.loss.empty() ? 0.0 : fit.loss.back()) + ", gradient norm " +
+         number(fit.gradient_norm) + ")";
+}
+}  // namespace
+
+void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
   // The same values on every rank (replicated coefficients, reduced loss): every rank decides alike.
-  if (finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite))
-    return;
-  fail_not_finite(comm, X, y,
-                  "the fit is not finite (loss " + number(loss) + ", gradient norm " + number(fit.gradient_norm) + ")");
+  if (!fit_finite(fit)) fail_not_finite(comm, X, y, not_finite(fit));
+}
+
+void require_finite(const mpi::Comm& comm, const RowStream& rows, const Fit& fit) {
+  if (!fit_finite(fit)) fail_not_finite(comm, rows, not_finite(fit));
 }
 
 namespace {
 
-[[noreturn]] void diverged(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
-                           const Fit& fit, double loss) {
-  const DataScale s = data_scale(comm, X, y);
+[[noreturn]] void diverged(const DataScale& s, double n, std::size_t cols, const GdOptions& options, const Fit& fit,
+                           double loss) {
   const std::string at =
       "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " + number(loss) + ")";
-  std::string cause = overflow_cause(s, X);
+  std::string cause = overflow_cause(s, n, cols);
   if (cause.empty()) {
     cause = "--lr " + number(options.lr) + " is too large for this data: steps below about " +
             number(1.0 / s.row_norm2) + " (1 / mean |row of [X 1]|^2) are stable";
@@ -229,12 +273,15 @@ std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const Di
   return {sums[cols + 1] / n, std::sqrt(norm2)};
 }
 
-Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
-                     const Fit* start, const std::function<void(const Fit&)>& on_iteration) {
-  check_shapes(X, y);
-  const std::size_t cols = X.row_length();
+namespace {
+
+// Gradient descent over any pass of the rows: `pass(w, b)` returns this rank's tree nodes of
+// [X^T r, sum r, sum r^2]; `scale()` the data's scale, for the message of a divergence.
+template <class Pass, class Scale>
+Fit descend(const mpi::Comm& comm, std::int64_t rows, std::size_t cols, const GdOptions& options, const Fit* start,
+            const std::function<void(const Fit&)>& on_iteration, Pass&& pass, Scale&& scale) {
   const std::size_t width = cols + 2;
-  const auto n = static_cast<double>(X.partition().global_rows());
+  const auto n = static_cast<double>(rows);
   Fit fit;
   fit.w.assign(cols, 0.0);
   if (start != nullptr) fit = *start;
@@ -244,10 +291,10 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   while (fit.iterations < options.iters) {
     if ((fit.stopped_by = stop_poll.poll()) != 0) break;
     auto t = clock::now();
-    const PartialTree part = gradient_pass(X, y, fit.w, fit.b);
+    const PartialTree part = pass(fit.w, fit.b);
     fit.compute_seconds += seconds_since(t);
     t = clock::now();
-    const auto sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
+    const auto sums = combine_tree(comm, rows, width, part.nodes, part.values);
     fit.communication_seconds += seconds_since(t);
 
     // sums is the same on every rank, so every rank takes the same branch below.
@@ -257,7 +304,7 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
       grad[j] = 2.0 / n * sums[j];
       norm2 += grad[j] * grad[j];
     }
-    if (!std::isfinite(loss) || !std::isfinite(norm2)) diverged(comm, X, y, options, fit, loss);
+    if (!std::isfinite(loss) || !std::isfinite(norm2)) diverged(scale(), n, cols, options, fit, loss);
     fit.gradient_norm = std::sqrt(norm2);
     const bool have_previous = !fit.loss.empty();
     const double previous = have_previous ? fit.loss.back() : 0.0;
@@ -274,38 +321,64 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     if (on_iteration) on_iteration(fit);
   }
   // The gradient norm reported is the one at the returned parameters.
-  fit.gradient_norm = loss_and_gradient_norm(comm, X, y, fit.w, fit.b).second;
+  const PartialTree part = pass(fit.w, fit.b);
+  const auto sums = combine_tree(comm, rows, width, part.nodes, part.values);
+  double norm2 = 0;
+  for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
+  fit.gradient_norm = std::sqrt(norm2);
+  fit.rss = sums[cols + 1];
   return fit;
 }
 
-Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+}  // namespace
+
+Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
+                     const Fit* start, const std::function<void(const Fit&)>& on_iteration) {
   check_shapes(X, y);
-  const std::size_t cols = X.row_length();
-  const std::size_t m = cols + 1;  // the features and the intercept column of ones
-  const std::size_t width = m * m + m;
-  const double* x = X.local().data().data();
-  const double* yy = y.local().data().data();
-  const std::int64_t first = X.partition().first();
-  auto leaf = [&](std::int64_t i, double* out) {
+  return descend(
+      comm, X.partition().global_rows(), X.row_length(), options, start, on_iteration,
+      [&](const std::vector<double>& w, double b) { return gradient_pass(X, y, w, b); },
+      [&] { return data_scale(comm, X, y); });
+}
+
+Fit gradient_descent(const mpi::Comm& comm, const RowStream& rows, const GdOptions& options, const Fit* start,
+                     const std::function<void(const Fit&)>& on_iteration) {
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  return descend(
+      comm, rows.rows(), rows.cols(), options, start, on_iteration,
+      [&](const std::vector<double>& w, double b) { return gradient_pass(rows, part, w, b); },
+      [&] { return data_scale(comm, rows); });
+}
+
+namespace {
+
+// The leaf of the normal equations for row i: the products of [x 1] with itself and with y.
+struct NormalLeaf {
+  const double* x;
+  const double* y;
+  std::int64_t first;
+  std::size_t cols;
+  void operator()(std::int64_t i, double* out) const {
+    const std::size_t m = cols + 1;
     const auto local = static_cast<std::size_t>(i - first);
     const double* row = x + local * cols;
     auto a = [&](std::size_t p) { return p < cols ? row[p] : 1.0; };
     for (std::size_t p = 0; p < m; ++p) {
       for (std::size_t q = 0; q < m; ++q) out[p * m + q] = a(p) * a(q);
-      out[m * m + p] = a(p) * yy[local];
+      out[m * m + p] = a(p) * y[local];
     }
-  };
-  auto t = clock::now();
-  const PartialTree part = local_tree(X.partition(), width, leaf);
-  Fit fit;
-  fit.compute_seconds = seconds_since(t);
-  t = clock::now();
-  std::vector<double> sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
-  fit.communication_seconds = seconds_since(t);
-  t = clock::now();
+  }
+};
+
+// Solves the summed normal equations (the same on every rank) by Cholesky; `cause()` names the
+// data's scale when the sums overflowed.
+template <class Cause>
+Fit solve_normal(std::vector<double> sums, std::size_t cols, Fit fit, Cause&& cause_of_overflow) {
+  const std::size_t m = cols + 1;
+  const auto t = clock::now();
   // sums is the same on every rank: every decision below is taken alike everywhere.
   if (!std::all_of(sums.begin(), sums.end(), [](double v) { return std::isfinite(v); })) {
-    const std::string cause = overflow_cause(data_scale(comm, X, y), X);
+    const std::string cause = cause_of_overflow();
     mpi::fail_alike(ExitCode::runtime, "the normal equations cannot be formed: " +
                                            (cause.empty() ? std::string("X^T X or X^T y is not finite") : cause));
   }
@@ -325,7 +398,141 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   fit.iterations = 1;
   fit.converged = true;
   fit.compute_seconds += seconds_since(t);
+  return fit;
+}
+
+}  // namespace
+
+Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  check_shapes(X, y);
+  const std::size_t cols = X.row_length();
+  const std::size_t m = cols + 1;  // the features and the intercept column of ones
+  const std::size_t width = m * m + m;
+  const NormalLeaf leaf{X.local().data().data(), y.local().data().data(), X.partition().first(), cols};
+  auto t = clock::now();
+  const PartialTree part = local_tree(X.partition(), width, leaf);
+  Fit fit;
+  fit.compute_seconds = seconds_since(t);
+  t = clock::now();
+  std::vector<double> sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
+  fit.communication_seconds = seconds_since(t);
+  fit = solve_normal(std::move(sums), cols, std::move(fit), [&] { return overflow_cause(data_scale(comm, X, y), X); });
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
+  fit.loss = {loss};
+  fit.gradient_norm = gradient;
+  return fit;
+}
+
+namespace {
+
+// floor(log2(n)) for n >= 1: the level of the largest aligned unit that fits n leaves.
+int unit_level(std::int64_t n) {
+  return 63 - std::countl_zero(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1)));
+}
+
+std::vector<RowRange> unit_ranges(const std::vector<TreeNode>& units, std::int64_t leaf_rows, std::int64_t rows) {
+  std::vector<RowRange> out;
+  out.reserve(units.size());
+  for (const TreeNode& u : units)
+    out.push_back({u.begin * leaf_rows, std::min((u.begin + (std::int64_t{1} << u.level)) * leaf_rows, rows)});
+  return out;
+}
+
+Merge sum_merge(std::size_t width) {
+  return [width](double* left, const double* right) {
+    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+  };
+}
+
+// One streamed pass of a row leaf over this rank's rows: the nodes local_tree would return. `unit`
+// evaluates one aligned unit of the piece: unit(node, piece, stack, out).
+template <class Unit>
+PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::size_t width, Unit&& unit,
+                        bool with_x = true) {
+  const int level = unit_level(rows.piece_rows());
+  const std::vector<TreeNode> units = stream_units(part.first(), part.end(), level);
+  NodeFolder folder(part.first(), part.end(), level, width, sum_merge(width));
+  std::vector<double> stack((static_cast<std::size_t>(level) + 1) * width), value(width);
+  std::size_t next = 0;
+  rows.pass(
+      group_ranges(unit_ranges(units, 1, rows.rows()), rows.piece_rows()),
+      [&](const RowPiece& piece) {
+        const std::int64_t end = piece.first + static_cast<std::int64_t>(piece.rows);
+        for (; next < units.size() && units[next].begin < end; ++next) {
+          unit(units[next], piece, stack.data(), value.data());
+          folder.add(value.data());
+        }
+      },
+      with_x);
+  return folder.finish();
+}
+
+[[gnu::flatten]] void gradient_unit(const TreeNode& node, GradientLeaf& leaf, double* stack, double* out) {
+  sum_aligned_node(node, leaf.cols + 2, leaf, stack, out);
+}
+#ifdef SLAB_AVX2_KERNEL
+[[gnu::flatten, gnu::target("avx2")]] void gradient_unit_avx2(const TreeNode& node, GradientLeaf& leaf, double* stack,
+                                                              double* out) {
+  sum_aligned_node(node, leaf.cols + 2, leaf, stack, out);
+}
+#endif
+
+}  // namespace
+
+PartialTree gradient_pass(const RowStream& rows, const RowPartition& part, const std::vector<double>& w, double b) {
+  const std::size_t cols = rows.cols();
+  const bool avx2 = kernel_available(Kernel::blocks_avx2);
+  return stream_tree(rows, part, cols + 2,
+                     [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
+                       GradientLeaf leaf{piece.x, piece.y, piece.first, piece.rows, cols, w.data(), b};
+#ifdef SLAB_AVX2_KERNEL
+                       if (avx2) return gradient_unit_avx2(node, leaf, stack, out);
+#endif
+                       (void)avx2;
+                       gradient_unit(node, leaf, stack, out);
+                     });
+}
+
+PartialTree y_pass(const RowStream& rows, const RowPartition& part, const std::function<double(double)>& f) {
+  return stream_tree(
+      rows, part, 1,
+      [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
+        auto leaf = [&](std::int64_t i, double* dst) { dst[0] = f(piece.y[i - piece.first]); };
+        sum_aligned_node(node, 1, leaf, stack, out);
+      },
+      /*with_x=*/false);
+}
+
+std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const RowStream& rows,
+                                                 const std::vector<double>& w, double b, double* rss) {
+  const std::size_t cols = rows.cols();
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  const PartialTree tree = gradient_pass(rows, part, w, b);
+  const auto sums = combine_tree(comm, rows.rows(), cols + 2, tree.nodes, tree.values);
+  const auto n = static_cast<double>(rows.rows());
+  double norm2 = 0;
+  for (std::size_t j = 0; j <= cols; ++j) norm2 += (2.0 / n * sums[j]) * (2.0 / n * sums[j]);
+  if (rss != nullptr) *rss = sums[cols + 1];
+  return {sums[cols + 1] / n, std::sqrt(norm2)};
+}
+
+Fit normal_equations(const mpi::Comm& comm, const RowStream& rows) {
+  const std::size_t cols = rows.cols(), m = cols + 1, width = m * m + m;
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  auto t = clock::now();
+  const PartialTree tree =
+      stream_tree(rows, part, width, [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
+        const NormalLeaf leaf{piece.x, piece.y, piece.first, cols};
+        sum_aligned_node(node, width, leaf, stack, out);
+      });
+  Fit fit;
+  fit.compute_seconds = seconds_since(t);
+  t = clock::now();
+  std::vector<double> sums = combine_tree(comm, rows.rows(), width, tree.nodes, tree.values);
+  fit.communication_seconds = seconds_since(t);
+  fit = solve_normal(std::move(sums), cols, std::move(fit),
+                     [&] { return overflow_cause(data_scale(comm, rows), static_cast<double>(rows.rows()), cols); });
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b, &fit.rss);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
   return fit;

@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/dist_tensor.hpp"
 #include "core/names.hpp"
+#include "core/row_stream.hpp"
 #include "core/tree_sum.hpp"
 
 namespace slab::regression {
@@ -41,6 +43,9 @@ struct Fit {
   int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/stop.hpp)
   double compute_seconds = 0;
   double communication_seconds = 0;
+  // sum (X w + b - y)^2 at the returned (w, b), from the last pass that computed it (the statistics
+  // of a streamed fit take it instead of reading the rows again); NaN when not computed.
+  double rss = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> r;  // qr: the TSQR factor of [1 X y], (D + 2)^2 row-major (solvers/tsqr.hpp)
 };
 
@@ -56,6 +61,26 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
                                    const std::function<void(const Fit&)>& on_iteration = {});
 [[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
 [[nodiscard]] Fit least_squares(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y);
+
+// The same fits over rows read in pieces (core/row_stream.hpp), for data larger than memory: the
+// bits of the in-memory fit of the same rows for any rank count and piece size, because every tree
+// node is evaluated over the same leaves in the same order (core/tree_nodes.hpp: NodeFolder). gd
+// reads the rows once per iteration (and once more for the final gradient norm).
+[[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const RowStream& rows, const GdOptions& options,
+                                   const Fit* start = nullptr,
+                                   const std::function<void(const Fit&)>& on_iteration = {});
+[[nodiscard]] Fit normal_equations(const mpi::Comm& comm, const RowStream& rows);
+void require_finite(const mpi::Comm& comm, const RowStream& rows, const Fit& fit);
+[[noreturn]] void fail_not_finite(const mpi::Comm& comm, const RowStream& rows, const std::string& what);
+[[nodiscard]] std::pair<double, double> loss_and_gradient_norm(const mpi::Comm& comm, const RowStream& rows,
+                                                               const std::vector<double>& w, double b,
+                                                               double* rss = nullptr);
+// This rank's nodes of gd's tree over its rows `part`, in one streamed pass.
+[[nodiscard]] PartialTree gradient_pass(const RowStream& rows, const RowPartition& part, const std::vector<double>& w,
+                                        double b);
+// This rank's nodes of the tree sum of f(y_i) over its rows, in one streamed pass.
+[[nodiscard]] PartialTree y_pass(const RowStream& rows, const RowPartition& part,
+                                 const std::function<double(double)>& f);
 
 // Collective: fails alike on every rank (exit 1) unless the fit's coefficients, loss and gradient
 // norm are finite, naming the data's scale when that is the cause (a direct method can solve for

@@ -13,6 +13,8 @@
 #include <span>
 #include <tuple>
 
+#include <bit>
+#include "core/partition.hpp"
 #include "core/tree_sum.hpp"
 
 // GCC vector extensions give element-wise IEEE operations in a fixed order: the portable build
@@ -260,7 +262,78 @@ LeafPlan plan_leaves(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 [[gnu::flatten, gnu::target("avx2")]] PartialTree leaf_tree_avx2(const LeafPlan& plan) { return leaf_tree(plan); }
 #endif
 
+// One streamed unit: the reduce_pairwise of leaf_tree over the 2^level leaves of `node`, whose rows
+// are all in `piece`.
+[[gnu::always_inline]] inline void stream_unit(LeafQr& leaf, const TreeNode& node, const RowPiece& piece,
+                                               std::size_t cols, std::int64_t block, std::int64_t rows, double* work,
+                                               double* stack, double* out) {
+  const std::size_t width = cols + 2;
+  reduce_pairwise(
+      std::uint64_t{1} << node.level, width * width,
+      [&](std::uint64_t k, double* dst) {
+        const std::int64_t begin = (node.begin + static_cast<std::int64_t>(k)) * block;
+        const auto local = static_cast<std::size_t>(begin - piece.first);
+        const auto count = static_cast<std::size_t>(std::min(begin + block, rows) - begin);
+        leaf({piece.x + local * cols, cols, piece.y + local, 1, count}, dst);
+      },
+      [&](double* left, const double* right) { merge_triangles(left, right, width, work); }, stack, out);
+}
+[[gnu::flatten]] void stream_unit_baseline(LeafQr& leaf, const TreeNode& node, const RowPiece& piece, std::size_t cols,
+                                           std::int64_t block, std::int64_t rows, double* work, double* stack,
+                                           double* out) {
+  stream_unit(leaf, node, piece, cols, block, rows, work, stack, out);
+}
+#ifdef SLAB_TSQR_AVX2
+[[gnu::flatten, gnu::target("avx2")]] void stream_unit_avx2(LeafQr& leaf, const TreeNode& node, const RowPiece& piece,
+                                                            std::size_t cols, std::int64_t block, std::int64_t rows,
+                                                            double* work, double* stack, double* out) {
+  stream_unit(leaf, node, piece, cols, block, rows, work, stack, out);
+}
+#endif
+
 }  // namespace
+
+std::vector<double> tsqr_factor(const mpi::Comm& comm, const RowStream& rows, std::int64_t block_rows,
+                                double* communication_seconds) {
+  // Each rank reads the rows of its own leaves (from the file: no exchange of straddling rows).
+  const RowPartition p(rows.rows(), comm.size(), comm.rank());
+  const std::int64_t block = block_rows, n = rows.rows();
+  const std::int64_t first_leaf = (p.first() + block - 1) / block, end_leaf = (p.end() + block - 1) / block;
+  if (rows.piece_rows() < block)
+    throw RuntimeFailure("a streamed TSQR needs pieces of at least " + std::to_string(block) + " rows");
+  const int level = 63 - std::countl_zero(static_cast<std::uint64_t>(rows.piece_rows() / block));
+  const std::size_t cols = rows.cols(), width = cols + 2, size = width * width;
+  std::vector<double> work(size + width), stack((static_cast<std::size_t>(level) + 1) * size), value(size);
+  const Merge merge = [&](double* left, const double* right) { merge_triangles(left, right, width, work.data()); };
+  const std::vector<TreeNode> units = stream_units(first_leaf, end_leaf, level);
+  NodeFolder folder(first_leaf, end_leaf, level, size, merge);
+  std::vector<RowRange> ranges;
+  for (const TreeNode& u : units)
+    ranges.push_back({u.begin * block, std::min((u.begin + (std::int64_t{1} << u.level)) * block, n)});
+  LeafQr leaf(width, static_cast<std::size_t>(block));
+  const bool avx2 = kernel_available(Kernel::blocks_avx2);
+  std::size_t next = 0;
+  rows.pass(group_ranges(ranges, rows.piece_rows()), [&](const RowPiece& piece) {
+    for (; next < units.size() && units[next].begin * block < piece.first + static_cast<std::int64_t>(piece.rows);
+         ++next) {
+#ifdef SLAB_TSQR_AVX2
+      if (avx2) {
+        stream_unit_avx2(leaf, units[next], piece, cols, block, n, work.data(), stack.data(), value.data());
+        folder.add(value.data());
+        continue;
+      }
+#endif
+      (void)avx2;
+      stream_unit_baseline(leaf, units[next], piece, cols, block, n, work.data(), stack.data(), value.data());
+      folder.add(value.data());
+    }
+  });
+  const PartialTree part = folder.finish();
+  const auto t = clock::now();
+  auto r = combine_tree(comm, (n + block - 1) / block, size, part.nodes, part.values, merge);
+  if (communication_seconds != nullptr) *communication_seconds = since(t);
+  return r;
+}
 
 std::vector<double> tsqr_factor(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                 std::int64_t block_rows, Kernel kernel, double* communication_seconds) {
@@ -388,16 +461,10 @@ std::vector<std::size_t> dependent_columns(const std::vector<double>& r, std::si
   return dependent;
 }
 
-Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, RankDeficient policy) {
-  const auto t = clock::now();
-  Fit fit;
-  fit.r = tsqr_factor(comm, X, y, tsqr_block_rows, Kernel::automatic, &fit.communication_seconds);
-  fit.compute_seconds = since(t) - fit.communication_seconds;
-  const std::size_t width = X.row_length() + 2;
-  const std::int64_t rows = X.partition().global_rows();
-  // R is the same bits on every rank: all fail together or none does.
-  if (!std::all_of(fit.r.begin(), fit.r.end(), [](double v) { return std::isfinite(v); }))
-    fail_not_finite(comm, X, y, "the QR factor of [1 X y] is not finite");
+namespace {
+
+// z = [b, w] from R (the same on every rank), by the policy for a rank-deficient [1 X].
+void solve_from_r(Fit& fit, std::size_t width, std::int64_t rows, RankDeficient policy) {
   const std::vector<std::size_t> dependent = dependent_columns(fit.r, width, rows);
   if (!dependent.empty() && policy == RankDeficient::error) throw rank_error(fit.r, width, rows, dependent);
   const std::vector<double> z =
@@ -406,7 +473,36 @@ Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, RankDefi
   fit.w.assign(z.begin() + 1, z.end());
   fit.iterations = 1;
   fit.converged = true;
+}
+
+bool all_finite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
+Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, RankDeficient policy) {
+  const auto t = clock::now();
+  Fit fit;
+  fit.r = tsqr_factor(comm, X, y, tsqr_block_rows, Kernel::automatic, &fit.communication_seconds);
+  fit.compute_seconds = since(t) - fit.communication_seconds;
+  // R is the same bits on every rank: all fail together or none does.
+  if (!all_finite(fit.r)) fail_not_finite(comm, X, y, "the QR factor of [1 X y] is not finite");
+  solve_from_r(fit, X.row_length() + 2, X.partition().global_rows(), policy);
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
+  fit.loss = {loss};
+  fit.gradient_norm = gradient;
+  return fit;
+}
+
+Fit qr(const mpi::Comm& comm, const RowStream& rows, RankDeficient policy) {
+  const auto t = clock::now();
+  Fit fit;
+  fit.r = tsqr_factor(comm, rows, tsqr_block_rows, &fit.communication_seconds);
+  fit.compute_seconds = since(t) - fit.communication_seconds;
+  if (!all_finite(fit.r)) fail_not_finite(comm, rows, "the QR factor of [1 X y] is not finite");
+  solve_from_r(fit, rows.cols() + 2, rows.rows(), policy);
+  const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b, &fit.rss);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
   return fit;
@@ -455,12 +551,15 @@ std::vector<double> unscaled_stderr(const std::vector<double>& r, std::size_t wi
 
 }  // namespace
 
-Statistics statistics(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
-  const std::size_t cols = X.row_length(), width = cols + 2;
-  const std::vector<double> r = fit.r.empty() ? tsqr_factor(comm, X, y) : fit.r;
-  const std::int64_t rows = X.partition().global_rows();
+namespace {
+
+// The statistics from R, rss and tss (the same on every rank).
+Statistics statistics_from(const std::vector<double>& r, std::size_t cols, std::int64_t rows, const Fit& fit,
+                           double rss, double tss) {
+  const std::size_t width = cols + 2;
   Statistics st;
-  std::tie(st.rss, st.tss) = sums_of_squares(comm, X, y, fit);
+  st.rss = rss;
+  st.tss = tss;
   st.dof = rows - static_cast<std::int64_t>(cols + 1);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const bool defined = st.dof > 0 && dependent_columns(r, width, rows).empty();
@@ -480,6 +579,34 @@ Statistics statistics(const mpi::Comm& comm, const DistTensor& X, const DistTens
   const std::vector<double> s = singular_values(r, width);
   st.condition_number = s.back() > 0 ? s.front() / s.back() : std::numeric_limits<double>::infinity();
   return st;
+}
+
+}  // namespace
+
+Statistics statistics(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit) {
+  const std::vector<double> r = fit.r.empty() ? tsqr_factor(comm, X, y) : fit.r;
+  const auto [rss, tss] = sums_of_squares(comm, X, y, fit);
+  return statistics_from(r, X.row_length(), X.partition().global_rows(), fit, rss, tss);
+}
+
+Statistics statistics(const mpi::Comm& comm, const RowStream& rows, const Fit& fit) {
+  const std::vector<double> r = fit.r.empty() ? tsqr_factor(comm, rows) : fit.r;
+  const std::size_t cols = rows.cols();
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  // rss as sums_of_squares takes it (the fit's last pass computed it at the same w and b: the same
+  // bits); the mean and tss of y by the same tree over rows, reading y alone.
+  double rss = fit.rss;
+  if (std::isnan(rss)) {
+    const PartialTree g = gradient_pass(rows, part, fit.w, fit.b);
+    rss = combine_tree(comm, rows.rows(), cols + 2, g.nodes, g.values)[cols + 1];
+  }
+  auto y_tree = [&](const std::function<double(double)>& leaf_of) {
+    const PartialTree t = y_pass(rows, part, leaf_of);
+    return combine_tree(comm, rows.rows(), 1, t.nodes, t.values)[0];
+  };
+  const double mean = y_tree([](double y) { return y; }) / static_cast<double>(rows.rows());
+  const double tss = y_tree([mean](double y) { return (y - mean) * (y - mean); });
+  return statistics_from(r, cols, rows.rows(), fit, rss, tss);
 }
 
 }  // namespace slab::regression

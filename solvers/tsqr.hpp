@@ -36,6 +36,12 @@ inline constexpr std::int64_t tsqr_block_rows = 256;
                                               Kernel kernel = Kernel::automatic,
                                               double* communication_seconds = nullptr);
 
+// The same R from rows read in pieces (core/row_stream.hpp): each rank reads the rows of its own
+// leaves (none straddles: the file is there for every rank), folds them into the same tree.
+[[nodiscard]] std::vector<double> tsqr_factor(const mpi::Comm& comm, const RowStream& rows,
+                                              std::int64_t block_rows = tsqr_block_rows,
+                                              double* communication_seconds = nullptr);
+
 // What --method qr does with a rank-deficient [1 X]: stop with an InputError (exit 2) that names
 // the dependent columns, or return the minimum-norm least-squares solution.
 enum class RankDeficient { error, min_norm };
@@ -55,6 +61,9 @@ inline constexpr NameTable<RankDeficient, 2> rank_deficient_names{
 // because Q has orthonormal columns). Fit::r keeps R for the statistics.
 [[nodiscard]] Fit qr(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                      RankDeficient policy = RankDeficient::error);
+
+// --method qr over rows read in pieces: one pass for R, one for the loss and gradient norm.
+[[nodiscard]] Fit qr(const mpi::Comm& comm, const RowStream& rows, RankDeficient policy = RankDeficient::error);
 
 // Regression statistics at a fit's (w, b), whichever method produced it.
 //   rss = sum (y - X w - b)^2, tss = sum (y - mean y)^2 (reproducible tree sums), dof = N - (D + 1),
@@ -80,5 +89,8 @@ struct Statistics {
 // Collective. Uses fit.r when it is set (qr), otherwise makes one TSQR pass over [1 X y]. X must be
 // in the units of the fit (not standardised).
 [[nodiscard]] Statistics statistics(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const Fit& fit);
+// The same from rows read in pieces, the same bits as in memory: a TSQR pass unless the fit has R,
+// a pass for rss unless the fit has it, then two passes over y alone (its mean; tss).
+[[nodiscard]] Statistics statistics(const mpi::Comm& comm, const RowStream& rows, const Fit& fit);
 
 }  // namespace slab::regression

@@ -61,6 +61,33 @@ void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const s
       ->check(CLI::Range(0, 9));
 }
 
+// A size in bytes: digits, optionally with a unit B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB,
+// GiB, TiB (powers of 1024); at least 1 byte, at most 2^64-1.
+std::uint64_t parse_size(const std::string& text, const std::string& flag) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, error] = std::from_chars(text.data(), end, value);
+  const std::string unit(ptr, end);
+  static const std::map<std::string, std::uint64_t> units{{"", 1},
+                                                          {"B", 1},
+                                                          {"kB", 1000},
+                                                          {"KB", 1000},
+                                                          {"MB", 1000000},
+                                                          {"GB", 1000000000},
+                                                          {"TB", 1000000000000},
+                                                          {"KiB", 1ULL << 10},
+                                                          {"MiB", 1ULL << 20},
+                                                          {"GiB", 1ULL << 30},
+                                                          {"TiB", 1ULL << 40}};
+  const auto scale = units.find(unit);
+  std::uint64_t bytes = 0;
+  if (ptr == text.data() || error != std::errc() || scale == units.end() ||
+      __builtin_mul_overflow(value, scale->second, &bytes) || bytes == 0)
+    throw CLI::ValidationError(
+        flag, "must be a positive size in bytes, or with a unit (64MiB, 2GiB, 500MB), got '" + text + "'");
+  return bytes;
+}
+
 // A seed is an integer from 0 to 2^64-1 in decimal digits: "-1" and "2^64" are out of range, not
 // wrapped or saturated.
 const CLI::Validator unsigned_64_bits(
@@ -382,6 +409,23 @@ CLI::App* add_regress_command(CLI::App& app, RegressConfig& r, CommonFlags& comm
   reg->add_option("--data", r.data,
                   "Read X and y instead: .h5 (/regression/X (N, D), /regression/y (N,)), .npz (X, y) or .csv "
                   "(last column y)");
+  reg->add_option("--x", r.x_path,
+                  "With --data FILE.h5: the dataset of X (N, D); any integer or floating-point "
+                  "type, read as float64")
+      ->default_str(r.x_path);
+  reg->add_option("--y", r.y_path, "With --data FILE.h5: the dataset of y (N,)")->default_str(r.y_path);
+  reg->add_option("--y-column", r.y_column, "Take y from column K (0-based) of --x instead of --y")->type_name("K");
+  reg->add_option("--columns", r.columns,
+                  "The features: these columns of --x (0-based, comma-separated; default all "
+                  "but --y-column's)")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->default_str("");
+  reg->add_option_function<std::string>(
+         "--memory", [&r](const std::string& text) { r.memory = parse_size(text, "--memory"); },
+         "Memory per rank for the data: bytes, or with a unit (64MiB, 2GiB, 500MB); X larger than this is "
+         "streamed from --data FILE.h5 in pieces (default: what the node has)")
+      ->type_name("SIZE");
   add_choice(*reg, "--method", r.method, regression::method_names,
              "qr (TSQR least squares: the recommended direct method, as accurate as LAPACK, the same bits on "
              "any rank count), lstsq (PETSc LSQR; options via --petsc), normal (normal equations: fastest, "

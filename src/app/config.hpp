@@ -49,6 +49,12 @@ struct RegressConfig {
   std::uint64_t seed = 42;
   double noise = 0.01;
   std::string data;  // empty: synthetic
+  // Which datasets of an .h5 --data are X and y (--x, --y, --y-column, --columns).
+  std::string x_path = "/regression/X";
+  std::string y_path = "/regression/y";
+  std::optional<std::int64_t> y_column;  // y is this column of --x
+  std::vector<std::int64_t> columns;     // the features: these columns of --x (empty: all but y's)
+  std::uint64_t memory = 0;              // --memory per rank in bytes; 0: what the node has
   regression::Method method = regression::Method::gd;
   regression::RankDeficient rank_deficient = regression::RankDeficient::error;  // --method qr
   regression::GdOptions gd;

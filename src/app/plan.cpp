@@ -15,7 +15,9 @@
 #include "core/error.hpp"
 #include "io/h5_reader.hpp"
 #include "io/input_file.hpp"
+#include "io/row_stream.hpp"
 #include "solvers/tridiagonal.hpp"
+#include "solvers/tsqr.hpp"
 
 namespace slab::app {
 namespace {
@@ -108,31 +110,99 @@ ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, in
   return plan;
 }
 
-ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size, int ranks) {
+namespace {
+
+// TSQR's triangles ((D + 2)^2 values each), which every method's statistics make (qr for its fit):
+// a leaf block and its reflector, the merge's work, a stack of partial triangles per tree level, this
+// rank's nodes (twice: values and the record sent), every rank's nodes gathered and the tree built
+// from them (twice), then the solution's and the statistics' small matrices.
+Checked tsqr_bytes(const RegressSize& size, int ranks) {
+  const Checked width = size.cols + 2, triangle = width * width;
+  const Checked leaves = size.rows.divide_up(static_cast<std::uint64_t>(regression::tsqr_block_rows));
+  std::uint64_t levels = 1;
+  while (levels < 63 && (std::uint64_t{1} << levels) < leaves.value()) ++levels;
+  const Checked nodes = Checked(2 * levels + 2);
+  // The leaf's scratch, and (in memory) the rows of a block that straddles ranks, sent and received.
+  const Checked block = Checked(regression::tsqr_block_rows + 8) * width * 3 + width * 2 + 16;
+  return (block + triangle * (Checked(levels + 1) + nodes * 2 + nodes * static_cast<std::uint64_t>(ranks) * 2 + 6)) *
+         f8;
+}
+
+}  // namespace
+
+ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size, int ranks,
+                                   std::uint64_t stream_buffers) {
   ResourcePlan plan;
   const RegressConfig& cfg = config.regress;
   const Checked rows = size.rows.divide_up(static_cast<std::uint64_t>(ranks));
   const Checked width = size.cols + 1;
-  plan.memory.push_back({"this rank's rows of X and y", rows * width * f8});
+  const bool streamed = stream_buffers > 0;
+  if (streamed) {
+    plan.memory.push_back({"the two buffers --data is streamed through (" +
+                               (size.reader_bytes_per_row.value() > 0
+                                    ? std::to_string(stream_buffers / 2 / size.reader_bytes_per_row.value())
+                                    : std::string("0")) +
+                               " rows a piece)",
+                           Checked(stream_buffers)});
+  } else {
+    plan.memory.push_back({"this rank's rows of X and y", rows * width * f8});
+    if (size.h5) {
+      const Checked reader = std::min(Checked(in_memory_read_buffers), rows * size.reader_bytes_per_row * 2);
+      plan.memory.push_back({"the reader's two piece buffers", reader});
+    }
+  }
   // The tree sums keep about two partial nodes per level of a 64-level tree.
   const Checked node = cfg.method == regression::Method::normal ? width * (width + 1) : width + 1;
   plan.memory.push_back({"the reproducible sums' partial nodes", node * 130 * f8});
+  plan.memory.push_back({"TSQR's (D+2)^2 triangles (qr, and every method's statistics)", tsqr_bytes(size, ranks)});
   if (cfg.method == regression::Method::lstsq)
     plan.memory.push_back({"PETSc's copy of [X 1] and its vectors", rows * (width + 6) * f8});
   if (cfg.method == regression::Method::gd) plan.memory.push_back({"the loss history", Checked::of(cfg.gd.iters) * f8});
+  if (cfg.standardize && !streamed) plan.memory.push_back({"the standardised copy of X", rows * size.cols * f8});
   if (size.file_bytes > 0) {
     // The file's bytes, the values parsed from it, and X and y split from them; then all of X and y
     // stay on rank 0 while they are scattered.
     const Checked parsed = size.csv ? size.file_bytes.divide_up(2) * f8 : size.file_bytes;
     plan.root_memory.push_back({"--data read whole on rank 0 (file, values, X and y)", size.file_bytes + parsed * 3});
   }
-  const Checked data_values = cfg.write_data ? size.rows * width : Checked(0);
+  // A streamed table is never copied into the output (--no-data is implied).
+  const Checked data_values = cfg.write_data && !streamed ? size.rows * width : Checked(0);
   const Checked values = data_values + width * 2 + Checked::of(cfg.gd.iters);
   add_gathered_output(plan, config.output.out, values);
   plan.disk.push_back({"the output " + config.output.out, file_bytes(config.output.out, values)});
   if (config.output.checkpoint_every > 0)
     plan.disk.push_back({"two checkpoints", ((width + Checked::of(cfg.gd.iters) + 2) * f8 + file_overhead) * 2, 2});
   return plan;
+}
+
+RegressDecision decide_regress(const Config& config, const RegressSize& size, int ranks, Checked budget,
+                               const std::string& budget_basis) {
+  const RegressConfig& cfg = config.regress;
+  RegressDecision d{resource_plan_regress(config, size, ranks), 0, budget, budget_basis};
+  if (!size.h5 || budget.overflowed() || d.plan.memory_per_rank() <= budget) return d;
+  const std::string need = "X and y need " + format_bytes(d.plan.memory_per_rank()) + " per rank in memory but " +
+                           budget_basis + " allows " + format_bytes(budget);
+  if (cfg.method == regression::Method::lstsq)
+    throw InputError("--method lstsq (PETSc) needs X in memory: " + need +
+                     "; use --method qr, normal or gd, which stream --data in pieces, or more ranks");
+  if (cfg.standardize)
+    throw InputError("--standardize needs X in memory: " + need +
+                     "; drop --standardize to stream --data, or use more ranks");
+  // What the streamed run holds besides its buffers; the buffers take the rest (at least two rows,
+  // and for qr two of its leaf blocks).
+  const Checked with_one = resource_plan_regress(config, size, ranks, 1).memory_per_rank();
+  const Checked fixed = with_one.overflowed() ? with_one : Checked(with_one.value() - 1);
+  const std::uint64_t least_rows = cfg.method == regression::Method::qr ? regression::tsqr_block_rows : 1;
+  const Checked least = size.reader_bytes_per_row * least_rows * 2;
+  if (fixed.overflowed() || !(fixed + least <= budget))
+    throw InputError("--data does not fit in memory (" + need +
+                     ") and cannot be streamed either: the fit's own state takes " + format_bytes(fixed) +
+                     " and a piece of " + std::to_string(least_rows) + " rows " + format_bytes(least) +
+                     "; raise --memory or use more ranks (--plan prints the plan)");
+  const std::uint64_t room = budget.value() - fixed.value();
+  d.stream_buffers = std::min(room, most_stream_buffers);
+  d.plan = resource_plan_regress(config, size, ranks, d.stream_buffers);
+  return d;
 }
 
 }  // namespace slab::app
@@ -264,11 +334,15 @@ void check_plan(const ResourcePlan& plan, const Available& available) {
 namespace slab::app {
 
 bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan) {
-  const Available available = measure_available(comm, config.output.out);
+  return apply_plan(comm, config, plan, measure_available(comm, config.output.out));
+}
+
+bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan& plan, const Available& available,
+                const std::string& note) {
   if (config.print_plan && comm.is_root()) {
     const std::string file_limit =
         available.file_size.overflowed() ? "" : "; files up to " + format_bytes(available.file_size) + " (ulimit -f)";
-    std::printf("%savailable: %s of memory per rank (%s); %s free in '%s'%s\n", plan.describe().c_str(),
+    std::printf("%s%savailable: %s of memory per rank (%s); %s free in '%s'%s\n", note.c_str(), plan.describe().c_str(),
                 format_bytes(available.memory_per_rank).c_str(), available.memory_basis.c_str(),
                 format_bytes(available.disk).c_str(), available.disk_folder.c_str(), file_limit.c_str());
   }
@@ -291,9 +365,14 @@ RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg, const 
     const Checked values = ext == ".npz" ? Checked(bytes / 8) : Checked(bytes).divide_up(2);
     return {values, 0, bytes, ext == ".csv"};
   }
-  // HDF5: the declared shape, checked before anything is read.
-  const Shape shape = io::H5Input(comm, cfg.data, "--data", access).shape("/regression/X", {2, {}, {}});
-  return {Checked(shape[0]), Checked(shape[1])};
+  // HDF5: the declared shapes and types, checked before anything is read.
+  const io::H5Input input(comm, cfg.data, "--data", access);
+  const io::TableInfo info = io::inspect_table(comm, input, {cfg.x_path, cfg.y_path, cfg.y_column, cfg.columns});
+  RegressSize size{Checked::of(info.rows), Checked(info.cols())};
+  size.h5 = true;
+  size.table_cols = Checked(info.table_cols);
+  size.reader_bytes_per_row = Checked(info.buffer_bytes_per_row());
+  return size;
 }
 
 }  // namespace slab::app

@@ -1,5 +1,7 @@
 #include "app/run.hpp"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <ctime>
 
@@ -41,7 +43,14 @@ io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times)
   return {{"wall_time_compute", comm.allreduce_max(times.compute)},
           {"wall_time_communication", comm.allreduce_max(times.communication)},
           {"wall_time_io", comm.allreduce_max(times.io)},
-          {"wall_time_total", comm.allreduce_max(times.total)}};
+          {"wall_time_total", comm.allreduce_max(times.total)},
+          {"peak_rss_bytes", comm.allreduce_max(peak_rss_bytes())}};
+}
+
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return -1;
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux: KiB
 }
 
 void append(io::Attributes& attributes, io::Attributes more) {

@@ -19,7 +19,10 @@ void report_unused_petsc_options(const mpi::Comm& comm);
 // Attributes every output carries: version, commit, command line, ranks and hosts, start time, I/O
 // mode and settings (alignment, the MPI-IO hints asked for and those `output` reports).
 [[nodiscard]] io::Attributes provenance(const mpi::Comm& comm, const Config& config, const io::Output& output);
-// Collective: wall_time_compute, _communication, _io and _total, each the maximum over the ranks.
+// This process's peak resident memory so far (getrusage ru_maxrss), in bytes.
+[[nodiscard]] std::int64_t peak_rss_bytes();
+// Collective: wall_time_compute, _communication, _io and _total, each the maximum over the ranks,
+// and peak_rss_bytes, the largest rank's peak resident memory.
 [[nodiscard]] io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times);
 // Appends `more` to `attributes`.
 void append(io::Attributes& attributes, io::Attributes more);

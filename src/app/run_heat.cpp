@@ -61,7 +61,8 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
     if (!built_in_init(cfg.init)) (void)split_init_file(cfg.init);
   });
   // Before anything is allocated: the memory per rank and the bytes of every file (src/app/plan.hpp).
-  (void)apply_plan(comm, config, resource_plan_heat(config, plan.problem, comm.size()));
+  plan.print_only = apply_plan(comm, config, resource_plan_heat(config, plan.problem, comm.size()));
+  if (plan.print_only) return plan;  // --plan: printed; nothing is claimed, written or computed
   const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
   const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
@@ -223,7 +224,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const auto started = clock::now();
   const HeatConfig& cfg = config.heat;
   const HeatPlan plan = plan_heat(comm, config);
-  if (config.print_plan) return;  // --plan: plan_heat printed the plan
+  if (plan.print_only) return;  // --plan: plan_heat printed the plan
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line(describe(plan, cfg, comm.size()));
 

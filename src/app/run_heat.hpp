@@ -22,6 +22,7 @@ namespace slab::app {
 
 // What a heat run is decided to be before it allocates or computes anything.
 struct HeatPlan {
+  bool print_only = false;  // --plan: printed, nothing else to do
   heat::Problem problem;
   io::OutputOptions output;  // --out, with the bytes the file will take
   std::string checkpoint;    // where --checkpoint-every writes

@@ -14,6 +14,7 @@
 #include "core/dist_tensor.hpp"
 #include "core/mpi.hpp"
 #include "io/output.hpp"
+#include "io/row_stream.hpp"
 #include "io/sink.hpp"
 #include "solvers/regression.hpp"
 #include "solvers/synthetic.hpp"
@@ -23,8 +24,11 @@ namespace slab::app {
 
 // What a regression run is decided to be before it allocates or computes anything.
 struct RegressPlan {
-  io::OutputOptions output;  // --out, with the bytes the file will take where they are known
-  std::string checkpoint;    // where --checkpoint-every writes
+  bool print_only = false;           // --plan: printed, nothing else to do
+  std::uint64_t stream_buffers = 0;  // > 0: --data is streamed through buffers of this many bytes
+  std::uint64_t memory_budget = 0;   // per rank (--memory, or what the node has); 0: unknown
+  io::OutputOptions output;          // --out, with the bytes the file will take where they are known
+  std::string checkpoint;            // where --checkpoint-every writes
   // Rank 0: the lock on --out, and the checkpoint's (claimed with the plan, so that a second run
   // on either is refused before anything is computed); held while the plan lives.
   io::Claim claim;
@@ -34,17 +38,21 @@ struct RegressPlan {
 // Collective: validates every regression parameter (agreed on all ranks) and checks --out.
 [[nodiscard]] RegressPlan plan_regress(const mpi::Comm& comm, const Config& config);
 
-// X (N, D) and y (N,) split by rows; the true model when the data is synthetic.
+// X (N, D) and y (N,) split by rows; the true model when the data is synthetic. A streamed .h5
+// --data has no rows in memory (X and y are empty): `stream` reads them in pieces, once per pass.
 struct Dataset {
   DistTensor X;
   DistTensor y;
   std::optional<regression::Truth> truth;
+  std::optional<io::TableInfo> table;       // .h5 --data: its datasets' types and dimension names
+  std::shared_ptr<io::H5RowStream> stream;  // set when streamed
 };
 
 // Collective: generates the synthetic data or reads --data (.h5 in parallel; .npz and .csv on
-// rank 0, then scattered), checked for shape and finiteness.
-// `access`: how an .h5 file is opened.
-[[nodiscard]] Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg, const io::FileAccess& access = {});
+// rank 0, then scattered), checked for shape and finiteness; with stream_buffers > 0, opens .h5
+// --data for streamed passes instead. `access`: how an .h5 file is opened.
+[[nodiscard]] Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg, std::uint64_t stream_buffers = 0,
+                                const io::FileAccess& access = {});
 
 // The parameter line rank 0 prints first.
 [[nodiscard]] std::string describe(const Dataset& data, const RegressConfig& cfg, int ranks, const std::string& out);
@@ -60,9 +68,8 @@ void write_data(io::Sink& sink, const Dataset& data, const RegressConfig& cfg);
                                   Reporter& report, std::int64_t& restarted_from);
 
 // Collective: the fit's regression statistics (standard errors, t values, R², condition number;
-// solvers/tsqr.hpp), from one TSQR pass over data.X, or from the fit's own R for qr.
-[[nodiscard]] regression::Statistics fit_statistics(const mpi::Comm& comm, const Dataset& data,
-                                                    const regression::Fit& fit);
+// solvers/tsqr.hpp), in memory or by streamed passes.
+[[nodiscard]] regression::Statistics statistics(const mpi::Comm& comm, const Dataset& data, const regression::Fit& fit);
 
 // Collective: /regression/w_stderr (feature), b_stderr () and /regression/statistics/t_values
 // (coefficient: D+1, w's then b's), each with its long_name and units.
@@ -74,7 +81,7 @@ void write_statistics(const mpi::Comm& comm, io::Sink& sink, const regression::S
 // Collective: w and b, the loss history (/regression/history: loss and its iteration coordinate),
 // for synthetic data the true model, and every dataset's long_name and units.
 void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit,
-               const std::optional<regression::Truth>& truth, const RegressConfig& cfg);
+               const std::optional<regression::Truth>& truth, const RegressConfig& cfg, bool data_written);
 
 // Every parameter and the fit's figures, as the /regression group's attributes.
 [[nodiscard]] io::Attributes regress_attributes(const RegressConfig& cfg, const Dataset& data,
@@ -84,6 +91,28 @@ void write_fit(const mpi::Comm& comm, io::Sink& sink, const regression::Fit& fit
 [[nodiscard]] std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const regression::Fit& fit,
                                           const regression::Statistics& stats, int ranks, const PhaseTimes& times,
                                           const std::string& target);
+
+// The /regression group of an open output, as HeatRecord is /heat's: X and y (unless --no-data or
+// streamed), then the fit and its statistics, the attributes and /provenance; it keeps its I/O time.
+class RegressRecord {
+ public:
+  RegressRecord(const mpi::Comm& comm, io::Sink& sink, const RegressConfig& cfg);
+  // Collective: X and y, unless --no-data or streamed.
+  void data(const Dataset& data);
+  // Collective: w, b, the loss history, the true model of synthetic data, and the statistics.
+  void fit(const regression::Fit& fit, const std::optional<regression::Truth>& truth,
+           const regression::Statistics& stats);
+  // Collective: the parameters as /regression's attributes, the run's provenance as /provenance's.
+  void finish(const io::Attributes& parameters, const io::Attributes& run_record);
+  [[nodiscard]] double io_seconds() const noexcept { return io_seconds_; }
+
+ private:
+  const mpi::Comm& comm_;
+  io::Sink& sink_;
+  const RegressConfig& cfg_;
+  bool data_written_ = false;
+  double io_seconds_ = 0;
+};
 
 void run_regress(const mpi::Comm& comm, const Config& config);
 

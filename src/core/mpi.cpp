@@ -134,8 +134,16 @@ Environment::Environment(int& argc, char**& argv) {
   // stays). A user's own OMPI_MCA_sharedfp setting wins.
   ::setenv("OMPI_MCA_sharedfp", "^sm,lockedfile", /*overwrite=*/0);
   int provided = 0;
-  SLAB_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+  // SERIALIZED: a streamed regression reads its next piece from a second thread while the first
+  // computes (io/row_stream.hpp); never two threads in MPI at once.
+  SLAB_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided));
   owns_ = true;
+}
+
+bool threads_serialized() {
+  int level = MPI_THREAD_SINGLE;
+  SLAB_MPI(MPI_Query_thread(&level));
+  return level >= MPI_THREAD_SERIALIZED;
 }
 
 Environment::~Environment() {

@@ -127,6 +127,10 @@ class RequestSet {
 [[noreturn]] void abort_all(int code) noexcept;
 
 // Initialises MPI unless somebody already has, and finalises it only if it did.
+// True when MPI was initialised with MPI_THREAD_SERIALIZED or more: any thread may call MPI, one at
+// a time.
+[[nodiscard]] bool threads_serialized();
+
 class Environment {
  public:
   Environment(int& argc, char**& argv);

@@ -125,4 +125,35 @@ template <class Leaf>
   return part;
 }
 
+// A streamed pass visits a rank's part of the tree in units of at most 2^unit_level leaves: the
+// aligned nodes of [first, end), each node above unit_level split into its aligned sub-nodes of
+// that level, in order. A node's perfect binary tree is the pairwise tree of its sub-nodes' trees, so
+// folding the units' values with reduce_pairwise's association (NodeFolder) gives local_tree's bits.
+[[nodiscard]] std::vector<TreeNode> stream_units(std::int64_t first, std::int64_t end, int unit_level);
+
+// Folds the values of stream_units(first, end, unit_level), given in order, into the aligned nodes of
+// [first, end): a stack of at most (62 - unit_level + 1) partial values, merged as each sub-tree
+// completes. No communication.
+class NodeFolder {
+ public:
+  NodeFolder(std::int64_t first, std::int64_t end, int unit_level, std::size_t width, Merge merge);
+  // The next unit's `width` values.
+  void add(const double* unit);
+  // After every unit was given: this rank's nodes and their values, as local_tree returns them.
+  [[nodiscard]] PartialTree finish();
+
+ private:
+  void start_node();
+
+  int unit_level_;
+  std::size_t width_;
+  Merge merge_;
+  PartialTree part_;
+  std::size_t node_ = 0;       // the node being folded
+  std::uint64_t count_ = 0;    // its units
+  std::uint64_t given_ = 0;    // units of it given so far
+  std::size_t depth_ = 0;      // partial values on the stack
+  std::vector<double> stack_;  // (level - unit_level + 1) * width
+};
+
 }  // namespace slab

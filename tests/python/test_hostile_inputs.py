@@ -114,7 +114,11 @@ class HostileSizes(HostileTest):
             f.create_dataset("regression/X", shape=(10**12, 1000), dtype="f8", chunks=(1, 1000))
             f.create_dataset("regression/y", shape=(10**12,), dtype="f8", chunks=(1000,))
         self.assertLess(os.path.getsize(self.path("huge.h5")), 10000)
-        self.expect_refusal(["regress", "--data", "huge.h5", "-q"], 2, "of memory on its busiest rank")
+        # Too large for memory, so it would be streamed (docs/streaming.md); its chunks were never
+        # written, which is refused before a row is read.
+        self.expect_refusal(["regress", "--data", "huge.h5", "-q"], 2, "was never written")
+        # lstsq cannot stream: refused by the plan.
+        self.expect_refusal(["regress", "--data", "huge.h5", "--method", "lstsq", "-q"], 2, "needs X in memory")
 
     def test_an_npz_declaring_a_huge_x_in_a_small_file(self):
         npz_with(self.path("huge.npz"), {"X": npy_bytes(np.zeros(2), shape=(10**12, 1000)),
@@ -285,7 +289,7 @@ class HostileHdf5(HostileTest):
                  "dangling.h5": lambda f: f.__setitem__("regression/X", h5py.SoftLink("/nowhere")),
                  "external.h5": lambda f: f.__setitem__("regression/X", h5py.ExternalLink("other.h5", "/X")),
                  "empty_x.h5": lambda f: f.__setitem__("regression/X", np.zeros((0, 3))),
-                 "ints.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2), dtype="i4")),
+                 "strings.h5": lambda f: f.__setitem__("regression/X", np.array([[b"a", b"b"]] * 3)),
                  "missing.h5": lambda f: f.create_group("regression/nothing_here"),
                  "rank3.h5": lambda f: f.__setitem__("regression/X", np.ones((3, 2, 2))),
                  "holes.h5": self.chunks_with_a_hole,
@@ -293,7 +297,7 @@ class HostileHdf5(HostileTest):
                  "raw.h5": lambda f: f.create_dataset("regression/X", (3, 2), "f8",
                                                       external=[(self.path("x.raw"), 0, 48)])}
         words = {"group.h5": "is a group, not a dataset", "dangling.h5": "dangling link",
-                 "external.h5": "external link", "empty_x.h5": "at least one row", "ints.h5": "not floating point",
+                 "external.h5": "external link", "empty_x.h5": "at least one row", "strings.h5": "holds strings, not numbers",
                  "missing.h5": "no dataset '/regression/X'", "rank3.h5": "has shape (3, 2, 2)",
                  "holes.h5": "partly written", "unwritten.h5": "never written", "raw.h5": "external raw files"}
         with h5py.File(self.path("other.h5"), "w") as f:

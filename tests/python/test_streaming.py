@@ -1,0 +1,217 @@
+"""Regression on data larger than memory (docs/streaming.md): a file several times a small --memory
+budget is fitted in streamed passes with qr, normal and gd at 1-3 ranks and gives the bits of the
+in-memory fit; the largest rank's peak memory (/provenance peak_rss_bytes) stays under the budget
+plus the process's own baseline; files named and typed as xarray and h5py users write them are read;
+every refusal is one line; --plan writes nothing."""
+import os
+import unittest
+
+import h5py
+import numpy as np
+import xarray as xr
+
+from slabrun import TempDirTest, error_lines
+
+MiB = 1 << 20
+BUDGET = 4 * MiB
+# What HDF5's and MPI-IO's own buffers add to a streamed run beyond the baseline of a run that holds
+# nothing at the same rank count: about 1 MiB at 1-2 ranks, 8 MiB at 3 (the collective-buffering
+# aggregator of Open MPI's MPI-IO); the stated constant is 16 MiB (docs/streaming.md).
+MARGIN = 16 * MiB
+FIT = ["w", "b", "w_stderr", "b_stderr", "history/loss", "statistics/t_values"]
+
+
+def table(rows, cols, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, cols))
+    y = X @ rng.standard_normal(cols) + 0.25 + 0.01 * rng.standard_normal(rows)
+    return X, y
+
+
+class StreamedFits(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        X, y = table(160000, 7)  # 10.3 MB: 2.5 times the 4 MiB budget
+        self.assertGreater(X.nbytes + y.nbytes, 2.4 * BUDGET)
+        with h5py.File(self.path("big.h5"), "w") as f:
+            f["regression/X"] = X
+            f["regression/y"] = y
+
+    def fit(self, ranks, method, out, *extra):
+        self.slab(ranks, "regress", "--data", "big.h5", "--method", method, "--iters", "15", "-q", "--out", out,
+                  *extra)
+        return h5py.File(self.path(out))
+
+    def baseline_rss(self, ranks):
+        # A run that holds next to nothing at this rank count: what MPI, HDF5 and PETSc take.
+        self.slab(ranks, "regress", "--rows", "10", "--cols", "2", "--method", "qr", "-q", "--out", "tiny.h5",
+                  "--overwrite")
+        with h5py.File(self.path("tiny.h5")) as f:
+            return int(f["provenance"].attrs["peak_rss_bytes"])
+
+    def test_same_bits_as_in_memory_with_bounded_memory(self):
+        baselines = {ranks: self.baseline_rss(ranks) for ranks in (1, 2, 3)}
+        for method in ("qr", "normal", "gd"):
+            with self.fit(1, method, f"mem-{method}.h5") as ref:
+                self.assertEqual(ref["regression"].attrs["streamed"], 0)
+                expected = {k: ref["regression/" + k][()] for k in FIT}
+            for ranks in (1, 2, 3):
+                with self.subTest(method=method, ranks=ranks):
+                    with self.fit(ranks, method, f"st-{method}-{ranks}.h5", "--memory", "4MiB") as f:
+                        self.assertEqual(f["regression"].attrs["streamed"], 1)
+                        self.assertNotIn("X", f["regression"])  # --no-data is implied
+                        for k in FIT:
+                            self.assertEqual(f["regression/" + k][()].tobytes(), expected[k].tobytes(), k)
+                        peak = int(f["provenance"].attrs["peak_rss_bytes"])
+                        self.assertEqual(int(f["provenance"].attrs["memory_budget_bytes"]), BUDGET)
+                        baseline = baselines[ranks]
+                        self.assertLess(peak, BUDGET + baseline + MARGIN,
+                                        f"peak {peak / MiB:.1f} MiB, baseline {baseline / MiB:.1f} MiB")
+
+    def test_streamed_gd_checkpoint_resumes_with_the_same_bits(self):
+        gd = ["regress", "--data", "big.h5", "--method", "gd", "--iters", "15", "--tol", "0", "-q"]
+        self.slab(2, *gd, "--memory", "4MiB", "--out", "whole.h5")
+        # A fault just before the output is committed leaves the checkpoint of iteration 12 behind.
+        result = self.slab(2, *gd, "--memory", "4MiB", "--checkpoint-every", "6", "--out", "first.h5", check=False,
+                           env={"SLAB_FAULT": "write:0"})
+        self.assertEqual(result.returncode, 1, result.stderr)
+        # Resumed on another rank count with other pieces (a budget of 6 MiB).
+        resumed = self.slab(3, *gd, "--memory", "6MiB", "--restart", "first.h5.ckpt.h5", "--out", "resumed.h5")
+        self.assertNotIn("error", resumed.stderr)
+        with h5py.File(self.path("whole.h5")) as whole, h5py.File(self.path("resumed.h5")) as f:
+            self.assertEqual(f["provenance"].attrs["restarted_from_step"], 12)
+            for k in ("w", "b", "history/loss"):
+                self.assertEqual(f["regression/" + k][()].tobytes(), whole["regression/" + k][()].tobytes(), k)
+
+    def test_plan_shows_the_streamed_path_and_writes_nothing(self):
+        result = self.slab(2, "regress", "--data", "big.h5", "--method", "qr", "--memory", "4MiB", "--plan",
+                           "--out", "p.h5")
+        self.assertIn("streamed", result.stdout)
+        self.assertIn("the two buffers --data is streamed through", result.stdout)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["big.h5"])
+
+
+class UserDatasets(TempDirTest):
+    """Files as xarray and h5py users write them: other names, float32, int64, a table with y in it."""
+
+    def reference(self, X, y, ranks=2, *extra):
+        with h5py.File(self.path("ref.h5"), "w") as f:
+            f["regression/X"] = X
+            f["regression/y"] = y
+        self.slab(ranks, "regress", "--data", "ref.h5", "--method", "qr", "-q", "--out", "ref-out.h5",
+                  "--overwrite", *extra)
+        with h5py.File(self.path("ref-out.h5")) as f:
+            return f["regression/w"][()], f["regression/b"][()]
+
+    def fit(self, ranks, data, *extra):
+        result = self.slab(ranks, "regress", "--data", data, "--method", "qr", "--out", "out.h5", "--overwrite",
+                           *extra)
+        f = h5py.File(self.path("out.h5"))
+        self.addCleanup(f.close)
+        return result, f
+
+    def test_xarray_netcdf4_in_both_engines_streamed_and_in_memory(self):
+        X, y = table(3000, 3)
+        w, b = self.reference(X.astype("f4").astype("f8"), y.astype("f4").astype("f8"))
+        for engine in ("netcdf4", "h5netcdf"):
+            name = f"xr-{engine}.h5"
+            ds = xr.Dataset({"features": (("sample", "feature"), X.astype("f4")),
+                             "target": (("sample",), y.astype("f4"))})
+            ds.to_netcdf(self.path(name), engine=engine)
+            for memory in ([], ["--memory", "200kB"]):
+                with self.subTest(engine=engine, memory=memory):
+                    result, f = self.fit(2, name, "--x", "/features", "--y", "/target", *memory)
+                    self.assertIn("X float32, y float32, read as float64", result.stderr)
+                    self.assertEqual(f["regression/w"][()].tobytes(), w.tobytes())
+                    self.assertEqual(f["regression/b"][()].tobytes(), b.tobytes())
+                    attrs = f["regression"].attrs
+                    self.assertEqual(attrs["data_x_dimensions"], "sample,feature")
+                    self.assertEqual(attrs["data_y_dimensions"], "sample")
+                    self.assertEqual(attrs["data_x_type"], "float32")
+
+    def test_h5py_int64_table_with_y_column_and_columns(self):
+        rng = np.random.default_rng(5)
+        T = rng.integers(-50, 50, size=(2000, 5)).astype("i8")
+        T[:, 2] = T[:, [0, 3, 4]] @ [2, -1, 3] + rng.integers(-2, 3, size=2000)
+        w, b = self.reference(T[:, [0, 3, 4]].astype("f8"), T[:, 2].astype("f8"), 3)
+        with h5py.File(self.path("t.h5"), "w") as f:
+            f["runs/2024/table"] = T
+        for memory in ([], ["--memory", "100kB"]):
+            for ranks in (1, 3):
+                with self.subTest(memory=memory, ranks=ranks):
+                    result, f = self.fit(ranks, "t.h5", "--x", "/runs/2024/table", "--y-column", "2", "--columns",
+                                         "0,3,4", *memory)
+                    self.assertIn("X int64, y int64, read as float64", result.stderr)
+                    self.assertEqual(f["regression/w"][()].tobytes(), w.tobytes())
+                    self.assertEqual(f["regression/b"][()].tobytes(), b.tobytes())
+                    self.assertEqual(f["regression"].attrs["data_columns"], "0,3,4")
+
+
+class StreamRefusals(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        X, y = table(4000, 3)
+        with h5py.File(self.path("d.h5"), "w") as f:
+            f["X"] = X
+            f["y"] = y
+            f["short"] = y[:10]
+            f["names"] = np.array([b"a", b"b"] * 2000)
+            f["flags"] = np.ones(4000, dtype=bool)
+            f["cube"] = np.ones((4000, 2, 2))
+            f.create_group("group")
+        np.savez(self.path("d.npz"), X=X, y=y)
+
+    def refuse(self, args, words, code=2, ranks=2):
+        result = self.slab(ranks, "regress", *args, "-q", "--out", "r.h5", check=False)
+        self.assertEqual(result.returncode, code, result.stderr)
+        lines = error_lines(result.stderr)
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn(words, lines[0])
+        self.assertFalse(os.path.exists(self.path("r.h5")))
+
+    def test_every_refusal_is_one_line(self):
+        d = ["--data", "d.h5", "--x", "/X"]
+        cases = [
+            (["--data", "d.h5", "--x", "/missing", "--y", "/y"], "no dataset '/missing'"),
+            ([*d, "--y", "/nothing"], "no dataset '/nothing'"),
+            ([*d, "--y", "/short"], "/short"),
+            ([*d, "--y", "/names"], "holds strings, not numbers"),
+            ([*d, "--y", "/flags"], "not numbers"),
+            (["--data", "d.h5", "--x", "/cube", "--y", "/y"], "has shape (4000, 2, 2)"),
+            (["--data", "d.h5", "--x", "/y", "--y", "/y"], "has shape (4000,)"),
+            ([*d, "--y", "/group"], "is a group"),
+            ([*d, "--y-column", "3"], "--y-column 3 is out of range"),
+            ([*d, "--y", "/y", "--columns", "0,0"], "names column 0 twice"),
+            ([*d, "--y-column", "1", "--columns", "1,2"], "which --y-column takes as y"),
+            ([*d, "--y", "/y", "--y-column", "1"], "--y and --y-column both name y"),
+            (["--data", "d.npz", "--x", "/X"], "select datasets of --data FILE.h5"),
+            ([*d, "--y", "/y", "--memory", "12XB"], "--memory"),
+            ([*d, "--y", "/y", "--memory", "0"], "--memory"),
+            ([*d, "--y", "/y", "--method", "lstsq", "--memory", "64kB"], "--method lstsq (PETSc) needs X in memory"),
+            ([*d, "--y", "/y", "--standardize", "--memory", "64kB"], "--standardize needs X in memory"),
+            ([*d, "--y", "/y", "--method", "qr", "--memory", "2kB"], "cannot be streamed either"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.refuse(args, words)
+
+
+class PlanStops(TempDirTest):
+    def test_regress_plan_computes_and_writes_nothing(self):
+        for method in ("qr", "gd", "normal"):
+            result = self.slab(2, "regress", "--rows", "5000", "--cols", "10", "--method", method, "--out", "p.h5",
+                               "--plan")
+            self.assertIn("memory on the busiest rank", result.stdout)
+            self.assertNotIn("slab regress:", result.stderr)
+            self.assertEqual(os.listdir(self.dir), [])
+
+    def test_wide_qr_is_refused_before_allocating(self):
+        result = self.slab(1, "regress", "--rows", "5000", "--cols", "100000", "--method", "qr", "-q", "--out",
+                           "w.h5", check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("TSQR's (D+2)^2 triangles", error_lines(result.stderr)[0])
+        self.assertEqual(os.listdir(self.dir), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
