@@ -80,7 +80,10 @@ TableInfo inspect_table(const mpi::Comm& comm, const H5Input& input, const Table
 
 H5RowStream::H5RowStream(const mpi::Comm& comm, const std::string& file, const TableSelection& selection,
                          std::uint64_t buffer_bytes, const std::string& option, const FileAccess& access)
-    : comm_(comm), input_(comm, file, option, access), selection_(selection), where_("'" + file + "' (" + option + ")") {
+    : comm_(comm),
+      input_(comm, file, option, access),
+      selection_(selection),
+      where_("'" + file + "' (" + option + ")") {
   info_ = inspect_table(comm, input_, selection_);
   const std::uint64_t per_row = info_.buffer_bytes_per_row() * 2;  // two slots
   piece_rows_ = static_cast<std::int64_t>(std::min<std::uint64_t>(buffer_bytes / per_row, std::uint64_t{1} << 40));

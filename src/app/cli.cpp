@@ -61,31 +61,13 @@ void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const s
       ->check(CLI::Range(0, 9));
 }
 
-// A size in bytes: digits, optionally with a unit B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB,
-// GiB, TiB (powers of 1024); at least 1 byte, at most 2^64-1.
+// A size in bytes of at least one byte (core/checked.hpp: parse_bytes).
 std::uint64_t parse_size(const std::string& text, const std::string& flag) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, error] = std::from_chars(text.data(), end, value);
-  const std::string unit(ptr, end);
-  static const std::map<std::string, std::uint64_t> units{{"", 1},
-                                                          {"B", 1},
-                                                          {"kB", 1000},
-                                                          {"KB", 1000},
-                                                          {"MB", 1000000},
-                                                          {"GB", 1000000000},
-                                                          {"TB", 1000000000000},
-                                                          {"KiB", 1ULL << 10},
-                                                          {"MiB", 1ULL << 20},
-                                                          {"GiB", 1ULL << 30},
-                                                          {"TiB", 1ULL << 40}};
-  const auto scale = units.find(unit);
-  std::uint64_t bytes = 0;
-  if (ptr == text.data() || error != std::errc() || scale == units.end() ||
-      __builtin_mul_overflow(value, scale->second, &bytes) || bytes == 0)
+  const std::optional<std::uint64_t> bytes = parse_bytes(text);
+  if (!bytes || *bytes == 0)
     throw CLI::ValidationError(
         flag, "must be a positive size in bytes, or with a unit (64MiB, 2GiB, 500MB), got '" + text + "'");
-  return bytes;
+  return *bytes;
 }
 
 // A seed is an integer from 0 to 2^64-1 in decimal digits: "-1" and "2^64" are out of range, not
@@ -126,9 +108,10 @@ const CLI::Validator at_least_zero(
 // A size in bytes, with or without a unit (core/checked.hpp: parse_bytes).
 const CLI::Validator size_in_bytes(
     [](std::string& text) -> std::string {
-      return parse_bytes(text)
-                 ? ""
-                 : "must be a size in bytes, as 4194304, 4MiB or 4M (units B, KiB, MiB, GiB, TiB), got " + text;
+      return parse_bytes(text) ? ""
+                               : "must be a size in bytes, as 4194304, 4MiB or 4M (units B, KiB, MiB, GiB, TiB; kB, "
+                                 "MB, GB, TB), got " +
+                                     text;
     },
     "");
 

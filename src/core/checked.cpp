@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 namespace slab {
 
@@ -28,12 +29,26 @@ std::optional<std::uint64_t> parse_bytes(const std::string& text) {
   const auto [rest, error] = std::from_chars(text.data(), end, number);
   if (error != std::errc() || rest == text.data()) return std::nullopt;
   const std::string unit(rest, end);
-  static const char* const names[][2] = {{"B", ""}, {"KiB", "K"}, {"MiB", "M"}, {"GiB", "G"}, {"TiB", "T"}};
-  for (unsigned power = 0; power < 5; ++power) {
-    if (unit != names[power][0] && unit != names[power][1]) continue;
-    const unsigned shift = 10 * power;
-    if (shift > 0 && number > (~std::uint64_t{0} >> shift)) return std::nullopt;
-    return number << shift;
+  static const std::pair<const char*, std::uint64_t> units[] = {{"", 1},
+                                                                {"B", 1},
+                                                                {"K", 1ULL << 10},
+                                                                {"KiB", 1ULL << 10},
+                                                                {"M", 1ULL << 20},
+                                                                {"MiB", 1ULL << 20},
+                                                                {"G", 1ULL << 30},
+                                                                {"GiB", 1ULL << 30},
+                                                                {"T", 1ULL << 40},
+                                                                {"TiB", 1ULL << 40},
+                                                                {"kB", 1000},
+                                                                {"KB", 1000},
+                                                                {"MB", 1000000},
+                                                                {"GB", 1000000000},
+                                                                {"TB", 1000000000000}};
+  for (const auto& [name, scale] : units) {
+    if (unit != name) continue;
+    std::uint64_t bytes = 0;
+    if (__builtin_mul_overflow(number, scale, &bytes)) return std::nullopt;
+    return bytes;
   }
   return std::nullopt;
 }

@@ -64,7 +64,7 @@ class Alignment(TempDirTest):
                 np.testing.assert_array_equal(a[name][()], c[name][()])
 
     def test_a_size_that_is_not_one_is_refused(self):
-        for bad in ("4MB", "-1", "1.5M", "M", "99999999999T"):
+        for bad in ("4 MB", "-1", "1.5M", "M", "99999999999T"):
             result = self.slab(2, *HEAT, "--align", bad, "--out", "bad.h5", check=False)
             self.assertEqual(result.returncode, 2, bad)
             lines = error_lines(result.stderr)

@@ -12,7 +12,7 @@
 
 using namespace slab;
 
-TEST(ParseBytes, ReadsDigitsWithOrWithoutABinaryUnit) {
+TEST(ParseBytes, ReadsDigitsWithOrWithoutAUnit) {
   EXPECT_EQ(parse_bytes("0"), 0u);
   EXPECT_EQ(parse_bytes("4194304"), 4194304u);
   EXPECT_EQ(parse_bytes("512B"), 512u);
@@ -21,12 +21,14 @@ TEST(ParseBytes, ReadsDigitsWithOrWithoutABinaryUnit) {
   EXPECT_EQ(parse_bytes("4MiB"), parse_bytes("4M"));
   EXPECT_EQ(parse_bytes("4M"), 4u << 20);
   EXPECT_EQ(parse_bytes("2GiB"), std::uint64_t{2} << 30);
+  EXPECT_EQ(parse_bytes("500MB"), 500000000u);  // kB, MB, GB, TB: powers of 1000
+  EXPECT_EQ(parse_bytes("64kB"), parse_bytes("64KB"));
+  EXPECT_EQ(parse_bytes("64kB"), 64000u);
   EXPECT_EQ(parse_bytes("16777215TiB"), ~std::uint64_t{0} - ((std::uint64_t{1} << 40) - 1));  // 2^64 - 2^40
 }
 
 TEST(ParseBytes, RefusesAnythingElse) {
-  for (const char* bad :
-       {"", "M", "-1", "+4", "1.5M", "4MB", "4 MiB", "4mib", "0x10", "16777216TiB", "18446744073709551616"})
+  for (const char* bad : {"", "M", "-1", "+4", "1.5M", "4 MiB", "4mib", "0x10", "16777216TiB", "18446744073709551616"})
     EXPECT_FALSE(parse_bytes(bad).has_value()) << bad;
 }
 
