@@ -13,6 +13,7 @@
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 #include "core/tree_sum.hpp"
 
 namespace slab::regression {
@@ -77,12 +78,6 @@ struct GradientLeaf {
   }
 };
 
-std::string number(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", v);
-  return text;
-}
-
 // The scale of the data, replicated: the largest |X| and |y|, and the mean squared norm of a row of
 // [X 1] (half the trace of the loss's curvature, so gd is stable for lr < 1 / row_norm2).
 struct DataScale {
@@ -111,9 +106,9 @@ std::string overflow_cause(const DataScale& s, const DistTensor& X) {
   const double n = static_cast<double>(X.partition().global_rows());
   const double limit = std::sqrt(std::numeric_limits<double>::max() / (n * static_cast<double>(X.row_length() + 1)));
   if (std::isfinite(s.row_norm2) && s.max_x < limit && s.max_y < limit) return {};
-  return "the data's scale overflows double precision: |X| reaches " + number(s.max_x) + " and |y| " + number(s.max_y) +
-         ", so X^T X and the squared loss exceed " + number(std::numeric_limits<double>::max()) +
-         "; rescale X and y (to about 1)";
+  return "the data's scale overflows double precision: |X| reaches " + format_number(s.max_x, 3) + " and |y| " +
+         format_number(s.max_y, 3) + ", so X^T X and the squared loss exceed " +
+         format_number(std::numeric_limits<double>::max(), 3) + "; rescale X and y (to about 1)";
 }
 
 }  // namespace
@@ -130,7 +125,8 @@ void require_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor
   if (finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite))
     return;
   fail_not_finite(comm, X, y,
-                  "the fit is not finite (loss " + number(loss) + ", gradient norm " + number(fit.gradient_norm) + ")");
+                  "the fit is not finite (loss " + format_number(loss, 3) + ", gradient norm " +
+                      format_number(fit.gradient_norm, 3) + ")");
 }
 
 namespace {
@@ -138,14 +134,14 @@ namespace {
 [[noreturn]] void diverged(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const GdOptions& options,
                            const Fit& fit, double loss) {
   const DataScale s = data_scale(comm, X, y);
-  const std::string at =
-      "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " + number(loss) + ")";
+  const std::string at = "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " +
+                         format_number(loss, 3) + ")";
   std::string cause = overflow_cause(s, X);
   if (cause.empty()) {
-    cause = "--lr " + number(options.lr) + " is too large for this data: steps below about " +
-            number(1.0 / s.row_norm2) + " (1 / mean |row of [X 1]|^2) are stable";
+    cause = "--lr " + format_number(options.lr, 3) + " is too large for this data: steps below about " +
+            format_number(1.0 / s.row_norm2, 3) + " (1 / mean |row of [X 1]|^2) are stable";
     if (s.max_x > 1e3 || s.max_x < 1e-3)
-      cause += "; or --standardize the features (|X| reaches " + number(s.max_x) + ")";
+      cause += "; or --standardize the features (|X| reaches " + format_number(s.max_x, 3) + ")";
   }
   mpi::fail_alike(ExitCode::runtime, at + ": " + cause);
 }

@@ -5,17 +5,14 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace slab::app {
 
 std::string describe(const io::AttributeValue& value) {
   if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
   if (const auto* s = std::get_if<std::string>(&value)) return "'" + *s + "'";
-  char text[40];
-  if (const auto* d = std::get_if<double>(&value)) {
-    std::snprintf(text, sizeof text, "%.17g", *d);
-    return text;
-  }
+  if (const auto* d = std::get_if<double>(&value)) return format_number(*d, round_trip_digits);
   return "a list of " + std::to_string(std::get<std::vector<double>>(value).size()) + " numbers";
 }
 

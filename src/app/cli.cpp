@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/version.hpp"
 #include "io/input_file.hpp"
 #include "io/text_format.hpp"
@@ -93,6 +94,28 @@ const CLI::Validator at_least_zero(
     },
     "");
 
+// A unit string (--u-units) is written into every output as the units attribute of u: 1 to 64 bytes
+// of UTF-8 text without control characters (UDUNITS spells units in printable text: K, degC,
+// mol m-3, \u00b0C). Anything else is refused rather than written into files that promise UTF-8.
+constexpr std::size_t max_unit_bytes = 64;
+const CLI::Validator unit_string(
+    [](std::string& text) -> std::string {
+      const std::string rule = "; a unit string (K, degC, mol m-3) is 1 to " + std::to_string(max_unit_bytes) +
+                               " bytes of printable UTF-8 text";
+      if (text.empty()) return "the empty string is not a unit (give 1 for a quantity without units)" + rule;
+      if (text.size() > max_unit_bytes)
+        return "a string of " + std::to_string(text.size()) + " bytes is too long" + rule;
+      const std::string shown = "'" + io::printable(text) + "'";
+      if (!is_utf8(text)) return shown + " is not UTF-8 text" + rule;
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const bool c1 = byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+        if (byte < 0x20 || byte == 0x7f || c1) return shown + " holds a control character" + rule;
+      }
+      return {};
+    },
+    "");
+
 // Applies signed_64_bits to every integer option of cmd.
 void check_integers(CLI::App& cmd) {
   for (CLI::Option* option : cmd.get_options())
@@ -146,13 +169,6 @@ std::string config_text(const std::string& path) {
   }
 }
 
-// A config file's float as a command-line word that reads back as the same double.
-std::string exact_text(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
 // Checks that `key` of a --config file is an option of `cmd` that takes `value`'s kind.
 void check_config_key(const CLI::App& cmd, const std::string& path, const std::string& key, const std::string& flag,
                       const toml::node& value) {
@@ -172,7 +188,7 @@ void check_config_key(const CLI::App& cmd, const std::string& path, const std::s
     throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
   if (value.is_floating_point() && (type == "INT" || type == "UINT"))
     throw InputError(where + " must be an integer (as on the command line), not the float " +
-                     exact_text(value.as_floating_point()->get()));
+                     format_number(value.as_floating_point()->get(), round_trip_digits));
 }
 
 // A key of a --config file as the option it names ('_' read as '-'), checked against `cmd`.
@@ -219,8 +235,11 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
     } else if (const auto i = value.as_integer()) {
       words.insert(words.end(), {flag, std::to_string(i->get())});
     } else if (const auto d = value.as_floating_point()) {
-      words.insert(words.end(), {flag, exact_text(d->get())});
+      words.insert(words.end(), {flag, format_number(d->get(), round_trip_digits)});  // the same double
     } else {
+      // A command-line word cannot hold a NUL ("\u0000" in TOML): a path would end there.
+      if (value.as_string()->get().find('\0') != std::string::npos)
+        throw InputError("--config " + path + ": key '" + key + "' holds a NUL character (\\u0000)");
       words.insert(words.end(), {flag, value.as_string()->get()});
     }
   };
@@ -319,7 +338,9 @@ void add_model_options(CLI::App& heat, HeatConfig& cfg) {
   add_choice(heat, "--units", cfg.units, unit_system_names,
              "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
              "in s; alpha in m^2/s)");
-  heat.add_option("--u-units", cfg.u_units, "Units of u, written as is (a UDUNITS string: K, degC, mol m-3)");
+  heat.add_option("--u-units", cfg.u_units,
+                  "Units of u, written as is (a UDUNITS string: K, degC, mol m-3; at most 64 bytes of printable UTF-8)")
+      ->check(unit_string);
 }
 
 void add_layout_options(CLI::App& heat, HeatConfig& cfg) {
