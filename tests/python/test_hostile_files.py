@@ -477,6 +477,72 @@ class DamagedCheckpoints(HostileTest):
         for change, words in cases:
             self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
 
+    def test_edits_that_keep_the_shapes_are_caught_by_the_digest(self):
+        """A step one off, a value nudged, a parameter or the digest itself changed: the shapes
+        still fit, so only the digest, written last, can tell."""
+        def attribute(obj, key, value):
+            def change(f):
+                f[obj].attrs[key] = value
+            return change
+
+        def nudge(name, index):
+            def change(f):
+                f[name][index] = f[name][index] + 1e-9
+            return change
+
+        digest = "does not match its digest"
+        heat_cases = [
+            (attribute("checkpoint", "step", 31), digest),  # 4 snapshots taken by step 30 and by 31
+            (attribute("checkpoint", "step", 29), "'/checkpoint/snapshots' has shape (4, 21), but at step 29 it must be (3, 21)"),
+            (nudge("checkpoint/u", 3), digest),
+            (nudge("checkpoint/snapshots", (2, 5)), digest),
+            (attribute("checkpoint", "digest", "fnv1a-64:0000000000000000"), digest),
+            (lambda f: f["checkpoint"].attrs.__delitem__("digest"), "does not record its digest"),
+        ]
+        for change, words in heat_cases:
+            self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
+        gd_cases = [
+            (attribute("checkpoint", "step", 29), "'/checkpoint/loss' has shape (30,), but at iteration 29"),
+            (nudge("checkpoint/w", 1), digest),
+            (nudge("checkpoint/state", 0), digest),
+            (nudge("checkpoint/loss", 29), digest),
+        ]
+        for change, words in gd_cases:
+            self.refuse(GD_RUN, self.damaged(self.gd, change), words)
+
+    def test_types_format_and_completion_are_exact(self):
+        def retyped(name, dtype):
+            def change(f):
+                data = f[name][...]
+                del f[name]
+                f.create_dataset(name, data=data, dtype=dtype)
+            return change
+
+        def attribute(obj, key, value):
+            def change(f):
+                f[obj].attrs[key] = value
+            return change
+
+        def int32_step(f):
+            step = int(f["checkpoint"].attrs["step"])
+            f["checkpoint"].attrs.create("step", step, dtype=np.int32)
+
+        cases = [
+            (retyped("checkpoint/u", np.float32), "no dataset of numbers '/checkpoint/u' (of float64"),
+            (retyped("checkpoint/u", ">f8"), "no dataset of numbers '/checkpoint/u' (of float64"),
+            (retyped("checkpoint/snapshots", np.float32), "no dataset of numbers '/checkpoint/snapshots'"),
+            (retyped("checkpoint/t", np.float16), "no dataset of numbers '/checkpoint/t'"),
+            (int32_step, "does not record its step"),
+            (attribute("checkpoint", "format", "slab checkpoint 2"), "format is 'slab checkpoint 2', not 'slab checkpoint 3'"),
+            (attribute("checkpoint", "format", 3), "does not record its format"),
+            (lambda f: f["checkpoint"].attrs.__delitem__("format"), "does not record its format"),
+            (attribute("/", "complete", 0), "not marked complete (attribute complete = 1, which slab writes last, is = 0)"),
+            (lambda f: f.attrs.__delitem__("complete"), "not marked complete"),
+        ]
+        for change, words in cases:
+            self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
+        self.refuse(GD_RUN, self.damaged(self.gd, retyped("checkpoint/w", np.float32)), "'/checkpoint/w' (of float64")
+
     def test_objects_of_the_wrong_kind(self):
         def group_for(name):
             def change(f):
