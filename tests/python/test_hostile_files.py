@@ -295,6 +295,41 @@ class StaleRuns(HostileTest):
         self.assertEqual(sorted(os.listdir(self.dir)), ["precious", "s.h5", "t.h5"])
 
 
+    def test_a_forged_stale_lock_never_removes_a_users_file(self):
+        """A lock anyone could write: slab removes only a name of exactly its own pattern
+        (<target>.<16 lowercase hex>.partial), named by a lock of exactly its own four lines, and
+        made after that lock was written."""
+        def lock(target, temporary, extra=""):
+            write(self.path(target + ".lock"), f"slab lock\nhost gone\npid 999999\ntemporary {temporary}\n{extra}")
+
+        cases = [
+            ("a", "a.h5.mine.partial", ""),  # the report's case: only the prefix and suffix matched
+            ("b", "b.h5.0123456789ABCDEF.partial", ""),  # slab writes lowercase hex
+            ("c", "c.h5.0123456789abcdef0.partial", ""),  # 17 digits
+            ("d", "d.h5.0123456789abcde.partial", ""),  # 15 digits
+            ("e", "e.h5.0123456789abcdef.partial", "pid 1\n"),  # a line slab does not write
+            ("f", "f.h5..partial", ""),
+        ]
+        for name, temporary, extra in cases:
+            with self.subTest(temporary=temporary):
+                write(self.path(temporary), "the user's data\n")
+                write(self.path(temporary + ".data.0"), "the user's data\n")
+                time.sleep(0.01)
+                lock(f"{name}.h5", temporary, extra)
+                self.slab(2, *HEAT, "--out", f"{name}.h5")
+                for kept in (temporary, temporary + ".data.0"):
+                    with open(self.path(kept)) as f:
+                        self.assertEqual(f.read(), "the user's data\n", kept)
+                self.assertFalse(os.path.exists(self.path(f"{name}.h5.lock")))
+        # The exact pattern, but the file was there before the lock was written: not slab's.
+        write(self.path("g.h5.0123456789abcdef.partial"), "older than the lock\n")
+        time.sleep(0.01)
+        lock("g.h5", "g.h5.0123456789abcdef.partial")
+        self.slab(2, *HEAT, "--out", "g.h5")
+        with open(self.path("g.h5.0123456789abcdef.partial")) as f:
+            self.assertEqual(f.read(), "older than the lock\n")
+
+
 class LongPaths(HostileTest):
     """Paths near PATH_MAX work for every input and output in both I/O modes (Open MPI's
     shared-file-pointer components used to abort on 237 characters)."""
