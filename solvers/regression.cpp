@@ -111,6 +111,25 @@ std::string overflow_cause(const DataScale& s, const DistTensor& X) {
          format_number(std::numeric_limits<double>::max(), 3) + "; rescale X and y (to about 1)";
 }
 
+// Collective (every rank calls it alike): when X's column p, not all zeros, is so small next to the
+// largest column of [X 1] that its sum of squares vanishes beside theirs (X scaled by 1e-300 beside
+// the intercept's 1), that is the cause of a singular Gram matrix, not a linear dependency.
+void fail_if_too_small(const mpi::Comm& comm, const DistTensor& X, const std::vector<double>& squares, std::size_t p) {
+  double largest = 0;
+  const std::size_t cols = X.row_length();
+  const auto local = X.local().data();
+  for (std::size_t i = p; i < local.size(); i += cols) largest = std::max(largest, std::abs(local[i]));
+  largest = comm.allreduce_max(largest);
+  const double biggest = *std::max_element(squares.begin(), squares.end());
+  if (largest == 0 || squares[p] > biggest * std::numeric_limits<double>::epsilon()) return;
+  mpi::fail_alike(ExitCode::usage, "X column " + std::to_string(p) +
+                                       " (0-based) is too small next to the largest "
+                                       "column of [X 1] for the normal equations: its values reach " +
+                                       format_number(largest, 3) + ", and its sum of squares " +
+                                       format_number(squares[p], 3) + " vanishes beside " + format_number(biggest, 3) +
+                                       "; rescale X (to columns of about 1)");
+}
+
 }  // namespace
 
 void fail_not_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const std::string& what) {
@@ -307,7 +326,11 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   }
   // Cholesky of the symmetric positive definite Gram matrix, on every rank (same input, same bits).
   PetscBLASInt order = static_cast<PetscBLASInt>(m), one = 1, info = 0;
+  std::vector<double> squares(m);  // the diagonal of [X 1]^T [X 1]: each column's sum of squares
+  for (std::size_t p = 0; p < m; ++p) squares[p] = sums[p * m + p];
   LAPACKpotrf_("U", &order, sums.data(), &order, &info);
+  if (info != 0 && static_cast<std::size_t>(info) <= cols)
+    fail_if_too_small(comm, X, squares, static_cast<std::size_t>(info - 1));
   if (info != 0)
     mpi::fail_alike(ExitCode::runtime, "the normal equations are singular (Cholesky failed at column " +
                                            std::to_string(info) +

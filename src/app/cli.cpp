@@ -4,8 +4,10 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -56,7 +58,12 @@ void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const s
           },
           ""));
   cmd.add_option("--compress", compress, "gzip level 1-9 (with shuffle) for --layout extendible (0: none)")
-      ->check(CLI::Range(0, 9));
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const bool level = text.size() == 1 && text[0] >= '0' && text[0] <= '9';
+            return level ? "" : "takes a gzip level, an integer from 0 (none) to 9, not '" + io::printable(text) + "'";
+          },
+          ""));
 }
 
 // A seed is an integer from 0 to 2^64-1 in decimal digits: "-1" and "2^64" are out of range, not
@@ -116,10 +123,22 @@ const CLI::Validator unit_string(
     },
     "");
 
-// Applies signed_64_bits to every integer option of cmd.
-void check_integers(CLI::App& cmd) {
-  for (CLI::Option* option : cmd.get_options())
+// A floating-point option holds a number as C reads it (CLI11 alone says "Could not convert").
+const CLI::Validator a_number(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      (void)std::strtod(text.c_str(), &end);
+      const bool whole = !text.empty() && end == text.c_str() + text.size() && !std::isspace(text[0]);
+      return whole ? "" : "must be a number, got '" + io::printable(text) + "'";
+    },
+    "");
+
+// Applies signed_64_bits to every integer option of cmd, and a_number to every floating-point one.
+void check_numbers(CLI::App& cmd) {
+  for (CLI::Option* option : cmd.get_options()) {
     if (option->get_type_name() == "INT") option->check(signed_64_bits);
+    if (option->get_type_name() == "FLOAT") option->check(a_number);
+  }
 }
 
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& plan, std::string& petsc,
@@ -479,8 +498,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   CommonFlags heat_common, regress_common;
   CLI::App* heat = add_heat_command(app, cfg.heat, time, heat_common);
   CLI::App* reg = add_regress_command(app, cfg.regress, regress_common);
-  check_integers(*heat);
-  check_integers(*reg);
+  check_numbers(*heat);
+  check_numbers(*reg);
   const std::vector<std::string> typed(argv, argv + argc);
   const std::vector<std::string> args = expand_config(typed, {heat, reg});
   if (auto print = parse_words(app, args, typed)) return *print;
