@@ -224,6 +224,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const HeatConfig& cfg = config.heat;
   const HeatPlan plan = plan_heat(comm, config);
   if (config.print_plan) return;  // --plan: plan_heat printed the plan
+  warn_if_time_limit_within_margin(comm, config.output.time_limit);
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line(describe(plan, cfg, comm.size()));
 

@@ -110,6 +110,17 @@ class BadInput(TempDirTest):
         self.assertFalse(os.path.exists(self.path(out + ".partial")), args)
         return lines[0]
 
+    def test_layout_and_compress_apply_to_hdf5_only(self):
+        for fmt in ("npz", "json", "csv"):
+            for command in (["heat"], ["regress", "--rows", "50"]):
+                with self.subTest(fmt=fmt, command=command[0]):
+                    self.expect_failure([*command, "--layout", "extendible", "--compress", "4"], out=f"o.{fmt}",
+                                        words=f"--layout extendible applies to HDF5 output (.h5) only; --out o.{fmt}")
+                    self.expect_failure([*command, "--layout", "extendible"], out=f"o.{fmt}",
+                                        words="--layout extendible applies to HDF5 output (.h5) only")
+        self.expect_failure(["heat", "--compress", "4"], out="o.npz", words="--compress applies to HDF5 output")
+        run(2, "heat", "--layout", "extendible", "--compress", "4", "-q", "--out", "o.h5", cwd=self.dir, check=True)
+
     def test_unknown_flags_and_commands(self):
         self.expect_failure(["heat", "--bogus"], words="--bogus")
         self.expect_failure(["simulate"], words="unknown command 'simulate': slab heat|regress")
