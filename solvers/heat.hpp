@@ -90,6 +90,9 @@ struct Problem {
 [[nodiscard]] Problem resolve(const Request& request);
 
 enum class Init { sine, gaussian, step };
+inline constexpr NameTable<Init, 3> init_names{
+    {{Init::sine, "sine"}, {Init::gaussian, "gaussian"}, {Init::step, "step"}}};
+[[nodiscard]] inline std::string to_string(Init i) { return name_of(init_names, i); }
 // The initial condition at this rank's nodes: sine = sin(mode pi x / L) (periodic: sin(2 mode pi
 // x / L)), gaussian = exp(-((x - L/2) / (L/20))^2), step = 1 on the middle half.
 [[nodiscard]] std::vector<double> initial(const Problem& p, const RowPartition& part, Init init, int mode);

@@ -188,11 +188,6 @@ std::uint64_t snapshot_rows_per_piece(std::uint64_t nx) {
   return std::max<std::uint64_t>(1, (std::uint64_t{1} << 20) / std::max<std::uint64_t>(nx, 1));
 }
 
-namespace {
-
-bool is_builtin_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
-}  // namespace
-
 Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
                             const std::string& petsc_options, bool hash_files) {
   // The user's own choices first (a contradiction names them, not the dt they imply).
@@ -207,14 +202,13 @@ Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const
                 {"snapshots", p.snapshots},
                 {"steps", p.steps},
                 {"dt", p.dt}};
-  if (is_builtin_init(cfg.init)) {
-    f.emplace_back("init", cfg.init);
-    if (cfg.init == "sine") f.emplace_back("mode", std::int64_t{cfg.mode});
+  if (cfg.init.built_in) {
+    f.emplace_back("init", heat::to_string(*cfg.init.built_in));
+    if (cfg.init.is(heat::Init::sine)) f.emplace_back("mode", std::int64_t{cfg.mode});
   } else {
     // A file is named by its bytes, not its path: a moved copy is the same input, an edited file is not.
-    const auto colon = cfg.init.rfind(":/");
-    f.emplace_back("init", "a file, dataset " + cfg.init.substr(colon + 1));
-    if (hash_files) f.emplace_back("init_file_content", content_hash(comm, cfg.init.substr(0, colon), "--init"));
+    f.emplace_back("init", "a file, dataset " + cfg.init.dataset);
+    if (hash_files) f.emplace_back("init_file_content", content_hash(comm, cfg.init.file, "--init"));
   }
   if (p.scheme != heat::Scheme::explicit_euler) {
     // The two solvers agree to about 1e-12, not to the bit: a resumed run keeps its solver.

@@ -352,7 +352,20 @@ void add_model_options(CLI::App& heat, HeatConfig& cfg) {
              "(PETSc KSP; takes --petsc options)");
   heat.add_option("--left", q.left, "Dirichlet value at x = 0");
   heat.add_option("--right", q.right, "Dirichlet value at x = L");
-  heat.add_option("--init", cfg.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
+  heat.add_option_function<std::string>(
+          "--init", [&cfg](const std::string& text) { cfg.init = parse_init(text); },
+          "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)")
+      ->default_str("sine")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              (void)parse_init(text);
+              return {};
+            } catch (const InputError& e) {
+              return e.what();
+            }
+          },
+          ""));
   heat.add_option("--mode", cfg.mode, "k of the sine initial condition sin(k pi x / L)");
   add_choice(heat, "--units", cfg.units, unit_system_names,
              "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
@@ -484,6 +497,22 @@ void take_common(Config& cfg, Command command, CommonFlags& common) {
 }
 
 }  // namespace
+
+InitialCondition parse_init(const std::string& text) {
+  InitialCondition init;
+  init.text = text;
+  init.built_in = value_of(heat::init_names, text);
+  if (init.built_in) {
+    init.text = heat::to_string(*init.built_in);  // as every other name: "--init Sine" is sine
+    return init;
+  }
+  const auto colon = text.rfind(":/");
+  if (colon == std::string::npos || colon == 0)
+    throw InputError("must be sine, gaussian, step or FILE.h5:/dataset, got '" + io::printable(text) + "'");
+  init.file = text.substr(0, colon);
+  init.dataset = text.substr(colon + 1);
+  return init;
+}
 
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
