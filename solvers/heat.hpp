@@ -123,7 +123,7 @@ struct Timing {
 // Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
 // observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on
 // every rank if a value becomes NaN or infinite (checked at each snapshot). Stops early, with u at
-// a step boundary, when every rank agrees to (a signal or a time limit, src/stop.hpp).
+// a step boundary, when every rank agrees to (a signal or a time limit, src/core/stop.hpp).
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step = 0);
 

@@ -117,7 +117,7 @@ void Checkpoints::write(const Fingerprint& parameters, std::int64_t step, const 
   out.sink().annotate("checkpoint", {{"step", step}, {"format", std::string(checkpoint_format)}, {"digest", digest}});
   out.commit();
   written_ = true;
-  // The margin a time limit keeps (src/stop.hpp): the cost of this checkpoint.
+  // The margin a time limit keeps (src/core/stop.hpp): the cost of this checkpoint.
   stop::note_checkpoint(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 

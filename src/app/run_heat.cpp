@@ -56,7 +56,7 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
   plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes};
   plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
-  // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
+  // The margin a time limit keeps (src/core/stop.hpp) until a checkpoint is measured: the state and every
   // snapshot at a conservative 100 MB/s.
   stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
   plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output, /*stoppable=*/true);

@@ -1,4 +1,4 @@
-// The driver's side of stopping early (src/stop.hpp): the checkpoint of the step every rank
+// The driver's side of stopping early (src/core/stop.hpp): the checkpoint of the step every rank
 // agreed to stop at, written so that a second signal meanwhile ends at once and leaves the previous
 // checkpoint whole.
 #pragma once

@@ -1,4 +1,4 @@
-"""Runs stopped by a signal or a time limit (src/stop.hpp): every rank stops at the same step, writes
+"""Runs stopped by a signal or a time limit (src/core/stop.hpp): every rank stops at the same step, writes
 a checkpoint, removes the temporary output, rank 0 prints one line "slab: stopped by SIG... at step N
 of M; resume with --restart FILE", and the ranks exit 75. Resumed from that checkpoint, on another
 rank count where the method allows, the output is the same bits as a run that never stopped.

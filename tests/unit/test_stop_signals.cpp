@@ -1,4 +1,4 @@
-// The signal side of src/stop.hpp, in child processes (death tests) so that the handlers and the
+// The signal side of src/core/stop.hpp, in child processes (death tests) so that the handlers and the
 // recorded signal never leak into other tests.
 #include <gtest/gtest.h>
 #include <unistd.h>
