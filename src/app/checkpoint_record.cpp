@@ -1,5 +1,6 @@
 #include "app/checkpoint_record.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -136,7 +137,10 @@ void ArrayDigest::add(std::string_view name, const Shape& shape, const std::vect
 
 std::string checkpoint_digest(const Fingerprint& parameters, std::int64_t step, std::uint64_t arrays) {
   std::string text = std::string(checkpoint_format) + "\nstep " + std::to_string(step) + "\n";
-  for (const auto& [name, value] : parameters) {
+  // By name: HDF5 need not list attributes in the order they were written.
+  Fingerprint sorted = parameters;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, value] : sorted) {
     text += name + " " + kind_of(value) + " ";
     if (const auto* d = std::get_if<double>(&value)) {
       std::uint64_t bits = 0;

@@ -79,8 +79,8 @@ class ArrayDigest {
   std::uint64_t sum_ = 0;
 };
 
-// "fnv1a-64:<16 hex digits>" of the format, the step, every parameter (name, type, exact value)
-// and the arrays' digest summed over the ranks.
+// "fnv1a-64:<16 hex digits>" of the format, the step, every parameter (name, type, exact value;
+// in the order of their names) and the arrays' digest summed over the ranks.
 [[nodiscard]] std::string checkpoint_digest(const Fingerprint& parameters, std::int64_t step, std::uint64_t arrays);
 // Throws InputError unless the recorded digest is `computed` (after every array was read).
 void check_digest(const CheckpointRecord& record, const CheckpointRules& rules, const std::string& computed);
