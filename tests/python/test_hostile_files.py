@@ -457,7 +457,7 @@ class RestartMismatch(HostileTest):
         checkpoint = make_checkpoint(self.dir, [*GD_RUN, "--data", "d.npz"], "d.h5")
         # The same bytes resume (parameters are recorded in HDF5's order, not the run's: the digest sorts them).
         self.slab(3, *GD_RUN, "--data", "d.npz", "--restart", checkpoint, "--out", "d.h5")
-        checkpoint = make_checkpoint(self.dir, [*GD_RUN, "--data", "d.npz"], "d.h5")
+        checkpoint = make_checkpoint(self.dir, [*GD_RUN, "--data", "d.npz"], "d2.h5")
         np.savez(self.path("e.npz"), X=X, y=X @ [1.0, 2.5])
         self.refuse([*GD_RUN, "--data", "e.npz", "--restart", checkpoint], "the checkpoint has data = 'fnv1a-64:", 4)
         self.refuse([*GD_RUN, "--restart", checkpoint], "but this run has 'synthetic'", 5)
