@@ -54,8 +54,8 @@ void check_parameters_and_step(const CheckpointRecord& record, const CheckpointR
                       (record.complete ? "= " + std::to_string(*record.complete) : std::string("missing")) +
                       "): not a whole checkpoint");
   if (!record.format)
-    refuse(rules,
-           "the checkpoint does not record its format; slab writes format = '" + std::string(checkpoint_format) + "'");
+    refuse(rules, "the checkpoint does not record its format (slab writes format = '" + std::string(checkpoint_format) +
+                      "' on /checkpoint): it is not a slab checkpoint");
   if (*record.format != checkpoint_format)
     refuse(rules, "the checkpoint's format is " + describe(as_utf8(*record.format)) + ", not '" + checkpoint_format +
                       "' (another version of slab wrote it, or it is not a slab checkpoint); start the run over");
