@@ -161,6 +161,39 @@ void remove_mpi_io_files(const std::string& temporary) noexcept {
   }
 }
 
+// True when `name` is exactly the name slab gives a temporary of `target`: "<target>.<16 hex
+// digits>.partial" (the target's name cut to prefix_max bytes), as TargetLock makes it.
+bool is_temporary_of(const std::string& name, const std::string& target) {
+  const std::string base = fs::path(sibling_prefix(target)).filename().string() + ".";
+  const std::string suffix = ".partial";
+  if (name.size() != base.size() + 16 + suffix.size() || !name.starts_with(base) || !name.ends_with(suffix))
+    return false;
+  const std::string hex = name.substr(base.size(), 16);
+  return hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The temporary a stale lock names, when the lock proves it was slab's: the lock holds exactly the
+// four lines slab writes ("slab lock", host, pid, temporary), the name is exactly a temporary's of
+// this target, and that file did not exist before the lock was written (slab writes the lock
+// first, then creates the temporary: its status changed no earlier than the lock's content).
+// Anything else stays where it is.
+std::optional<std::string> stale_temporary(const std::string& text, const std::string& target, int lock_fd) {
+  const std::string name = field(text, "temporary");
+  const std::string expected = std::string(lock_header) + "host " + field(text, "host") + "\npid " +
+                               field(text, "pid") + "\ntemporary " + name + "\n";
+  const std::string pid = field(text, "pid");
+  if (text != expected || pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos ||
+      !is_temporary_of(name, target))
+    return std::nullopt;
+  struct stat lock {
+  }, temporary{};
+  const std::string path = (fs::path(target).parent_path() / name).string();
+  if (::fstat(lock_fd, &lock) != 0 || ::lstat(path.c_str(), &temporary) != 0) return std::nullopt;
+  const auto when = [](const timespec& t) { return std::pair(t.tv_sec, t.tv_nsec); };
+  if (when(temporary.st_ctim) < when(lock.st_mtim)) return std::nullopt;
+  return name;
+}
+
 }  // namespace
 
 // ---- locks ------------------------------------------------------------------------------------
@@ -249,12 +282,9 @@ bool TargetLock::try_take_existing() {
     throw InputError("'" + path_ + "' exists and is not a slab lock file; remove it or choose another " + option_);
   }
   // Stale: the run that wrote it has ended without removing it. Take it, and remove that run's
-  // temporary (a name it recorded, next to the target, that only slab makes).
-  const std::string stale = field(text, "temporary");
-  const std::string base = fs::path(sibling_prefix(target_)).filename().string() + ".";
-  if (!stale.empty() && stale.rfind(base, 0) == 0 && stale.ends_with(".partial") &&
-      stale.find('/') == std::string::npos)
-    remove_temporary((fs::path(target_).parent_path() / stale).string());
+  // temporary if the lock proves it was slab's.
+  if (const auto stale = stale_temporary(text, target_, fd))
+    remove_temporary((fs::path(target_).parent_path() / *stale).string());
   if (::ftruncate(fd, 0) != 0 ||
       ::pwrite(fd, content_.data(), content_.size(), 0) != static_cast<ssize_t>(content_.size())) {
     ::close(fd);

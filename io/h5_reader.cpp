@@ -250,7 +250,7 @@ std::optional<Shape> H5Input::shape(const std::string& dataset) const {
     const h5::Datatype type(H5Dget_type(data.get()));
     const h5::Dataspace space(H5Dget_space(data.get()));
     const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
-    if (!type.valid() || H5Tget_class(type.get()) != H5T_FLOAT || rank < 0) return;
+    if (!type.valid() || H5Tequal(type.get(), H5T_IEEE_F64LE) <= 0 || rank < 0) return;
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) return;
     out = Shape(dims.begin(), dims.end());
@@ -267,11 +267,13 @@ std::optional<AttributeValue> read_attribute(hid_t attribute) {
   if (!type.valid() || !space.valid() || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;
   switch (H5Tget_class(type.get())) {
     case H5T_INTEGER: {
+      if (H5Tequal(type.get(), H5T_STD_I64LE) <= 0) return std::nullopt;  // exactly what slab writes
       std::int64_t v = 0;
       if (H5Aread(attribute, H5T_NATIVE_INT64, &v) < 0) return std::nullopt;
       return v;
     }
     case H5T_FLOAT: {
+      if (H5Tequal(type.get(), H5T_IEEE_F64LE) <= 0) return std::nullopt;
       double v = 0;
       if (H5Aread(attribute, H5T_NATIVE_DOUBLE, &v) < 0) return std::nullopt;
       return v;

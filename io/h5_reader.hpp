@@ -34,11 +34,13 @@ class H5Input {
   [[nodiscard]] DistTensor rows(const std::string& dataset, const ExpectedShape& expected) const;
   // The whole dataset on every rank (small replicated data such as a checkpoint's parameters).
   [[nodiscard]] Tensor whole(const std::string& dataset, const ExpectedShape& expected) const;
-  // The shape of a dataset of floating-point numbers; nullopt if there is no such dataset (absent,
-  // a group, a broken link, another type). Collective, never throws for a damaged object.
+  // The shape of a dataset of float64 numbers (little-endian IEEE, as slab writes them); nullopt if
+  // there is no such dataset (absent, a group, a broken link, any other type, float32 included).
+  // Collective, never throws for a damaged object.
   [[nodiscard]] std::optional<Shape> shape(const std::string& dataset) const;
-  // The scalar attributes (integer, floating point, string) of a group or dataset; others are
-  // skipped, and a missing object has none.
+  // The scalar attributes of a group or dataset of the types slab writes (64-bit little-endian
+  // integers and floats, variable-length strings); others (int32, float32, ...) are skipped, and a
+  // missing object has none.
   [[nodiscard]] Attributes attributes(const std::string& object) const;
   // Collective: this rank reads the box [start, start + count) of a floating-point dataset whose
   // shape was checked (an empty count reads nothing but takes part).

@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace slab::io {
 namespace {
 
@@ -232,6 +234,7 @@ void H5Writer::write_attribute(hid_t object, const std::string& name, const Attr
   hid_t memory_type = H5T_NATIVE_DOUBLE;
   const void* data = nullptr;
   const char* text = nullptr;
+  std::string utf8;  // the character set the attribute declares: bytes that are not UTF-8 become U+FFFD
   if (const auto* i = std::get_if<std::int64_t>(&value)) {
     space = h5::Dataspace(SLAB_H5(H5Screate(H5S_SCALAR), at));
     file_type = H5T_STD_I64LE;
@@ -251,7 +254,8 @@ void H5Writer::write_attribute(hid_t object, const std::string& name, const Attr
     SLAB_H5(H5Tset_size(string_type.get(), H5T_VARIABLE), at);
     SLAB_H5(H5Tset_cset(string_type.get(), H5T_CSET_UTF8), at);
     file_type = memory_type = string_type.get();
-    text = std::get<std::string>(value).c_str();
+    utf8 = as_utf8(std::get<std::string>(value));
+    text = utf8.c_str();
     data = &text;
   }
   h5::Attribute attribute(

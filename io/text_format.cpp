@@ -11,14 +11,16 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "io/numpy_format.hpp"
 
 namespace slab::io {
 namespace {
 
-std::string json_string(const std::string& s) {
+// A JSON string of well-formed UTF-8, whatever `text` holds: a byte that is not UTF-8 becomes U+FFFD.
+std::string json_string(const std::string& text) {
   std::string out = "\"";
-  for (const char c : s) {
+  for (const char c : as_utf8(text)) {
     switch (c) {
       case '"':
         out += "\\\"";
@@ -46,7 +48,7 @@ std::string json_string(const std::string& s) {
 }
 
 // JSON has no NaN or infinity: they become null.
-std::string json_number(double v) { return std::isfinite(v) ? format_double(v) : "null"; }
+std::string json_number(double v) { return std::isfinite(v) ? format_number(v, round_trip_digits) : "null"; }
 
 std::string json_value(const AttributeValue& value) {
   if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
@@ -63,12 +65,6 @@ void finish(std::ofstream& out, const std::string& path) {
 }
 
 }  // namespace
-
-std::string format_double(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", value);
-  return buf;
-}
 
 namespace {
 
@@ -143,7 +139,7 @@ std::string printable(std::string_view text) {
 namespace {
 // A CSV value that reads back as a float everywhere: "0" would make pandas type a column int64.
 std::string csv_number(double value) {
-  std::string text = format_double(value);
+  std::string text = format_number(value, round_trip_digits);
   if (text.find_first_of(".eEnN") == std::string::npos) text += ".0";
   return text;
 }

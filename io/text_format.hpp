@@ -46,7 +46,4 @@ void write_csv(const std::string& path, const Tensor& tensor, const std::string&
 // becomes \\ and any other byte \xNN (control bytes, invalid UTF-8 and also valid non-ASCII).
 [[nodiscard]] std::string printable(std::string_view text);
 
-// "%.17g": the shortest printf format that round-trips every double.
-[[nodiscard]] std::string format_double(double value);
-
 }  // namespace slab::io

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/text.hpp"
 #include "solvers/heat_direct.hpp"
 #include "solvers/heat_explicit.hpp"
 #include "solvers/heat_implicit.hpp"
@@ -56,8 +57,20 @@ Problem resolve(const Request& q) {
   p.snapshots = q.snapshots;
   p.solver = q.solver;
   p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
+  // R = alpha dt / dx^2 needs dx^2 as a normal double.
+  require(std::isnormal(p.dx * p.dx),
+          "--length " + format_number(q.length) + " on --nx " + std::to_string(q.nx) +
+              " nodes gives dx = " + format_number(p.dx) + ", whose square (in R = alpha dt / dx^2) is " +
+              (std::isinf(p.dx * p.dx) ? "beyond" : "below") +
+              " the range of double precision (1e-308 to 1e308); choose a --length for which dx = length / (nx - 1) "
+              "lies between 1e-150 and 1e150");
   const double diffusion_number = q.diffusion_number.value_or(0.4);
   const double dt_limit = q.dt ? *q.dt : diffusion_number * p.dx * p.dx / q.alpha;
+  // dt from --cfl: R dx^2 / alpha must be a positive double too.
+  require(q.dt || (std::isnormal(dt_limit) && dt_limit > 0),
+          "the time step R dx^2 / alpha = " + format_number(diffusion_number) + " * " + format_number(p.dx) + "^2 / " +
+              format_number(q.alpha) + " from --cfl, --length/--nx and --alpha is " + format_number(dt_limit) +
+              ", not a positive normal double (1e-308 to 1e308); choose an --alpha nearer 1 (or give --dt)");
   if (q.steps) {
     p.steps = *q.steps;
     p.dt = dt_limit;
@@ -65,26 +78,21 @@ Problem resolve(const Request& q) {
   } else {
     p.t_end = q.t_end.value_or(0.01);
     const double count = std::ceil(p.t_end / dt_limit * (1 - 1e-12));
-    char text[96];
-    std::snprintf(text, sizeof text, "--t-end %.6g with dt <= %.6g needs %.3g steps, more than 9e15", p.t_end, dt_limit,
-                  count);
-    require(count < 9.0e15, text);
+    require(count < 9.0e15, "--t-end " + format_number(p.t_end) + " with dt <= " + format_number(dt_limit) + " needs " +
+                                format_number(count, 3) + " steps, more than 9e15");
     p.steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(count));
     p.dt = p.t_end / static_cast<double>(p.steps);
   }
-  require(std::isfinite(p.dt) && p.dt > 0, "the time step is not a positive number");
+  require(std::isfinite(p.dt) && p.dt > 0, "the time step dt = " + format_number(p.dt) +
+                                               (q.steps ? " (with --steps)" : " (--t-end over the steps)") +
+                                               " is not a positive double");
   // There are steps + 1 distinct times: more snapshots would repeat times, so they are clamped.
   p.snapshots = std::min(p.snapshots, p.steps + 1);
-  if (p.scheme == Scheme::explicit_euler && p.diffusion_number() > 0.5) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g", p.diffusion_number());
-    throw InputError(std::string("explicit scheme is unstable: R = alpha*dt/dx^2 = ") + text +
+  if (p.scheme == Scheme::explicit_euler && p.diffusion_number() > 0.5)
+    throw InputError("explicit scheme is unstable: R = alpha*dt/dx^2 = " + format_number(p.diffusion_number()) +
                      " > 1/2; use --scheme crank-nicolson or a smaller --dt/--cfl");
-  }
   if (p.scheme != Scheme::explicit_euler && !(p.diffusion_number() < max_implicit_diffusion_number)) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g", p.diffusion_number());
-    throw InputError(std::string("R = alpha*dt/dx^2 = ") + text +
+    throw InputError("R = alpha*dt/dx^2 = " + format_number(p.diffusion_number()) +
                      " is beyond double precision for an implicit scheme: it must stay below 2^52 = 4.5e15, where "
                      "1 + 2R still differs from 2R; use a smaller --dt/--cfl");
   }

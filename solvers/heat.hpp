@@ -90,6 +90,9 @@ struct Problem {
 [[nodiscard]] Problem resolve(const Request& request);
 
 enum class Init { sine, gaussian, step };
+inline constexpr NameTable<Init, 3> init_names{
+    {{Init::sine, "sine"}, {Init::gaussian, "gaussian"}, {Init::step, "step"}}};
+[[nodiscard]] inline std::string to_string(Init i) { return name_of(init_names, i); }
 // The initial condition at this rank's nodes: sine = sin(mode pi x / L) (periodic: sin(2 mode pi
 // x / L)), gaussian = exp(-((x - L/2) / (L/20))^2), step = 1 on the middle half.
 [[nodiscard]] std::vector<double> initial(const Problem& p, const RowPartition& part, Init init, int mode);
@@ -120,7 +123,7 @@ struct Timing {
 // Advances u (this rank's nodes, in and out) from step `first_step` to p.steps, calling the
 // observer at every snapshot after first_step (and at step 0 when starting there). Collective. Throws RuntimeFailure on
 // every rank if a value becomes NaN or infinite (checked at each snapshot). Stops early, with u at
-// a step boundary, when every rank agrees to (a signal or a time limit, src/stop.hpp).
+// a step boundary, when every rank agrees to (a signal or a time limit, src/core/stop.hpp).
 Timing solve(const mpi::Comm& comm, const Problem& p, std::vector<double>& u, const Observer& observer,
              std::int64_t first_step = 0);
 

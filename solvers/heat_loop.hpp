@@ -16,7 +16,7 @@ using slab::seconds_since;
 // advance(k) performs k steps, 1 <= k <= max_chunk; current() returns this rank's nodes after
 // them. Chunks end at every snapshot and checkpoint step, so the observer sees exactly the steps
 // it asked for; progress is reported at the end of the chunk that crosses each 1 % mark. A stop
-// agreed at a chunk boundary (src/stop.hpp) returns early with timing.stopped_by/stopped_at set.
+// agreed at a chunk boundary (src/core/stop.hpp) returns early with timing.stopped_by/stopped_at set.
 template <class Advance, class Current>
 void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step, const Observer& observer,
                Timing& timing, std::int64_t max_chunk, Advance&& advance, Current&& current) {

@@ -15,6 +15,7 @@
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 #include "core/tree_sum.hpp"
 
 namespace slab::regression {
@@ -79,12 +80,6 @@ struct GradientLeaf {
   }
 };
 
-std::string number(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", v);
-  return text;
-}
-
 // The scale of the data, replicated: the largest |X| and |y|, and the mean squared norm of a row of
 // [X 1] (half the trace of the loss's curvature, so gd is stable for lr < 1 / row_norm2).
 struct DataScale {
@@ -112,9 +107,33 @@ DataScale data_scale(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 std::string overflow_cause(const DataScale& s, double n, std::size_t cols) {
   const double limit = std::sqrt(std::numeric_limits<double>::max() / (n * static_cast<double>(cols + 1)));
   if (std::isfinite(s.row_norm2) && s.max_x < limit && s.max_y < limit) return {};
-  return "the data's scale overflows double precision: |X| reaches " + number(s.max_x) + " and |y| " + number(s.max_y) +
-         ", so X^T X and the squared loss exceed " + number(std::numeric_limits<double>::max()) +
-         "; rescale X and y (to about 1)";
+  return "the data's scale overflows double precision: |X| reaches " + format_number(s.max_x, 3) + " and |y| " +
+         format_number(s.max_y, 3) + ", so X^T X and the squared loss exceed " +
+         format_number(std::numeric_limits<double>::max(), 3) + "; rescale X and y (to about 1)";
+}
+
+// Collective: the largest |X| of column p, over every rank's rows.
+double column_max(const mpi::Comm& comm, const DistTensor& X, std::size_t p) {
+  double largest = 0;
+  const std::size_t cols = X.row_length();
+  const auto local = X.local().data();
+  for (std::size_t i = p; i < local.size(); i += cols) largest = std::max(largest, std::abs(local[i]));
+  return comm.allreduce_max(largest);
+}
+
+// Alike on every rank (replicated arguments): when X's column p, not all zeros (its largest |X| is
+// `largest`), is so small next to the largest column of [X 1] that its sum of squares vanishes
+// beside theirs (X scaled by 1e-300 beside the intercept's 1), that is the cause of a singular Gram
+// matrix, not a linear dependency.
+void fail_if_too_small(double largest, const std::vector<double>& squares, std::size_t p) {
+  const double biggest = *std::max_element(squares.begin(), squares.end());
+  if (largest == 0 || squares[p] > biggest * std::numeric_limits<double>::epsilon()) return;
+  mpi::fail_alike(ExitCode::usage, "X column " + std::to_string(p) +
+                                       " (0-based) is too small next to the largest "
+                                       "column of [X 1] for the normal equations: its values reach " +
+                                       format_number(largest, 3) + ", and its sum of squares " +
+                                       format_number(squares[p], 3) + " vanishes beside " + format_number(biggest, 3) +
+                                       "; rescale X (to columns of about 1)");
 }
 
 std::string overflow_cause(const DataScale& s, const DistTensor& X) {
@@ -145,6 +164,20 @@ DataScale data_scale(const mpi::Comm& comm, const RowStream& rows) {
   return s;
 }
 
+// Collective: the largest |X| of column p, in one pass over the stream.
+double column_max(const mpi::Comm& comm, const RowStream& rows, std::size_t p) {
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  const std::size_t cols = rows.cols();
+  std::vector<RowRange> ranges;
+  for (std::int64_t a = part.first(); a < part.end(); a += rows.piece_rows())
+    ranges.push_back({a, std::min(a + rows.piece_rows(), part.end())});
+  double largest = 0;
+  rows.pass(ranges, [&](const RowPiece& piece) {
+    for (std::size_t k = p; k < piece.rows * cols; k += cols) largest = std::max(largest, std::abs(piece.x[k]));
+  });
+  return comm.allreduce_max(largest);
+}
+
 }  // namespace
 
 void fail_not_finite(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y, const std::string& what) {
@@ -164,8 +197,8 @@ bool fit_finite(const Fit& fit) {
   return finite(loss) && finite(fit.gradient_norm) && finite(fit.b) && std::all_of(fit.w.begin(), fit.w.end(), finite);
 }
 std::string not_finite(const Fit& fit) {
-  return "the fit is not finite (loss " + number(fit.loss.empty() ? 0.0 : fit.loss.back()) + ", gradient norm " +
-         number(fit.gradient_norm) + ")";
+  return "the fit is not finite (loss " + format_number(fit.loss.empty() ? 0.0 : fit.loss.back(), 3) +
+         ", gradient norm " + format_number(fit.gradient_norm, 3) + ")";
 }
 }  // namespace
 
@@ -182,14 +215,14 @@ namespace {
 
 [[noreturn]] void diverged(const DataScale& s, double n, std::size_t cols, const GdOptions& options, const Fit& fit,
                            double loss) {
-  const std::string at =
-      "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " + number(loss) + ")";
+  const std::string at = "gradient descent failed at iteration " + std::to_string(fit.iterations) + " (loss " +
+                         format_number(loss, 3) + ")";
   std::string cause = overflow_cause(s, n, cols);
   if (cause.empty()) {
-    cause = "--lr " + number(options.lr) + " is too large for this data: steps below about " +
-            number(1.0 / s.row_norm2) + " (1 / mean |row of [X 1]|^2) are stable";
+    cause = "--lr " + format_number(options.lr, 3) + " is too large for this data: steps below about " +
+            format_number(1.0 / s.row_norm2, 3) + " (1 / mean |row of [X 1]|^2) are stable";
     if (s.max_x > 1e3 || s.max_x < 1e-3)
-      cause += "; or --standardize the features (|X| reaches " + number(s.max_x) + ")";
+      cause += "; or --standardize the features (|X| reaches " + format_number(s.max_x, 3) + ")";
   }
   mpi::fail_alike(ExitCode::runtime, at + ": " + cause);
 }
@@ -371,9 +404,10 @@ struct NormalLeaf {
 };
 
 // Solves the summed normal equations (the same on every rank) by Cholesky; `cause()` names the
-// data's scale when the sums overflowed.
-template <class Cause>
-Fit solve_normal(std::vector<double> sums, std::size_t cols, Fit fit, Cause&& cause_of_overflow) {
+// data's scale when the sums overflowed; `column_max(p)` (collective) is the largest |X| of column p.
+template <class Cause, class ColumnMax>
+Fit solve_normal(std::vector<double> sums, std::size_t cols, Fit fit, Cause&& cause_of_overflow,
+                 ColumnMax&& column_max) {
   const std::size_t m = cols + 1;
   const auto t = clock::now();
   // sums is the same on every rank: every decision below is taken alike everywhere.
@@ -384,7 +418,11 @@ Fit solve_normal(std::vector<double> sums, std::size_t cols, Fit fit, Cause&& ca
   }
   // Cholesky of the symmetric positive definite Gram matrix, on every rank (same input, same bits).
   PetscBLASInt order = static_cast<PetscBLASInt>(m), one = 1, info = 0;
+  std::vector<double> squares(m);  // the diagonal of [X 1]^T [X 1]: each column's sum of squares
+  for (std::size_t p = 0; p < m; ++p) squares[p] = sums[p * m + p];
   LAPACKpotrf_("U", &order, sums.data(), &order, &info);
+  if (info != 0 && static_cast<std::size_t>(info) <= cols)
+    fail_if_too_small(column_max(static_cast<std::size_t>(info - 1)), squares, static_cast<std::size_t>(info - 1));
   if (info != 0)
     mpi::fail_alike(ExitCode::runtime, "the normal equations are singular (Cholesky failed at column " +
                                            std::to_string(info) +
@@ -416,7 +454,9 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   t = clock::now();
   std::vector<double> sums = combine_tree(comm, X.partition().global_rows(), width, part.nodes, part.values);
   fit.communication_seconds = seconds_since(t);
-  fit = solve_normal(std::move(sums), cols, std::move(fit), [&] { return overflow_cause(data_scale(comm, X, y), X); });
+  fit = solve_normal(
+      std::move(sums), cols, std::move(fit), [&] { return overflow_cause(data_scale(comm, X, y), X); },
+      [&](std::size_t p) { return column_max(comm, X, p); });
   const auto [loss, gradient] = loss_and_gradient_norm(comm, X, y, fit.w, fit.b);
   fit.loss = {loss};
   fit.gradient_norm = gradient;
@@ -530,8 +570,10 @@ Fit normal_equations(const mpi::Comm& comm, const RowStream& rows) {
   t = clock::now();
   std::vector<double> sums = combine_tree(comm, rows.rows(), width, tree.nodes, tree.values);
   fit.communication_seconds = seconds_since(t);
-  fit = solve_normal(std::move(sums), cols, std::move(fit),
-                     [&] { return overflow_cause(data_scale(comm, rows), static_cast<double>(rows.rows()), cols); });
+  fit = solve_normal(
+      std::move(sums), cols, std::move(fit),
+      [&] { return overflow_cause(data_scale(comm, rows), static_cast<double>(rows.rows()), cols); },
+      [&](std::size_t p) { return column_max(comm, rows, p); });
   const auto [loss, gradient] = loss_and_gradient_norm(comm, rows, fit.w, fit.b, &fit.rss);
   fit.loss = {loss};
   fit.gradient_norm = gradient;

@@ -4,7 +4,7 @@
 //           residuals, the gradient and the loss together, then one small collective combines them;
 //   normal  the normal equations [X 1]^T [X 1] z = [X 1]^T y, summed once, solved by Cholesky;
 //   lstsq   PETSc's LSQR on the distributed [X 1], the same row ownership.
-// Every sum over rows is a reproducible tree sum (src/tree_sum.hpp), so gd and normal give the
+// Every sum over rows is a reproducible tree sum (src/core/tree_sum.hpp), so gd and normal give the
 // same bits for any rank count.
 #pragma once
 
@@ -40,7 +40,7 @@ struct Fit {
   bool converged = false;
   double gradient_norm = 0;         // of the MSE at the returned (w, b)
   std::int64_t loss_increases = 0;  // iterations whose loss rose beyond rounding (lr too large)
-  int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/stop.hpp)
+  int stopped_by = 0;               // gd: 0, or why it stopped early at `iterations` (src/core/stop.hpp)
   double compute_seconds = 0;
   double communication_seconds = 0;
   // sum (X w + b - y)^2 at the returned (w, b), from the last pass that computed it (the statistics
@@ -55,7 +55,7 @@ void check_shapes(const DistTensor& X, const DistTensor& y);
 // `start` resumes from a previous state (its w, b, loss history and iteration count): the result
 // is the same bits as an uninterrupted run. on_iteration(fit) is called on every rank after each
 // iteration with the state so far. Stops early between iterations, with fit.stopped_by set, when
-// every rank agrees to (a signal or a time limit, src/stop.hpp).
+// every rank agrees to (a signal or a time limit, src/core/stop.hpp).
 [[nodiscard]] Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y,
                                    const GdOptions& options, const Fit* start = nullptr,
                                    const std::function<void(const Fit&)>& on_iteration = {});

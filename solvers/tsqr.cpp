@@ -15,6 +15,7 @@
 
 #include <bit>
 #include "core/partition.hpp"
+#include "core/text.hpp"
 #include "core/tree_sum.hpp"
 
 // GCC vector extensions give element-wise IEEE operations in a fixed order: the portable build
@@ -440,8 +441,27 @@ std::vector<double> singular_values(const std::vector<double>& r, std::size_t wi
 
 InputError rank_error(const std::vector<double>& r, std::size_t width, std::int64_t rows,
                       const std::vector<std::size_t>& dependent) {
-  char tol[32];
-  std::snprintf(tol, sizeof tol, "%.3g", rank_tolerance(r, width, rows));
+  const std::string tol = format_number(rank_tolerance(r, width, rows), 3);
+  // A column whose every entry of R (its whole length) is below the tolerance is not a combination
+  // of others: its scale is too small next to the largest column (X scaled by 1e-300 beside the
+  // intercept's 1). Zero columns are dependent.
+  std::vector<std::size_t> small;
+  double largest = 0;
+  for (const std::size_t j : dependent) {
+    double length = 0;
+    for (std::size_t i = 0; i <= j; ++i) length = std::max(length, std::abs(r[i * width + j]));
+    if (length > 0 && length <= rank_tolerance(r, width, rows)) {
+      small.push_back(j);
+      largest = std::max(largest, length);
+    }
+  }
+  if (!small.empty())
+    return InputError(column_names(small) + " (0-based) " + (small.size() == 1 ? "is" : "are") +
+                      " too small next to the largest column of [1 X] for double precision: " +
+                      (small.size() == 1 ? "its" : "their") + " entries of R reach " + format_number(largest, 3) +
+                      ", below max(N, D+1) * eps * max|R_ii| = " + tol +
+                      "; rescale X (columns of about 1) or pass "
+                      "--standardize");
   const bool short_data = rows < static_cast<std::int64_t>(width - 1);
   return InputError("X has linearly dependent columns: " + column_names(dependent) + " (0-based)" +
                     (dependent.size() == 1 ? " is" : " are") +

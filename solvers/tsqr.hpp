@@ -5,7 +5,7 @@
 // leaf blocks of global rows [k B, (k + 1) B) — B depends on nothing but the constant below, never on
 // the rank count. Each leaf is reduced by Householder QR to its W x W upper triangle; triangles are
 // merged (the QR of two stacked triangles) up the fixed binary tree over leaf indices of
-// src/tree_sum.hpp. A block that straddles a rank boundary is completed on the rank owning its first
+// src/core/tree_sum.hpp. A block that straddles a rank boundary is completed on the rank owning its first
 // row by one small exchange with the next rank(s). So every node is computed from the same rows in
 // the same order for any split: R, the solution and the statistics are bitwise identical for 1, 2,
 // 3, ... ranks, including ranks that own no rows.

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <system_error>
 
 #include "core/partition.hpp"
+#include "core/text.hpp"
 
 #include "core/stop.hpp"
 
@@ -54,17 +56,68 @@ Checkpoints::Checkpoints(const mpi::Comm& comm, const OutputConfig& output, bool
   });
 }
 
+namespace {
+
+// A sink that passes everything on to `target` and adds every block written to a digest.
+class DigestingSink : public io::Sink {
+ public:
+  explicit DigestingSink(io::Sink& target) : target_(target) {}
+  void create(const io::DatasetSpec& spec) override {
+    shapes_[spec.path] = spec.shape;
+    target_.create(spec);
+  }
+  void write(const std::string& path, const io::Block& block) override {
+    digest_.add(path, shapes_.at(path), block.start, block.count, block.data);
+    target_.write(path, block);
+  }
+  void annotate(const std::string& object, const io::Attributes& attributes) override {
+    target_.annotate(object, attributes);
+  }
+  void read(const std::string& path, const io::Block& box, double* out) override { target_.read(path, box, out); }
+  void commit() override { target_.commit(); }
+  [[nodiscard]] const ArrayDigest& digest() const noexcept { return digest_; }
+
+ private:
+  io::Sink& target_;
+  std::map<std::string, Shape> shapes_;
+  ArrayDigest digest_;
+};
+
+// Collective: the digest of a checkpoint whose arrays this rank wrote or read the part `mine` of.
+std::string agreed_digest(const mpi::Comm& comm, const Fingerprint& parameters, std::int64_t step,
+                          const ArrayDigest& mine) {
+  const std::uint64_t local = mine.sum();
+  const std::vector<std::uint64_t> sums = comm.gather(std::span<const std::uint64_t>(&local, 1), 0);
+  std::uint64_t total = 0;
+  for (const auto s : sums) total += s;  // modulo 2^64, in any order
+  std::string digest = comm.is_root() ? checkpoint_digest(parameters, step, total) : std::string();
+  comm.broadcast(digest);
+  return digest;
+}
+
+// Collective: refuses a checkpoint whose digest is not that of what this rank and the others read.
+void verify_digest(const mpi::Comm& comm, const CheckpointRecord& record, const CheckpointRules& rules,
+                   const ArrayDigest& read) {
+  const std::string computed = agreed_digest(comm, record.parameters, *record.step, read);
+  mpi::collectively(comm, [&] { check_digest(record, rules, computed); });
+}
+
+}  // namespace
+
 void Checkpoints::write(const Fingerprint& parameters, std::int64_t step, const std::function<void(io::Sink&)>& fill) {
   const auto started = std::chrono::steady_clock::now();
   // Replaces only this run's own checkpoint, or one the user allowed it to (--restart of it, --overwrite).
   const bool replace = written_ || restart_is_ours_ || output_.overwrite;
   io::Output out(comm_, {path_, output_.io, replace, 0, "the checkpoint of --out " + output_.out, output_.access});
-  fill(out.sink());
+  DigestingSink sink(out.sink());
+  fill(sink);
+  const std::string digest = agreed_digest(comm_, parameters, step, sink.digest());
   out.sink().annotate("checkpoint/parameters", parameters);
-  out.sink().annotate("checkpoint", {{"step", step}, {"format", std::string("slab checkpoint 2")}});
+  // The digest ties the step and the parameters to the state; commit() then marks the file complete.
+  out.sink().annotate("checkpoint", {{"step", step}, {"format", std::string(checkpoint_format)}, {"digest", digest}});
   out.commit();
   written_ = true;
-  // The margin a time limit keeps (src/stop.hpp): the cost of this checkpoint.
+  // The margin a time limit keeps (src/core/stop.hpp): the cost of this checkpoint.
   stop::note_checkpoint(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
@@ -74,11 +127,17 @@ void Checkpoints::finish() {
 }
 
 CheckpointRecord read_checkpoint(const mpi::Comm& comm, const io::H5Input& file, const CheckpointRules& rules,
-                                 const std::vector<std::string>& small) {
+                                 const std::vector<std::string>& small, ArrayDigest& digest) {
   CheckpointRecord record;
+  for (const auto& [name, value] : file.attributes("/"))
+    if (name == "complete" && std::holds_alternative<std::int64_t>(value))
+      record.complete = std::get<std::int64_t>(value);
   record.parameters = file.attributes("/checkpoint/parameters");
-  for (const auto& [name, value] : file.attributes("/checkpoint"))
+  for (const auto& [name, value] : file.attributes("/checkpoint")) {
     if (name == "step" && std::holds_alternative<std::int64_t>(value)) record.step = std::get<std::int64_t>(value);
+    if (name == "format" && std::holds_alternative<std::string>(value)) record.format = std::get<std::string>(value);
+    if (name == "digest" && std::holds_alternative<std::string>(value)) record.digest = std::get<std::string>(value);
+  }
   mpi::collectively(comm, [&] { check_parameters_and_step(record, rules); });
   for (const auto& [name, shape] : rules.shapes(*record.step)) record.shapes[name] = file.shape(name);
   mpi::collectively(comm, [&] { check_shapes(record, rules); });
@@ -86,6 +145,9 @@ CheckpointRecord read_checkpoint(const mpi::Comm& comm, const io::H5Input& file,
     const Shape& shape = *record.shapes.at(name);
     record.values[name] = shape.empty() || shape[0] == 0 ? std::vector<double>(element_count(shape), 0.0)
                                                          : file.whole(name, {shape.size(), shape[0], {}}).to_vec();
+    // Read whole on every rank: counted once.
+    if (comm.is_root())
+      digest.add(name, shape, std::vector<std::uint64_t>(shape.size(), 0), shape, record.values[name].data());
   }
   mpi::collectively(comm, [&] { check_values(record, rules); });
   return record;
@@ -110,16 +172,21 @@ std::string content_hash(const mpi::Comm& comm, const std::string& path, const s
   return hash;
 }
 
+namespace {
+// A fingerprint as a file records it: text in well-formed UTF-8 (io/h5_writer.cpp), so that a
+// restart compares like with like.
+Fingerprint as_recorded(Fingerprint f) {
+  for (auto& [name, value] : f)
+    if (auto* text = std::get_if<std::string>(&value)) *text = as_utf8(*text);
+  return f;
+}
+}  // namespace
+
 // ---- heat ----
 
 std::uint64_t snapshot_rows_per_piece(std::uint64_t nx) {
   return std::max<std::uint64_t>(1, (std::uint64_t{1} << 20) / std::max<std::uint64_t>(nx, 1));
 }
-
-namespace {
-
-bool is_builtin_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
-}  // namespace
 
 Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
                             const std::string& petsc_options, bool hash_files) {
@@ -135,21 +202,20 @@ Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const
                 {"snapshots", p.snapshots},
                 {"steps", p.steps},
                 {"dt", p.dt}};
-  if (is_builtin_init(cfg.init)) {
-    f.emplace_back("init", cfg.init);
-    if (cfg.init == "sine") f.emplace_back("mode", std::int64_t{cfg.mode});
+  if (cfg.init.built_in) {
+    f.emplace_back("init", heat::to_string(*cfg.init.built_in));
+    if (cfg.init.is(heat::Init::sine)) f.emplace_back("mode", std::int64_t{cfg.mode});
   } else {
     // A file is named by its bytes, not its path: a moved copy is the same input, an edited file is not.
-    const auto colon = cfg.init.rfind(":/");
-    f.emplace_back("init", "a file, dataset " + cfg.init.substr(colon + 1));
-    if (hash_files) f.emplace_back("init_file_content", content_hash(comm, cfg.init.substr(0, colon), "--init"));
+    f.emplace_back("init", "a file, dataset " + cfg.init.dataset);
+    if (hash_files) f.emplace_back("init_file_content", content_hash(comm, cfg.init.file, "--init"));
   }
   if (p.scheme != heat::Scheme::explicit_euler) {
     // The two solvers agree to about 1e-12, not to the bit: a resumed run keeps its solver.
     f.emplace_back("solver", heat::to_string(p.solver));
     f.emplace_back("petsc", petsc_options);
   }
-  return f;
+  return as_recorded(std::move(f));
 }
 
 HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const heat::Problem& p,
@@ -162,13 +228,14 @@ HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const hea
     return taken;
   };
   auto snapshot_time = [&p](std::int64_t k) { return p.time_at(p.snapshot_step(k)); };
-  const CheckpointRecord record =
-      read_checkpoint(comm, file, heat_rules("--restart " + from, parameters, nx, p.steps, snapshots_by, snapshot_time),
-                      {"/checkpoint/t"});
+  const CheckpointRules rules = heat_rules("--restart " + from, parameters, nx, p.steps, snapshots_by, snapshot_time);
+  ArrayDigest digest;
+  const CheckpointRecord record = read_checkpoint(comm, file, rules, {"/checkpoint/t"}, digest);
   HeatResume resume{*record.step, file.rows("/checkpoint/u", {1, nx, 1}).local().to_vec(),
                     record.values.at("/checkpoint/t")};
   const RowPartition part(p.nx, comm.size(), comm.rank());
   const auto first = static_cast<std::uint64_t>(part.first()), count = static_cast<std::uint64_t>(part.count());
+  digest.add("/checkpoint/u", {nx}, {first}, {count}, resume.u.data());
   auto check_finite = [&](const std::vector<double>& values, std::size_t n, const std::string& what) {
     mpi::collectively(comm, [&] {
       for (std::size_t i = 0; i < n; ++i)
@@ -183,8 +250,10 @@ HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const hea
     const std::uint64_t n = std::min(piece, taken - s0);
     file.read_box("/checkpoint/snapshots", {s0, count > 0 ? first : 0}, {n, count}, buffer.data());
     check_finite(buffer, n * count, "/checkpoint/snapshots");
+    digest.add("/checkpoint/snapshots", {taken, nx}, {s0, first}, {n, count}, buffer.data());
     sink.write("heat/u", count > 0 ? io::Block{{s0, first}, {n, count}, buffer.data()} : io::Block::none(2));
   }
+  verify_digest(comm, record, rules, digest);
   return resume;
 }
 
@@ -228,15 +297,17 @@ Fingerprint gd_parameters(const mpi::Comm& comm, const RegressConfig& cfg, std::
   f.emplace_back("tol", cfg.gd.tol);
   f.emplace_back("iters", cfg.gd.iters);
   f.emplace_back("standardize", std::int64_t{cfg.standardize});
-  return f;
+  return as_recorded(std::move(f));
 }
 
 regression::Fit resume_gd(const mpi::Comm& comm, const std::string& from, const RegressConfig& cfg,
                           const Fingerprint& parameters, std::size_t cols, const io::FileAccess& access) {
   const io::H5Input file(comm, from, "--restart", access);
+  const CheckpointRules rules = gd_rules("--restart " + from, parameters, cols, cfg.gd.iters);
+  ArrayDigest digest;
   const CheckpointRecord record =
-      read_checkpoint(comm, file, gd_rules("--restart " + from, parameters, cols, cfg.gd.iters),
-                      {"/checkpoint/w", "/checkpoint/loss", "/checkpoint/state"});
+      read_checkpoint(comm, file, rules, {"/checkpoint/w", "/checkpoint/loss", "/checkpoint/state"}, digest);
+  verify_digest(comm, record, rules, digest);
   regression::Fit fit;
   fit.iterations = *record.step;
   fit.w = record.values.at("/checkpoint/w");

@@ -48,11 +48,14 @@ class Checkpoints {
   bool written_ = false;
 };
 
-// Collective: reads a checkpoint's parameters, step and dataset shapes, checks them against
-// `rules`, then reads the datasets named in `small` whole and checks their values. Every failure is
-// an InputError naming the field and both values; nothing is trusted before it is checked.
+// Collective: reads a checkpoint's completion flag, format, parameters, step and dataset shapes,
+// checks them against `rules`, then reads the datasets named in `small` whole, adds them to
+// `digest` and checks their values. Every failure is an InputError naming the field and both
+// values; nothing is trusted before it is checked. The caller reads the large arrays, adds them
+// to `digest` and checks the digest (check_digest) before the run goes on.
 [[nodiscard]] CheckpointRecord read_checkpoint(const mpi::Comm& comm, const io::H5Input& file,
-                                               const CheckpointRules& rules, const std::vector<std::string>& small);
+                                               const CheckpointRules& rules, const std::vector<std::string>& small,
+                                               ArrayDigest& digest);
 
 // Collective: a hash of a file's bytes (rank 0 reads it), for the parameters a checkpoint records.
 [[nodiscard]] std::string content_hash(const mpi::Comm& comm, const std::string& path, const std::string& option);

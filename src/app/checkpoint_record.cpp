@@ -1,21 +1,19 @@
 #include "app/checkpoint_record.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace slab::app {
 
 std::string describe(const io::AttributeValue& value) {
   if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
   if (const auto* s = std::get_if<std::string>(&value)) return "'" + *s + "'";
-  char text[40];
-  if (const auto* d = std::get_if<double>(&value)) {
-    std::snprintf(text, sizeof text, "%.17g", *d);
-    return text;
-  }
+  if (const auto* d = std::get_if<double>(&value)) return format_number(*d, round_trip_digits);
   return "a list of " + std::to_string(std::get<std::vector<double>>(value).size()) + " numbers";
 }
 
@@ -51,6 +49,16 @@ std::string kind_of(const io::AttributeValue& value) {
 }  // namespace
 
 void check_parameters_and_step(const CheckpointRecord& record, const CheckpointRules& rules) {
+  if (record.complete != 1)
+    refuse(rules, "the file is not marked complete (attribute complete = 1, which slab writes last, is " +
+                      (record.complete ? "= " + std::to_string(*record.complete) : std::string("missing")) +
+                      "): not a whole checkpoint");
+  if (!record.format)
+    refuse(rules, "the checkpoint does not record its format (slab writes format = '" + std::string(checkpoint_format) +
+                      "' on /checkpoint): it is not a slab checkpoint");
+  if (*record.format != checkpoint_format)
+    refuse(rules, "the checkpoint's format is " + describe(as_utf8(*record.format)) + ", not '" + checkpoint_format +
+                      "' (another version of slab wrote it, or it is not a slab checkpoint); start the run over");
   std::map<std::string, const io::AttributeValue*> stored;
   for (const auto& [name, value] : record.parameters) stored.emplace(name, &value);
   for (const auto& [name, value] : rules.parameters) {
@@ -81,7 +89,7 @@ void check_shapes(const CheckpointRecord& record, const CheckpointRules& rules) 
   for (const auto& [name, shape] : rules.shapes(*record.step)) {
     const auto found = record.shapes.find(name);
     if (found == record.shapes.end() || !found->second)
-      refuse(rules, "the checkpoint has no dataset of numbers '" + name + "'");
+      refuse(rules, "the checkpoint has no dataset of numbers '" + name + "' (of float64, as slab writes)");
     if (*found->second != shape)
       refuse(rules, "the checkpoint's '" + name + "' has shape " + to_string(*found->second) + ", but at " +
                         rules.step_name + " " + std::to_string(*record.step) + " it must be " + to_string(shape));
@@ -94,6 +102,65 @@ void check_values(const CheckpointRecord& record, const CheckpointRules& rules) 
       if (!std::isfinite(values[i]))
         refuse(rules, "the checkpoint's '" + name + "' holds NaN or infinity (element " + std::to_string(i) + ")");
   if (rules.check_values) rules.check_values(*record.step, record.values);
+}
+
+namespace {
+// SplitMix64's finaliser: every input bit affects every output bit.
+std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+void ArrayDigest::add(std::string_view name, const Shape& shape, const std::vector<std::uint64_t>& start,
+                      const std::vector<std::uint64_t>& count, const double* values) {
+  if (name.starts_with('/')) name.remove_prefix(1);
+  const std::size_t n = start.size();
+  std::uint64_t total = n == 0 ? 0 : 1;
+  for (const auto c : count) total *= c;
+  if (total == 0 || values == nullptr || shape.size() != n) return;
+  const std::uint64_t seed = fnv1a(name.data(), name.size());
+  std::vector<std::uint64_t> at(n, 0);  // the position in the box, an odometer over its axes
+  for (std::uint64_t k = 0; k < total; ++k) {
+    std::uint64_t index = 0;
+    for (std::size_t d = 0; d < n; ++d) index = index * shape[d] + start[d] + at[d];
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, values + k, sizeof bits);
+    sum_ += mix(mix(seed + index) ^ bits);
+    for (std::size_t d = n; d-- > 0;) {
+      if (++at[d] < count[d]) break;
+      at[d] = 0;
+    }
+  }
+}
+
+std::string checkpoint_digest(const Fingerprint& parameters, std::int64_t step, std::uint64_t arrays) {
+  std::string text = std::string(checkpoint_format) + "\nstep " + std::to_string(step) + "\n";
+  // By name: HDF5 need not list attributes in the order they were written.
+  Fingerprint sorted = parameters;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, value] : sorted) {
+    text += name + " " + kind_of(value) + " ";
+    if (const auto* d = std::get_if<double>(&value)) {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, d, sizeof bits);
+      text += hex64(bits);
+    } else {
+      text += describe(value);
+    }
+    text += "\n";
+  }
+  text += "arrays " + hex64(arrays) + "\n";
+  return "fnv1a-64:" + hex64(fnv1a(text.data(), text.size()));
+}
+
+void check_digest(const CheckpointRecord& record, const CheckpointRules& rules, const std::string& computed) {
+  if (!record.digest) refuse(rules, "the checkpoint does not record its digest");
+  if (*record.digest != computed)
+    refuse(rules, "the checkpoint's content does not match its digest (" + describe(as_utf8(*record.digest)) +
+                      ", computed " + computed + "): its " + rules.step_name +
+                      ", parameters or state were changed after slab wrote it");
 }
 
 CheckpointRules heat_rules(std::string where, Fingerprint parameters, std::uint64_t nx, std::int64_t steps,

@@ -4,8 +4,10 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -15,6 +17,7 @@
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/version.hpp"
 #include "io/input_file.hpp"
 #include "io/text_format.hpp"
@@ -58,7 +61,12 @@ void add_storage_options(CLI::App& cmd, bool& extendible, int& compress, const s
           },
           ""));
   cmd.add_option("--compress", compress, "gzip level 1-9 (with shuffle) for --layout extendible (0: none)")
-      ->check(CLI::Range(0, 9));
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const bool level = text.size() == 1 && text[0] >= '0' && text[0] <= '9';
+            return level ? "" : "takes a gzip level, an integer from 0 (none) to 9, not '" + io::printable(text) + "'";
+          },
+          ""));
 }
 
 // A size in bytes of at least one byte (core/checked.hpp: parse_bytes).
@@ -118,10 +126,44 @@ const CLI::Validator size_in_bytes(
 // The environment variable a site sets MPI-IO hints in: "key=value;key=value".
 constexpr const char* io_hints_variable = "SLAB_IO_HINTS";
 
-// Applies signed_64_bits to every integer option of cmd.
-void check_integers(CLI::App& cmd) {
-  for (CLI::Option* option : cmd.get_options())
+// A unit string (--u-units) is written into every output as the units attribute of u: 1 to 64 bytes
+// of UTF-8 text without control characters (UDUNITS spells units in printable text: K, degC,
+// mol m-3, \u00b0C). Anything else is refused rather than written into files that promise UTF-8.
+constexpr std::size_t max_unit_bytes = 64;
+const CLI::Validator unit_string(
+    [](std::string& text) -> std::string {
+      const std::string rule = "; a unit string (K, degC, mol m-3) is 1 to " + std::to_string(max_unit_bytes) +
+                               " bytes of printable UTF-8 text";
+      if (text.empty()) return "the empty string is not a unit (give 1 for a quantity without units)" + rule;
+      if (text.size() > max_unit_bytes)
+        return "a string of " + std::to_string(text.size()) + " bytes is too long" + rule;
+      const std::string shown = "'" + io::printable(text) + "'";
+      if (!is_utf8(text)) return shown + " is not UTF-8 text" + rule;
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const bool c1 = byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+        if (byte < 0x20 || byte == 0x7f || c1) return shown + " holds a control character" + rule;
+      }
+      return {};
+    },
+    "");
+
+// A floating-point option holds a number as C reads it (CLI11 alone says "Could not convert").
+const CLI::Validator a_number(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      (void)std::strtod(text.c_str(), &end);
+      const bool whole = !text.empty() && end == text.c_str() + text.size() && !std::isspace(text[0]);
+      return whole ? "" : "must be a number, got '" + io::printable(text) + "'";
+    },
+    "");
+
+// Applies signed_64_bits to every integer option of cmd, and a_number to every floating-point one.
+void check_numbers(CLI::App& cmd) {
+  for (CLI::Option* option : cmd.get_options()) {
     if (option->get_type_name() == "INT") option->check(signed_64_bits);
+    if (option->get_type_name() == "FLOAT") option->check(a_number);
+  }
 }
 
 // How HDF5 files meet a parallel file system (docs/parallel-io.md).
@@ -191,13 +233,6 @@ std::string config_text(const std::string& path) {
   }
 }
 
-// A config file's float as a command-line word that reads back as the same double.
-std::string exact_text(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
 // Checks that `key` of a --config file is an option of `cmd` that takes `value`'s kind.
 void check_config_key(const CLI::App& cmd, const std::string& path, const std::string& key, const std::string& flag,
                       const toml::node& value) {
@@ -217,7 +252,7 @@ void check_config_key(const CLI::App& cmd, const std::string& path, const std::s
     throw InputError(where + " must be a number, not the string \"" + value.as_string()->get() + "\"");
   if (value.is_floating_point() && (type == "INT" || type == "UINT"))
     throw InputError(where + " must be an integer (as on the command line), not the float " +
-                     exact_text(value.as_floating_point()->get()));
+                     format_number(value.as_floating_point()->get(), round_trip_digits));
 }
 
 // A key of a --config file as the option it names ('_' read as '-'), checked against `cmd`.
@@ -264,8 +299,11 @@ std::vector<std::string> options_from_config(const std::string& path, const CLI:
     } else if (const auto i = value.as_integer()) {
       words.insert(words.end(), {flag, std::to_string(i->get())});
     } else if (const auto d = value.as_floating_point()) {
-      words.insert(words.end(), {flag, exact_text(d->get())});
+      words.insert(words.end(), {flag, format_number(d->get(), round_trip_digits)});  // the same double
     } else {
+      // A command-line word cannot hold a NUL ("\u0000" in TOML): a path would end there.
+      if (value.as_string()->get().find('\0') != std::string::npos)
+        throw InputError("--config " + path + ": key '" + key + "' holds a NUL character (\\u0000)");
       words.insert(words.end(), {flag, value.as_string()->get()});
     }
   };
@@ -359,12 +397,27 @@ void add_model_options(CLI::App& heat, HeatConfig& cfg) {
              "(PETSc KSP; takes --petsc options)");
   heat.add_option("--left", q.left, "Dirichlet value at x = 0");
   heat.add_option("--right", q.right, "Dirichlet value at x = L");
-  heat.add_option("--init", cfg.init, "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)");
+  heat.add_option_function<std::string>(
+          "--init", [&cfg](const std::string& text) { cfg.init = parse_init(text); },
+          "Initial condition: sine, gaussian, step, or FILE.h5:/dataset of shape (nx,)")
+      ->default_str("sine")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              (void)parse_init(text);
+              return {};
+            } catch (const InputError& e) {
+              return e.what();
+            }
+          },
+          ""));
   heat.add_option("--mode", cfg.mode, "k of the sine initial condition sin(k pi x / L)");
   add_choice(heat, "--units", cfg.units, unit_system_names,
              "Units of the numbers given and written: nondimensional (units \"1\"), or si (x, length in m; t, dt "
              "in s; alpha in m^2/s)");
-  heat.add_option("--u-units", cfg.u_units, "Units of u, written as is (a UDUNITS string: K, degC, mol m-3)");
+  heat.add_option("--u-units", cfg.u_units,
+                  "Units of u, written as is (a UDUNITS string: K, degC, mol m-3; at most 64 bytes of printable UTF-8)")
+      ->check(unit_string);
 }
 
 void add_layout_options(CLI::App& heat, HeatConfig& cfg) {
@@ -517,6 +570,22 @@ void take_common(Config& cfg, Command command, CommonFlags& common) {
 
 }  // namespace
 
+InitialCondition parse_init(const std::string& text) {
+  InitialCondition init;
+  init.text = text;
+  init.built_in = value_of(heat::init_names, text);
+  if (init.built_in) {
+    init.text = heat::to_string(*init.built_in);  // as every other name: "--init Sine" is sine
+    return init;
+  }
+  const auto colon = text.rfind(":/");
+  if (colon == std::string::npos || colon == 0)
+    throw InputError("must be sine, gaussian, step or FILE.h5:/dataset, got '" + io::printable(text) + "'");
+  init.file = text.substr(0, colon);
+  init.dataset = text.substr(colon + 1);
+  return init;
+}
+
 Parsed parse_command_line(int argc, const char* const* argv) {
   Config cfg;
   for (int i = 0; i < argc; ++i) cfg.command_line += (i ? " " : "") + std::string(argv[i]);
@@ -530,8 +599,8 @@ Parsed parse_command_line(int argc, const char* const* argv) {
   CommonFlags heat_common, regress_common;
   CLI::App* heat = add_heat_command(app, cfg.heat, time, heat_common);
   CLI::App* reg = add_regress_command(app, cfg.regress, regress_common);
-  check_integers(*heat);
-  check_integers(*reg);
+  check_numbers(*heat);
+  check_numbers(*reg);
   const std::vector<std::string> typed(argv, argv + argc);
   const std::vector<std::string> args = expand_config(typed, {heat, reg});
   if (auto print = parse_words(app, args, typed)) return *print;

@@ -33,9 +33,19 @@ enum class UnitSystem { nondimensional, si };
 inline constexpr NameTable<UnitSystem, 2> unit_system_names{
     {{UnitSystem::nondimensional, "nondimensional"}, {UnitSystem::si, "si"}}};
 
+// --init, parsed once (src/app/cli.cpp): a built-in initial condition, or a dataset of an HDF5 file.
+struct InitialCondition {
+  std::optional<heat::Init> built_in = heat::Init::sine;  // nullopt: read from file:dataset
+  std::string file, dataset;                              // "FILE.h5:/dataset" split at the last ":/"
+  std::string text = "sine";                              // as given, for messages and attributes
+  [[nodiscard]] bool is(heat::Init init) const noexcept { return built_in == init; }
+};
+// "sine", "gaussian", "step" or "FILE.h5:/dataset"; throws InputError for anything else.
+[[nodiscard]] InitialCondition parse_init(const std::string& text);
+
 struct HeatConfig {
   heat::Request request;
-  std::string init = "sine";  // sine | gaussian | step | FILE.h5:/dataset
+  InitialCondition init;  // --init
   int mode = 1;
   bool extendible = false;                        // --layout extendible
   int compress = 0;                               // gzip level for --layout extendible

@@ -317,10 +317,14 @@ void check_plan(const ResourcePlan& plan, const Available& available) {
                      "); use more nodes or a smaller problem (--plan prints the plan)");
   }
   const Checked disk = plan.disk_bytes();
-  if (!available.disk.overflowed() && disk > available.disk)
-    throw InputError("this run writes " + format_bytes(disk) + " (" + plan.disk.front().what + ") but '" +
-                     available.disk_folder + "' has " + format_bytes(available.disk) +
+  if (!available.disk.overflowed() && disk > available.disk) {
+    std::string parts;  // every file the total counts: the output, and the checkpoints beside it
+    for (const PlanItem& item : plan.disk)
+      parts += (parts.empty() ? "" : " + ") + format_bytes(item.bytes) + " for " + item.what;
+    throw InputError("this run writes " + format_bytes(disk) + " (" + parts + ") but '" + available.disk_folder +
+                     "' has " + format_bytes(available.disk) +
                      " free; free space or write elsewhere (--plan prints the plan)");
+  }
   if (available.file_size.overflowed()) return;
   for (const PlanItem& item : plan.disk)
     if (const Checked file = item.bytes.divide_up(item.files); file > available.file_size)

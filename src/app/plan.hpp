@@ -1,5 +1,5 @@
 // The resource plan: from a run's parameters alone, in overflow-checked 64-bit arithmetic
-// (src/checked.hpp), the memory the busiest rank will hold at its peak and the bytes every file the
+// (src/core/checked.hpp), the memory the busiest rank will hold at its peak and the bytes every file the
 // run writes will take, checked against what the node and the file system have before anything is
 // allocated or computed. `slab ... --plan` prints it.
 #pragma once

@@ -6,12 +6,6 @@
 
 namespace slab::app {
 
-std::string format_number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
-
 Reporter::Reporter(bool enabled, std::string unit)
     : enabled_(enabled),
       terminal_(isatty(STDERR_FILENO) != 0),

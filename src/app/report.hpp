@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/stopwatch.hpp"
+#include "core/text.hpp"
 
 namespace slab::app {
 
@@ -21,8 +22,6 @@ struct PhaseTimes {
 };
 
 using slab::seconds_since;
-// A number in six significant digits, for messages.
-[[nodiscard]] std::string format_number(double value);
 
 class Reporter {
  public:

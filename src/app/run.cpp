@@ -8,9 +8,11 @@
 #include "app/report.hpp"
 #include "app/run_heat.hpp"
 #include "app/run_regress.hpp"
+#include "app/stopping.hpp"
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/version.hpp"
+#include "io/file_format.hpp"
 
 namespace slab::app {
 
@@ -62,6 +64,18 @@ void check_time_limit(double seconds) {
   if (!(seconds >= 0 && seconds <= stop::max_time_limit))
     throw InputError("--time-limit must be a number of seconds from 0 (none) to 1e9, got " + format_number(seconds));
 }
+
+// --layout and --compress shape HDF5 datasets; other formats store every array whole.
+void check_storage_options(const Config& config) {
+  const bool heat = config.command == Command::heat;
+  const bool extendible = heat ? config.heat.extendible : config.regress.extendible;
+  const int compress = heat ? config.heat.compress : config.regress.compress;
+  const auto format = io::format_of(config.output.out);
+  if (!format || *format == io::FileFormat::hdf5 || (!extendible && compress == 0)) return;
+  throw InputError(std::string(extendible ? "--layout extendible" : "--compress") +
+                   " applies to HDF5 output (.h5) only; --out " + config.output.out +
+                   " stores every array whole and uncompressed: drop it, or write .h5");
+}
 }  // namespace
 
 void run(const mpi::Comm& comm, const Config& given) {
@@ -80,13 +94,18 @@ void run(const mpi::Comm& comm, const Config& given) {
       throw InputError("PETSc did not accept --petsc \"" + config.petsc_options + "\": " + e.what());
     }
   });
-  mpi::collectively(comm, [&] { check_time_limit(config.output.time_limit); });
+  mpi::collectively(comm, [&] {
+    check_time_limit(config.output.time_limit);
+    check_storage_options(config);
+  });
   stop::set_time_limit(config.output.time_limit);
   switch (config.command) {
     case Command::heat:
       run_heat(comm, config);
       break;
     case Command::regress:
+      // The margin of a gd run: its checkpoints are small (heat's is estimated in its plan).
+      if (!config.print_plan) warn_if_time_limit_within_margin(comm, config.output.time_limit);
       run_regress(comm, config);
       break;
   }

@@ -15,16 +15,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// "--init FILE.h5:/dataset" splits at the last ':' that starts a dataset path.
-std::pair<std::string, std::string> split_init_file(const std::string& init) {
-  const auto colon = init.rfind(":/");
-  if (colon == std::string::npos)
-    throw InputError("--init must be sine, gaussian, step or FILE.h5:/dataset, got '" + init + "'");
-  return {init.substr(0, colon), init.substr(colon + 1)};
-}
-
-bool built_in_init(const std::string& init) { return init == "sine" || init == "gaussian" || init == "step"; }
-
 io::Block row_block(std::uint64_t index, const RowPartition& part, const double* local) {
   const auto count = static_cast<std::uint64_t>(part.count());
   if (count == 0) return io::Block::none(2);
@@ -57,8 +47,7 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
     const heat::Problem& p = plan.problem;
     if (!config.petsc_options.empty() && p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::direct)
       throw InputError("--petsc options apply to --solver petsc; the direct solver takes none");
-    if (cfg.init == "sine" && cfg.mode < 1) throw InputError("--mode must be at least 1");
-    if (!built_in_init(cfg.init)) (void)split_init_file(cfg.init);
+    if (cfg.init.is(heat::Init::sine) && cfg.mode < 1) throw InputError("--mode must be at least 1");
   });
   // Before anything is allocated: the memory per rank and the bytes of every file (src/app/plan.hpp).
   plan.print_only = apply_plan(comm, config, resource_plan_heat(config, plan.problem, comm.size()));
@@ -68,7 +57,7 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
   plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes, {}, config.output.access};
   plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
-  // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
+  // The margin a time limit keeps (src/core/stop.hpp) until a checkpoint is measured: the state and every
   // snapshot at a conservative 100 MB/s.
   stop::note_checkpoint(static_cast<double>(io::expected_size({k + 1, nx})) / 100e6);
   plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output, /*stoppable=*/true);
@@ -86,21 +75,19 @@ std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks) {
          " alpha=" + format_number(p.alpha) + " dx=" + format_number(p.dx) + " dt=" + format_number(p.dt) +
          " steps=" + std::to_string(p.steps) + " t_end=" + format_number(p.t_end) +
          " R=" + format_number(p.diffusion_number()) + " scheme=" + heat::to_string(p.scheme) +
-         " bc=" + heat::to_string(p.bc) + " init=" + cfg.init + " snapshots=" + std::to_string(p.snapshots) +
+         " bc=" + heat::to_string(p.bc) + " init=" + cfg.init.text + " snapshots=" + std::to_string(p.snapshots) +
          " ranks=" + std::to_string(ranks) + " -> " + io::output_target(plan.output.path);
 }
 
 std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
                                       const RowPartition& part, const io::FileAccess& access) {
-  if (cfg.init == "sine") return heat::initial(p, part, heat::Init::sine, cfg.mode);
-  if (cfg.init == "gaussian") return heat::initial(p, part, heat::Init::gaussian, cfg.mode);
-  if (cfg.init == "step") return heat::initial(p, part, heat::Init::step, cfg.mode);
-  const auto [file, dataset] = split_init_file(cfg.init);
-  const DistTensor u0 = io::read_rows(comm, file, dataset, {1, static_cast<std::size_t>(p.nx), 1}, "--init", access);
+  if (cfg.init.built_in) return heat::initial(p, part, *cfg.init.built_in, cfg.mode);
+  const DistTensor u0 =
+      io::read_rows(comm, cfg.init.file, cfg.init.dataset, {1, static_cast<std::size_t>(p.nx), 1}, "--init", access);
   std::vector<double> u = u0.local().to_vec();
   mpi::collectively(comm, [&] {
     for (const double v : u)
-      if (!std::isfinite(v)) throw InputError("--init " + cfg.init + " holds NaN or infinite values");
+      if (!std::isfinite(v)) throw InputError("--init " + cfg.init.text + " holds NaN or infinite values");
   });
   heat::apply_boundary_values(p, part, u);
   return u;
@@ -131,7 +118,7 @@ void HeatRecord::snapshot(std::int64_t index, double t, std::span<const double> 
   times_.push_back(t);
   io_seconds_ += seconds_since(started);
   const heat::Problem& p = plan_.problem;
-  if (cfg_.init != "sine" || index != p.snapshots - 1 || !heat::exact_sine(p, cfg_.mode, 0.0, t)) return;
+  if (!cfg_.init.is(heat::Init::sine) || index != p.snapshots - 1 || !heat::exact_sine(p, cfg_.mode, 0.0, t)) return;
   double local_max = 0;
   for (std::size_t i = 0; i < local.size(); ++i)
     local_max = std::max(local_max, std::abs(local[i] - *heat::exact_sine(p, cfg_.mode, x_[i], t)));
@@ -199,7 +186,7 @@ io::Attributes heat_attributes(const heat::Problem& p, const HeatConfig& cfg) {
           {"solver", heat::to_string(p.solver)},
           {"left", p.left},
           {"right", p.right},
-          {"init", cfg.init},
+          {"init", cfg.init.text},
           {"mode", std::int64_t{cfg.mode}},
           {"snapshots", p.snapshots},
           {"layout", io::to_string(cfg.extendible ? io::Layout::extendible : io::Layout::contiguous)},
@@ -225,6 +212,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const HeatConfig& cfg = config.heat;
   const HeatPlan plan = plan_heat(comm, config);
   if (plan.print_only) return;  // --plan: plan_heat printed the plan
+  warn_if_time_limit_within_margin(comm, config.output.time_limit);
   Reporter report(comm.is_root() && !config.quiet, "step");
   report.line(describe(plan, cfg, comm.size()));
 

@@ -20,8 +20,13 @@ using clock = std::chrono::steady_clock;
 constexpr int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 volatile std::sig_atomic_t first_signal = 0;
-volatile std::sig_atomic_t first_signal_at = 0;  // CLOCK_MONOTONIC seconds
+// When the first signal came, in CLOCK_MONOTONIC nanoseconds: a lock-free atomic is
+// async-signal-safe, and sig_atomic_t (an int) would hold only whole seconds.
+std::atomic<std::int64_t> first_signal_at{0};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 volatile std::sig_atomic_t final_phase = 0;
+// A copy of the first signal within this many nanoseconds of it is not somebody insisting.
+constexpr std::int64_t copy_window = 1'000'000'000;
 
 // The scratch table: a slot's paths are written while its `ready` is 0, and read by the handler
 // only while it is 1.
@@ -70,24 +75,24 @@ void remove_scratch() {
   errno = saved;
 }
 
-std::sig_atomic_t monotonic_seconds() {
+std::int64_t monotonic_nanoseconds() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
-  return static_cast<std::sig_atomic_t>(now.tv_sec);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
 
 extern "C" void on_signal(int signal) {
   if (final_phase != 0) {
     // Under Slurm both srun and slurmstepd pass on a SIGTERM: a copy of the first signal within a
-    // second is not somebody insisting.
-    if (signal == first_signal && monotonic_seconds() - first_signal_at <= 1) return;
+    // second is not somebody insisting; the same signal later than that is.
+    if (signal == first_signal && monotonic_nanoseconds() - first_signal_at.load() <= copy_window) return;
     remove_scratch();
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
   }
   if (first_signal == 0) {
-    first_signal_at = monotonic_seconds();
+    first_signal_at.store(monotonic_nanoseconds());
     first_signal = signal;
   }
 }

@@ -1,6 +1,7 @@
 // libFuzzer target for the restart check (src/app/checkpoint_record.hpp): the input fills a
 // checkpoint-shaped record (parameters of any type and name, a step, dataset shapes, and values
-// for the datasets whose shapes pass, as read_checkpoint reads them) and the complete check runs
+// for the datasets whose shapes pass, as read_checkpoint reads them; a completion flag, a format and
+// a digest) and the complete check runs
 // over it, for a heat and a gradient-descent run. Any input must either pass or throw InputError;
 // crashes, other exceptions and sanitizer reports are failures. Built and run by run_fuzz.sh.
 #include <cmath>
@@ -64,6 +65,9 @@ io::AttributeValue value(Bytes& in, const io::AttributeValue& like) {
 
 app::CheckpointRecord record_from(Bytes& in, const app::CheckpointRules& rules) {
   app::CheckpointRecord r;
+  if (in.byte() % 8 != 0) r.complete = in.byte() % 4 ? 1 : static_cast<std::int64_t>(in.u64());
+  if (in.byte() % 8 != 0) r.format = in.byte() % 4 ? std::string(app::checkpoint_format) : in.text();
+  if (in.byte() % 8 != 0) r.digest = in.text();
   for (const auto& [name, v] : rules.parameters)
     if (in.byte() % 8 != 0) r.parameters.emplace_back(in.byte() % 16 == 0 ? in.text() : name, value(in, v));
   if (in.byte() % 8 != 0) r.step = in.byte() % 2 ? static_cast<std::int64_t>(in.u64()) : in.byte();
@@ -99,6 +103,12 @@ void check(Bytes& in, const app::CheckpointRules& rules) {
       r.values[name] = std::move(values);
     }
     app::check_values(r, rules);
+    // The digest of what was read: the recorded one (any text) rarely matches.
+    app::ArrayDigest digest;
+    for (const auto& [name, values] : r.values)
+      digest.add(name, *r.shapes.at(name), std::vector<std::uint64_t>(r.shapes.at(name)->size(), 0), *r.shapes.at(name),
+                 values.data());
+    app::check_digest(r, rules, app::checkpoint_digest(r.parameters, *r.step, digest.sum()));
   } catch (const InputError&) {
     // The right answer to a damaged or foreign checkpoint.
   }

@@ -19,7 +19,7 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -I"$repo/src" -I"$repo" -I"$generated" \
   -I/usr/include/hdf5/openmpi -I/usr/lib/x86_64-linux-gnu/openmpi/include \
   $(pkg-config --cflags petsc) -DOMPI_SKIP_MPICXX=1 -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
-  "$here/fuzz_readers.cpp" "$repo/io/numpy_format.cpp" "$repo/io/input_file.cpp" "$repo/io/text_format.cpp" "$repo/src/core/tensor.cpp" \
+  "$here/fuzz_readers.cpp" "$repo/io/numpy_format.cpp" "$repo/io/input_file.cpp" "$repo/io/text_format.cpp" "$repo/src/core/tensor.cpp" "$repo/src/core/text.cpp" \
   "$repo/src/app/cli.cpp" "$repo/src/core/checked.cpp" "$repo/io/parallel_io.cpp" -ltomlplusplus -lz -o "$work/fuzz_readers"
 cd "$work"
 ./fuzz_readers -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -15
@@ -28,7 +28,7 @@ echo "fuzz: no crash in ${seconds} s"
 # The restart check over checkpoint-shaped records (src/app/checkpoint_record.cpp), half the time.
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo/src" -I"$repo" "$here/fuzz_checkpoint.cpp" "$repo/src/app/checkpoint_record.cpp" \
-  "$repo/src/core/tensor.cpp" -o "$work/fuzz_checkpoint"
+  "$repo/src/core/tensor.cpp" "$repo/src/core/text.cpp" -o "$work/fuzz_checkpoint"
 mkdir -p "$work/corpus_checkpoint"
 ./fuzz_checkpoint -max_total_time="$(((seconds + 1) / 2))" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   corpus_checkpoint 2>&1 | tail -15

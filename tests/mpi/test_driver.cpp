@@ -58,8 +58,14 @@ TEST(Driver, HeatPlanRefusesContradictoryOptionsOnEveryRank) {
   config.heat.compress = 3;  // without --layout extendible
   EXPECT_THROW((void)app::plan_heat(world(), config), mpi::CollectiveError);
   config.heat.compress = 0;
-  config.heat.init = "parabola";
+  config.heat.mode = 0;  // the sine initial condition's k
   EXPECT_THROW((void)app::plan_heat(world(), config), mpi::CollectiveError);
+  EXPECT_THROW((void)app::parse_init("parabola"), InputError);  // --init is parsed once, by the command line
+  EXPECT_EQ(app::parse_init("GAUSSIAN").built_in, heat::Init::gaussian);
+  const app::InitialCondition file = app::parse_init("a:b.h5:/group/u0");
+  EXPECT_FALSE(file.built_in);
+  EXPECT_EQ(file.file, "a:b.h5");
+  EXPECT_EQ(file.dataset, "/group/u0");
 }
 
 TEST(Driver, RegressPlanRefusesCheckpointsForDirectMethods) {

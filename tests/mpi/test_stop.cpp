@@ -1,4 +1,4 @@
-// Stopping early (src/stop.hpp): every rank agrees on the same step boundary, whichever rank had a
+// Stopping early (src/core/stop.hpp): every rank agrees on the same step boundary, whichever rank had a
 // reason, and a solve resumed from there gives the bits of one that never stopped. The reason here
 // is a time limit already passed on one rank only; signals reach the same agreement through the
 // same reduction (tests/python/test_stop.py sends real ones).

@@ -295,6 +295,41 @@ class StaleRuns(HostileTest):
         self.assertEqual(sorted(os.listdir(self.dir)), ["precious", "s.h5", "t.h5"])
 
 
+    def test_a_forged_stale_lock_never_removes_a_users_file(self):
+        """A lock anyone could write: slab removes only a name of exactly its own pattern
+        (<target>.<16 lowercase hex>.partial), named by a lock of exactly its own four lines, and
+        made after that lock was written."""
+        def lock(target, temporary, extra=""):
+            write(self.path(target + ".lock"), f"slab lock\nhost gone\npid 999999\ntemporary {temporary}\n{extra}")
+
+        cases = [
+            ("a", "a.h5.mine.partial", ""),  # the report's case: only the prefix and suffix matched
+            ("b", "b.h5.0123456789ABCDEF.partial", ""),  # slab writes lowercase hex
+            ("c", "c.h5.0123456789abcdef0.partial", ""),  # 17 digits
+            ("d", "d.h5.0123456789abcde.partial", ""),  # 15 digits
+            ("e", "e.h5.0123456789abcdef.partial", "pid 1\n"),  # a line slab does not write
+            ("f", "f.h5..partial", ""),
+        ]
+        for name, temporary, extra in cases:
+            with self.subTest(temporary=temporary):
+                write(self.path(temporary), "the user's data\n")
+                write(self.path(temporary + ".data.0"), "the user's data\n")
+                time.sleep(0.01)
+                lock(f"{name}.h5", temporary, extra)
+                self.slab(2, *HEAT, "--out", f"{name}.h5")
+                for kept in (temporary, temporary + ".data.0"):
+                    with open(self.path(kept)) as f:
+                        self.assertEqual(f.read(), "the user's data\n", kept)
+                self.assertFalse(os.path.exists(self.path(f"{name}.h5.lock")))
+        # The exact pattern, but the file was there before the lock was written: not slab's.
+        write(self.path("g.h5.0123456789abcdef.partial"), "older than the lock\n")
+        time.sleep(0.01)
+        lock("g.h5", "g.h5.0123456789abcdef.partial")
+        self.slab(2, *HEAT, "--out", "g.h5")
+        with open(self.path("g.h5.0123456789abcdef.partial")) as f:
+            self.assertEqual(f.read(), "older than the lock\n")
+
+
 class LongPaths(HostileTest):
     """Paths near PATH_MAX work for every input and output in both I/O modes (Open MPI's
     shared-file-pointer components used to abort on 237 characters)."""
@@ -420,6 +455,9 @@ class RestartMismatch(HostileTest):
         X = np.random.default_rng(3).normal(size=(60, 2))
         np.savez(self.path("d.npz"), X=X, y=X @ [1.0, 2.0])
         checkpoint = make_checkpoint(self.dir, [*GD_RUN, "--data", "d.npz"], "d.h5")
+        # The same bytes resume (parameters are recorded in HDF5's order, not the run's: the digest sorts them).
+        self.slab(3, *GD_RUN, "--data", "d.npz", "--restart", checkpoint, "--out", "d.h5")
+        checkpoint = make_checkpoint(self.dir, [*GD_RUN, "--data", "d.npz"], "d2.h5")
         np.savez(self.path("e.npz"), X=X, y=X @ [1.0, 2.5])
         self.refuse([*GD_RUN, "--data", "e.npz", "--restart", checkpoint], "the checkpoint has data = 'fnv1a-64:", 4)
         self.refuse([*GD_RUN, "--restart", checkpoint], "but this run has 'synthetic'", 5)
@@ -476,6 +514,72 @@ class DamagedCheckpoints(HostileTest):
         ]
         for change, words in cases:
             self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
+
+    def test_edits_that_keep_the_shapes_are_caught_by_the_digest(self):
+        """A step one off, a value nudged, a parameter or the digest itself changed: the shapes
+        still fit, so only the digest, written last, can tell."""
+        def attribute(obj, key, value):
+            def change(f):
+                f[obj].attrs[key] = value
+            return change
+
+        def nudge(name, index):
+            def change(f):
+                f[name][index] = f[name][index] + 1e-9
+            return change
+
+        digest = "does not match its digest"
+        heat_cases = [
+            (attribute("checkpoint", "step", 31), digest),  # 4 snapshots taken by step 30 and by 31
+            (attribute("checkpoint", "step", 29), "'/checkpoint/snapshots' has shape (4, 21), but at step 29 it must be (3, 21)"),
+            (nudge("checkpoint/u", 3), digest),
+            (nudge("checkpoint/snapshots", (2, 5)), digest),
+            (attribute("checkpoint", "digest", "fnv1a-64:0000000000000000"), digest),
+            (lambda f: f["checkpoint"].attrs.__delitem__("digest"), "does not record its digest"),
+        ]
+        for change, words in heat_cases:
+            self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
+        gd_cases = [
+            (attribute("checkpoint", "step", 29), "'/checkpoint/loss' has shape (30,), but at iteration 29"),
+            (nudge("checkpoint/w", 1), digest),
+            (nudge("checkpoint/state", 0), digest),
+            (nudge("checkpoint/loss", 29), digest),
+        ]
+        for change, words in gd_cases:
+            self.refuse(GD_RUN, self.damaged(self.gd, change), words)
+
+    def test_types_format_and_completion_are_exact(self):
+        def retyped(name, dtype):
+            def change(f):
+                data = f[name][...]
+                del f[name]
+                f.create_dataset(name, data=data, dtype=dtype)
+            return change
+
+        def attribute(obj, key, value):
+            def change(f):
+                f[obj].attrs[key] = value
+            return change
+
+        def int32_step(f):
+            step = int(f["checkpoint"].attrs["step"])
+            f["checkpoint"].attrs.create("step", step, dtype=np.int32)
+
+        cases = [
+            (retyped("checkpoint/u", np.float32), "no dataset of numbers '/checkpoint/u' (of float64"),
+            (retyped("checkpoint/u", ">f8"), "no dataset of numbers '/checkpoint/u' (of float64"),
+            (retyped("checkpoint/snapshots", np.float32), "no dataset of numbers '/checkpoint/snapshots'"),
+            (retyped("checkpoint/t", np.float16), "no dataset of numbers '/checkpoint/t'"),
+            (int32_step, "does not record its step"),
+            (attribute("checkpoint", "format", "slab checkpoint 2"), "format is 'slab checkpoint 2', not 'slab checkpoint 3'"),
+            (attribute("checkpoint", "format", 3), "does not record its format"),
+            (lambda f: f["checkpoint"].attrs.__delitem__("format"), "does not record its format"),
+            (attribute("/", "complete", 0), "not marked complete (attribute complete = 1, which slab writes last, is = 0)"),
+            (lambda f: f.attrs.__delitem__("complete"), "not marked complete"),
+        ]
+        for change, words in cases:
+            self.refuse(HEAT_RUN, self.damaged(self.heat, change), words)
+        self.refuse(GD_RUN, self.damaged(self.gd, retyped("checkpoint/w", np.float32)), "'/checkpoint/w' (of float64")
 
     def test_objects_of_the_wrong_kind(self):
         def group_for(name):

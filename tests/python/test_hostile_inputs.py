@@ -72,6 +72,27 @@ class HostileNumbers(HostileTest):
                 self.assertIn(option if option != "--cfl" or value != "0.6" else "unstable", line)
                 self.assertLess(len(line), 200, "a sentence, not a range of 300 digits")
 
+    def test_refusals_name_the_option_that_caused_them(self):
+        cases = [
+            (["--length", "1e308"], "--length 1e+308 on --nx 21 nodes gives dx = 5e+306, whose square"),
+            (["--length", "1e-300"], "--length 1e-300 on --nx 21 nodes gives dx = 5e-302, whose square"),
+            (["--steps", "5", "--length", "1e308"], "--length 1e+308 on --nx 21 nodes"),
+            (["--steps", "5", "--length", "1e-300"], "--length 1e-300 on --nx 21 nodes"),
+            (["--steps", "5", "--alpha", "1e-320"], "from --cfl, --length/--nx and --alpha is inf"),
+            (["--alpha", "1e308"], "from --cfl, --length/--nx and --alpha is 1"),
+            (["--compress", "abc"], "--compress: takes a gzip level, an integer from 0 (none) to 9, not 'abc'"),
+            (["--compress", "10"], "--compress: takes a gzip level, an integer from 0 (none) to 9, not '10'"),
+            (["--compress", "4.5"], "--compress: takes a gzip level"),
+            (["--cfl", "abc"], "--cfl: must be a number, got 'abc'"),
+            (["--time-limit", "abc"], "--time-limit: must be a number, got 'abc'"),
+            (["--length", ""], "--length: must be a number, got ''"),
+        ]
+        for extra, words in cases:
+            with self.subTest(extra=extra):
+                line = self.expect_refusal(["heat", "--nx", "21", "-q", *extra], 2, words)
+                self.assertNotIn("not in range", line)
+                self.assertNotIn("Could not convert", line)
+
     def test_implicit_time_steps_beyond_double_precision(self):
         # Past R = 2^52, 1 + 2R rounds to 2R: a Neumann grid's system becomes singular (a zero pivot).
         for scheme, option, value in (("implicit", "--cfl", "1e16"), ("crank-nicolson", "--cfl", "1e300"),
@@ -374,6 +395,28 @@ class HostileSolvers(HostileTest):
         for args, words in cases:
             with self.subTest(args=args):
                 self.expect_refusal(args + ["--out", "r.h5"], 1, words)
+
+    def test_data_far_below_the_intercepts_scale_blames_the_scale(self):
+        """X scaled by 1e-300 beside the intercept's 1 is a matter of scale, not of linearly
+        dependent columns; a column that really is a combination is still named as one."""
+        np.savez(self.path("tiny.npz"), X=X3 * 1e-300, y=Y3)
+        np.savez(self.path("one.npz"), X=np.c_[X3, X3[:, 0] * 1e-300], y=Y3)
+        for data, columns in (("tiny.npz", "X column 0, X column 1 (0-based) are"), ("one.npz", "X column 2 (0-based) is")):
+            with self.subTest(data=data, method="qr"):
+                line = self.expect_refusal(["regress", "--data", data, "--method", "qr", "-q"], 2,
+                                           columns + " too small next to the largest column of [1 X]")
+                self.assertNotIn("linearly dependent", line)
+                self.assertIn("rescale X", line)
+        for data in ("tiny.npz", "one.npz"):
+            with self.subTest(data=data, method="normal"):
+                line = self.expect_refusal(["regress", "--data", data, "--method", "normal", "-q"], 2,
+                                           "too small next to the largest column of [X 1]")
+                self.assertNotIn("linearly dependent", line)
+        np.savez(self.path("dependent.npz"), X=np.c_[X3, 2 * X3[:, 0]], y=Y3)
+        self.expect_refusal(["regress", "--data", "dependent.npz", "--method", "qr", "-q"], 2,
+                            "X has linearly dependent columns: X column 2 (0-based)")
+        self.expect_refusal(["regress", "--data", "dependent.npz", "--method", "normal", "-q"], 1,
+                            "the normal equations are singular")
 
     def test_data_beyond_double_range_blames_the_scale(self):
         np.savez(self.path("scaled.npz"), X=X3 * 1e200, y=Y3)

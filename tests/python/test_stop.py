@@ -1,4 +1,4 @@
-"""Runs stopped by a signal or a time limit (src/stop.hpp): every rank stops at the same step, writes
+"""Runs stopped by a signal or a time limit (src/core/stop.hpp): every rank stops at the same step, writes
 a checkpoint, removes the temporary output, rank 0 prints one line "slab: stopped by SIG... at step N
 of M; resume with --restart FILE", and the ranks exit 75. Resumed from that checkpoint, on another
 rank count where the method allows, the output is the same bits as a run that never stopped.
@@ -193,6 +193,26 @@ class TimeLimit(StopTest):
         per_iteration = max((wall(400) - wall(100)) / 300, 1e-5)
         os.remove(self.path("probe.h5"))
         return str(max(400, int(seconds / per_iteration)))
+
+    def test_a_limit_within_the_margin_is_warned_about(self):
+        """At or below the margin a run keeps before its limit (2 s at least: two checkpoints and a
+        second), the run could only stop after its first steps: rank 0 warns once."""
+        for args in (["heat", "--nx", "21", "--steps", "40"], ["regress", "--rows", "60", "--cols", "2"]):
+            for limit in ("0.5", "2"):
+                with self.subTest(command=args[0], limit=limit):
+                    result = self.slab(2, *args, "-q", "--time-limit", limit, "--out", "w.h5", "--overwrite",
+                                       check=False)
+                    self.assertIn(result.returncode, (0, STOPPED), result.stderr)
+                    warnings = [l for l in result.stderr.splitlines() if l.startswith("slab: warning:")]
+                    self.assertEqual(len(warnings), 1, result.stderr)
+                    self.assertIn(f"--time-limit {limit} s is within the ", warnings[0])
+                    self.assertIn("it stops after its first steps", warnings[0])
+                    for leftover in ("w.h5.ckpt.h5",):
+                        if os.path.exists(self.path(leftover)):
+                            os.remove(self.path(leftover))
+            with self.subTest(command=args[0], limit="600"):
+                result = self.slab(2, *args, "-q", "--time-limit", "600", "--out", "w.h5", "--overwrite")
+                self.assertNotIn("warning", result.stderr)
 
     def test_gradient_descent_finishes_over_runs_with_a_time_limit(self):
         args = [*SLOW_GD, "--iters", self.iterations_lasting(12), "--tol", "0"]

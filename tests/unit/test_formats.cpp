@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "io/data_input.hpp"
 #include "io/numpy_format.hpp"
 #include "io/text_format.hpp"
@@ -88,9 +89,42 @@ TEST(Npz, RoundTripsNamedMembers) {
 
 TEST(Text, SeventeenDigitsRoundTripEveryDouble) {
   for (const double v : {0.1, 1.0 / 3.0, 1e-300, 123456789.123456789, -2.0e-17, 5e-324}) {
-    const std::string s = io::format_double(v);
+    const std::string s = format_number(v, round_trip_digits);
     EXPECT_EQ(std::strtod(s.c_str(), nullptr), v) << s;
   }
+  EXPECT_EQ(format_number(1.0 / 3.0), "0.333333");  // messages: six digits
+}
+
+TEST(Text, WellFormedUtf8IsKeptAndEveryOtherByteBecomesTheReplacementCharacter) {
+  for (const std::string good : {"", "K", "degC", "m^2/s",
+                                 "\xC2\xB0"
+                                 "C",
+                                 "\xE2\x82\xAC", "\xF0\x9F\x98\x80"}) {
+    EXPECT_TRUE(is_utf8(good)) << good;
+    EXPECT_EQ(as_utf8(good), good);
+  }
+  const std::string fffd = "\xEF\xBF\xBD";
+  // Latin-1 bytes, a lone continuation byte, a cut sequence, an overlong '/', a surrogate, past U+10FFFF.
+  EXPECT_EQ(as_utf8("\xe9t\xe9"), fffd + "t" + fffd);
+  EXPECT_EQ(as_utf8("\xff\xfe"), fffd + fffd);
+  EXPECT_EQ(as_utf8("a\x80"), "a" + fffd);
+  EXPECT_EQ(as_utf8("\xE2\x82"), fffd + fffd);
+  EXPECT_EQ(as_utf8("\xC0\xAF"), fffd + fffd);
+  EXPECT_EQ(as_utf8("\xED\xA0\x80"), fffd + fffd + fffd);
+  EXPECT_EQ(as_utf8("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);
+  for (const std::string bad : {"\xe9", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82"}) {
+    EXPECT_FALSE(is_utf8(bad)) << io::printable(bad);
+    EXPECT_TRUE(is_utf8(as_utf8(bad)));
+  }
+}
+
+TEST(Text, JsonIsWellFormedUtf8WhateverTheStringsHold) {
+  const Tensor x({1}, {1.0});
+  const std::string json = io::json_metadata(
+      {{"x", &x}}, {{"provenance", {{"command_line", std::string("slab --out \xe9t\xe9.json \x01")}}}}, {});
+  EXPECT_TRUE(is_utf8(json));
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_NE(json.find("--out " + fffd + "t" + fffd + ".json \\u0001"), std::string::npos) << json;
 }
 
 namespace {

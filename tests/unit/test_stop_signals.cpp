@@ -1,4 +1,4 @@
-// The signal side of src/stop.hpp, in child processes (death tests) so that the handlers and the
+// The signal side of src/core/stop.hpp, in child processes (death tests) so that the handlers and the
 // recorded signal never leak into other tests.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -100,6 +101,28 @@ TEST(StopSignals, ACopyOfTheFirstSignalDuringTheFinalCheckpointIsNotTheUserInsis
         std::_Exit(stop::received() == SIGTERM ? 0 : 1);
       },
       testing::ExitedWithCode(0), "");
+}
+
+// The copy window is a second of a clock with sub-second resolution: the same signal 1.3 s after
+// the first is the user insisting, even when both fall in consecutive whole seconds (the first
+// just after a whole second of CLOCK_MONOTONIC, the second 1.3 s later).
+TEST(StopSignals, TheSameSignalMoreThanASecondAfterTheFirstIsTheUserInsisting) {
+  EXPECT_EXIT(
+      {
+        stop::install_handlers();
+        timespec now{};
+        do clock_gettime(CLOCK_MONOTONIC, &now);
+        while (now.tv_nsec > 50'000'000);
+        std::raise(SIGTERM);
+        stop::end_on_next_signal();
+        timespec later{};
+        later.tv_sec = 1;
+        later.tv_nsec = 300'000'000;
+        nanosleep(&later, nullptr);
+        std::raise(SIGTERM);
+        std::_Exit(0);  // not reached
+      },
+      testing::KilledBySignal(SIGTERM), "");
 }
 
 TEST(StopSignals, TheMarginCoversTwoStepsTwoCheckpointsAndASecond) {
