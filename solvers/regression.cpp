@@ -14,6 +14,7 @@
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
 #include "core/tree_sum.hpp"
+#include "core/watchdog.hpp"
 
 namespace slab::regression {
 namespace {
@@ -241,8 +242,10 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   fit.converged = false;
   std::vector<double> grad(cols + 1);
   stop::Poll stop_poll(comm);
+  watchdog::Guard watchdog(comm, "iteration");
   while (fit.iterations < options.iters) {
     if ((fit.stopped_by = stop_poll.poll()) != 0) break;
+    watchdog.progress(fit.iterations);
     auto t = clock::now();
     const PartialTree part = gradient_pass(X, y, fit.w, fit.b);
     fit.compute_seconds += seconds_since(t);
