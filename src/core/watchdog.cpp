@@ -107,10 +107,15 @@ Guard::~Guard() {
 
 void Guard::progress(std::int64_t step) noexcept {
   if (!armed_) return;
+  watched.step = step;
+  tick();
+}
+
+void tick() noexcept {
+  if (!watched.armed.load(std::memory_order_relaxed)) return;
   const std::int64_t now = now_ns();
   const std::int64_t interval = now - watched.last_ns.load();
   if (interval > watched.longest_ns.load()) watched.longest_ns = interval;
-  watched.step = step;
   watched.last_ns = now;
 }
 

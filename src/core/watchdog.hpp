@@ -42,4 +42,9 @@ class Guard {
   bool armed_ = false;
 };
 
+// Progress inside a long chunk of steps (a solver that advances many steps between two boundaries
+// of the loop calls it every few steps): the clock starts again, the step stays. Does nothing
+// while no Guard watches.
+void tick() noexcept;
+
 }  // namespace slab::watchdog
