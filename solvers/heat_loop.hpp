@@ -49,7 +49,7 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
   emit_due(first_step);
   std::int64_t step = first_step;
   stop::Poll stop_poll(comm);
-  watchdog::Guard watchdog(comm, "step");
+  watchdog::Guard watchdog(comm.rank(), "step");
   while (step < p.steps) {
     if (const int reason = stop_poll.poll()) {
       timing.stopped_by = reason;

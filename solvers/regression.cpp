@@ -242,7 +242,7 @@ Fit gradient_descent(const mpi::Comm& comm, const DistTensor& X, const DistTenso
   fit.converged = false;
   std::vector<double> grad(cols + 1);
   stop::Poll stop_poll(comm);
-  watchdog::Guard watchdog(comm, "iteration");
+  watchdog::Guard watchdog(comm.rank(), "iteration");
   while (fit.iterations < options.iters) {
     if ((fit.stopped_by = stop_poll.poll()) != 0) break;
     watchdog.progress(fit.iterations);

@@ -87,10 +87,10 @@ double configured_limit() {
   return seconds;
 }
 
-Guard::Guard(const mpi::Comm& comm, const char* unit) {
+Guard::Guard(int rank, const char* unit) {
   const double limit = configured_limit();
   if (limit <= 0) return;
-  watched.rank = comm.rank();
+  watched.rank = rank;
   watched.unit = unit;
   watched.step = 0;
   watched.longest_ns = 0;

@@ -13,8 +13,6 @@
 
 #include <cstdint>
 
-#include "core/mpi.hpp"
-
 namespace slab::watchdog {
 
 // The environment variable that sets the limit, in seconds.
@@ -30,7 +28,8 @@ inline constexpr double interval_factor = 3.0;
 // destructor stops watching. unit names the loop's steps in the message ("step", "iteration").
 class Guard {
  public:
-  Guard(const mpi::Comm& comm, const char* unit);
+  // rank: this process's rank, for the message.
+  Guard(int rank, const char* unit);
   ~Guard();
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
