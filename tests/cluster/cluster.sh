@@ -32,6 +32,8 @@ CLUSTER_SLURMD_TIMEOUT="${CLUSTER_SLURMD_TIMEOUT:-300}"
 # How long srun waits for a step's tasks after killing them (Slurm's KillWait, default 30 s; srun
 # waits KillWait + 2 s for the tasks of a lost node, which never answer).
 CLUSTER_KILL_WAIT="${CLUSTER_KILL_WAIT:-30}"
+# The longest a test waits for one job (tests/slurm/slurm_lib.sh): well inside the tests' CTest TIMEOUT.
+SLURM_TEST_WAIT="${SLURM_TEST_WAIT:-240}"
 CLUSTER_WORK=""
 CLUSTER_PIDS=()
 
@@ -58,8 +60,9 @@ cluster_check_free() {
   if [[ -n "$used" ]]; then
     echo "cluster: REFUSED: $CLUSTER_NET.0/24 or this cluster's names are already in use here:"
     echo "$used" | sed 's/^/cluster:   /'
-    echo "cluster: set SLAB_CLUSTER_NET to a free /24 (e.g. SLAB_CLUSTER_NET=10.213.8), or, if these are left" \
-      "from an earlier run of this script, remove them with: $(realpath "${BASH_SOURCE[0]}") down"
+    echo "cluster: another run of this script is up, or left these behind (remove them with:" \
+      "$(realpath "${BASH_SOURCE[0]}") down), or the range is used here by something else (set SLAB_CLUSTER_NET" \
+      "to a free /24, e.g. SLAB_CLUSTER_NET=10.213.8)"
     exit 1
   fi
 }

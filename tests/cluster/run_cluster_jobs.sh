@@ -80,9 +80,10 @@ for stem in ("heat-{}", "reg-{}", "sweep-{}-nx21", "sweep-{}-nx41"):
             assert f.attrs["complete"] == 1
             p = f["provenance"].attrs
             assert p["nranks"] == 4, p["nranks"]
-            if "hosts" in p:
-                hosts = sorted(set(str(h) for h in np.atleast_1d(p["hosts"])))
-                assert len(hosts) == (2 if layout == "n2x2" else 4), hosts
+            if "hosts" in p:  # a list of names, or one string of them
+                names = [h.decode() if isinstance(h, bytes) else str(h) for h in np.atleast_1d(p["hosts"])]
+                hosts = sorted(set(" ".join(names).replace(",", " ").split()))
+                assert len(hosts) == (2 if layout == "n2x2" else 4) and all(h.startswith("node") for h in hosts), hosts
             mine = datasets(f)
             assert mine.keys() == reference.keys(), (stem, layout, mine.keys() ^ reference.keys())
             for name, values in reference.items():
@@ -95,8 +96,9 @@ PY
 # The resource plan, per node: rank 0 shares its node with 2 ranks in a 2 x 2 job, 1 in a 4 x 1 job.
 (
   source "$JOBS/env.sh"
-  srun --mpi=pmix --nodes=2 --ntasks-per-node=2 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-2x2.log" 2>&1 &&
-    srun --mpi=pmix --nodes=4 --ntasks-per-node=1 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-4x1.log" 2>&1
+  source "$JOBS/launch.sh"
+  timeout 120 "${LAUNCHER[@]}" --nodes=2 --ntasks-per-node=2 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-2x2.log" 2>&1 &&
+    timeout 120 "${LAUNCHER[@]}" --nodes=4 --ntasks-per-node=1 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-4x1.log" 2>&1
 ) || fail "slab --plan across nodes: $(cat "$WORK"/plan-*.log)"
 grep -q "shared by 2 ranks on the node" "$WORK/plan-2x2.log" || fail "the plan of 2 x 2: $(cat "$WORK/plan-2x2.log")"
 grep -q "shared by 1 rank on the node" "$WORK/plan-4x1.log" || fail "the plan of 4 x 1: $(cat "$WORK/plan-4x1.log")"
@@ -104,7 +106,8 @@ echo "jobs: the plan counts ranks per node: $(grep -o 'shared by [0-9] ranks* on
   "$(grep -o 'shared by [0-9] ranks* on the node' "$WORK/plan-4x1.log") (4 x 1)"
 
 # Apart for real: with shared memory as the only transport, ranks on two nodes cannot connect.
-if (source "$JOBS/env.sh" && OMPI_MCA_btl=self,vader srun --mpi=pmix --nodes=2 --ntasks=2 slab heat --nx 2001 --plan) \
+if (source "$JOBS/env.sh" && source "$JOBS/launch.sh" &&
+  OMPI_MCA_btl=self,vader timeout 120 "${LAUNCHER[@]}" --nodes=2 --ntasks=2 slab heat --nx 2001 --plan) \
   >"$WORK/apart.log" 2>&1; then
   fail "ranks on two nodes connected without TCP: $(cat "$WORK/apart.log")"
 fi

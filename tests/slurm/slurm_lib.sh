@@ -36,10 +36,13 @@ slurm_install_slab() {
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 # job_field ID NAME: one field of scontrol show job (NodeList, Restarts, ExitCode, ...).
 job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
-# wait_done ID: waits for the job to end for good (through any requeues); fails unless COMPLETED.
+# wait_done ID: waits for the job to end for good (through any requeues); fails unless COMPLETED,
+# or when it has not ended within SLURM_TEST_WAIT seconds (default 1200), so that a test fails
+# and tears its cluster down before CTest's TIMEOUT kills it.
 wait_done() {
-  local state
+  local state deadline=$((SECONDS + ${SLURM_TEST_WAIT:-1200}))
   while true; do
+    ((SECONDS < deadline)) || fail "job $1 still $(job_state "$1") after ${SLURM_TEST_WAIT:-1200} s: $(tail -30 "slurm-$1.out" 2>/dev/null)"
     state=$(job_state "$1")
     case "$state" in
       COMPLETED) return 0 ;;
