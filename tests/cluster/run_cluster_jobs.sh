@@ -10,6 +10,8 @@
 #   - ranks on different nodes really are apart: shared memory alone cannot connect them;
 #   - a launch that fails fails the job, and a launcher that ends 0 without an output does too;
 #     neither says "wrote".
+# Jobs run one after another. A job whose rank crashed at MPI start-up (Open MPI 4.1.4 over TCP
+# under load, docs/multinode.md) is submitted again once, and the count of such crashes printed.
 #
 #   tests/cluster/run_cluster_jobs.sh SLAB_EXECUTABLE WORK_DIRECTORY
 set -uo pipefail
@@ -33,29 +35,47 @@ declare -A LAYOUT=([n1]="--nodes=1 --ntasks=2" [n2x2]="--nodes=2 --ntasks-per-no
                    [n4x1]="--nodes=4 --ntasks-per-node=1 --ntasks=4")
 HEAT="--nx 2001 --t-end 0.002 --scheme crank-nicolson --cfl 50 --snapshots 5 --quiet"
 REGRESS="--rows 5000 --cols 4 --method gd --lr 0.1 --iters 100 --quiet"
-# One job at a time (--dependency=singleton on a shared name): Open MPI 4.1.4's TCP transport has
-# failed to connect, then crashed (open-mpi/ompi#10734), when several 4-rank jobs started their
-# connections at once on this 2-core machine.
-ONE="--job-name=slab-cluster --dependency=singleton"
-ids=()
+# ended ID: waits until job ID (or the one task of an array job ID) has ended for good; prints its state.
+ended() {
+  local state deadline=$((SECONDS + SLURM_TEST_WAIT))
+  while state=$(job_state "$1"); [[ "$state" =~ ^(PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUED|)$ ]]; do
+    ((SECONDS < deadline)) || fail "job $1 still ${state:-unknown} after $SLURM_TEST_WAIT s"
+    sleep 1
+  done
+  echo "$state"
+}
+# run SBATCH_ARGS...: submits one job and waits for it; fails unless it completes. One failure is
+# forgiven, once and aloud: a rank that crashed at MPI start-up ("Failing at address: (nil)"),
+# which Open MPI 4.1.4 over TCP does now and then on this loaded 2-core machine with 4 nodes x 1
+# rank (docs/multinode.md, "Known"); the crashed job itself failed cleanly, without "wrote".
+crashes=0
+run() {
+  local id state
+  id=$(sbatch --parsable "$@") || fail "sbatch $*"
+  state=$(ended "$id")
+  if [[ "$state" == FAILED ]] && cat slurm-"$id"*.out | grep -q "Failing at address: (nil)"; then
+    cat slurm-"$id"*.out | grep -q "^wrote" && fail "job $id crashed and said wrote"
+    crashes=$((crashes + 1))
+    echo "jobs: job $id: a rank crashed at MPI start-up (Open MPI 4.1.4 over TCP under load); submitting it again, once"
+    id=$(sbatch --parsable "$@") || fail "sbatch $*"
+    state=$(ended "$id")
+  fi
+  [[ "$state" == COMPLETED ]] || fail "job $id ended ${state:-unknown}: $(cat slurm-"$id"*.out | tail -30)"
+  jobs+=("$id")
+}
+jobs=()
 for layout in n1 n2x2 n4x1; do
   # shellcheck disable=SC2086
-  {
-    ids+=("$(sbatch --parsable $ONE ${LAYOUT[$layout]} --export=ALL,SLAB_RUN_NAME=$layout,HEAT_ARGS="$HEAT" "$JOBS/heat.sbatch")")
-    ids+=("$(sbatch --parsable $ONE ${LAYOUT[$layout]} --export=ALL,SLAB_RUN_NAME=$layout,REGRESS_ARGS="$REGRESS" "$JOBS/regress.sbatch")")
-    ids+=("$(sbatch --parsable $ONE ${LAYOUT[$layout]} --array=0-1 --export=ALL,SLAB_RUN_NAME=$layout,NX_VALUES="21 41" "$JOBS/sweep.sbatch")")
-  } || fail "sbatch"
+  run ${LAYOUT[$layout]} --export=ALL,SLAB_RUN_NAME=$layout,HEAT_ARGS="$HEAT" "$JOBS/heat.sbatch"
+  # shellcheck disable=SC2086
+  run ${LAYOUT[$layout]} --export=ALL,SLAB_RUN_NAME=$layout,REGRESS_ARGS="$REGRESS" "$JOBS/regress.sbatch"
+  for task in 0 1; do
+    # shellcheck disable=SC2086
+    run ${LAYOUT[$layout]} --array=$task --export=ALL,SLAB_RUN_NAME=$layout,NX_VALUES="21 41" "$JOBS/sweep.sbatch"
+  done
 done
-echo "jobs: submitted ${ids[*]} (heat, regress, sweep x [1 node x 2, 2 nodes x 2, 4 nodes x 1])"
-for id in "${ids[@]}"; do
-  if [[ "$(job_field "$id" ArrayJobId)" == "$id" || -n "$(job_field "$id" ArrayTaskId)" ]]; then
-    wait_done "${id}_0"
-    wait_done "${id}_1"
-  else
-    wait_done "$id"
-  fi
-done
-echo "jobs: all ${#ids[@]} submissions completed in $(seconds "$started") s"
+echo "jobs: ${#jobs[@]} jobs (heat, regress, 2 sweep tasks x [1 node x 2, 2 nodes x 2, 4 nodes x 1]) completed" \
+  "one after another in $(seconds "$started") s ($crashes start-up crash(es) resubmitted)"
 
 /usr/bin/python3 - "$OUT" <<'PY' || fail "the multi-node outputs differ from the one-node ones"
 import sys
@@ -94,12 +114,20 @@ with h5py.File(f"{out}/heat-n2x2.h5") as f:
 PY
 
 # The resource plan, per node: rank 0 shares its node with 2 ranks in a 2 x 2 job, 1 in a 4 x 1 job.
-(
-  source "$JOBS/env.sh"
-  source "$JOBS/launch.sh"
-  timeout 120 "${LAUNCHER[@]}" --nodes=2 --ntasks-per-node=2 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-2x2.log" 2>&1 &&
-    timeout 120 "${LAUNCHER[@]}" --nodes=4 --ntasks-per-node=1 --ntasks=4 slab heat --nx 2001 --plan >"$WORK/plan-4x1.log" 2>&1
-) || fail "slab --plan across nodes: $(cat "$WORK"/plan-*.log)"
+# plan LOG SRUN_ARGS...: slab heat --plan across nodes (again, once, after the start-up crash above).
+plan() {
+  local log=$1
+  shift
+  (source "$JOBS/env.sh" && source "$JOBS/launch.sh" &&
+    timeout 120 "${LAUNCHER[@]}" "$@" slab heat --nx 2001 --plan) >"$log" 2>&1 && return 0
+  grep -q "Failing at address: (nil)" "$log" || fail "slab --plan across nodes: $(cat "$log")"
+  crashes=$((crashes + 1))
+  echo "jobs: srun $*: a rank crashed at MPI start-up (Open MPI 4.1.4 over TCP under load); once more"
+  (source "$JOBS/env.sh" && source "$JOBS/launch.sh" &&
+    timeout 120 "${LAUNCHER[@]}" "$@" slab heat --nx 2001 --plan) >"$log" 2>&1 || fail "slab --plan across nodes: $(cat "$log")"
+}
+plan "$WORK/plan-2x2.log" --nodes=2 --ntasks-per-node=2 --ntasks=4
+plan "$WORK/plan-4x1.log" --nodes=4 --ntasks-per-node=1 --ntasks=4
 grep -q "shared by 2 ranks on the node" "$WORK/plan-2x2.log" || fail "the plan of 2 x 2: $(cat "$WORK/plan-2x2.log")"
 grep -q "shared by 1 rank on the node" "$WORK/plan-4x1.log" || fail "the plan of 4 x 1: $(cat "$WORK/plan-4x1.log")"
 echo "jobs: the plan counts ranks per node: $(grep -o 'shared by [0-9] ranks* on the node' "$WORK/plan-2x2.log") (2 x 2)," \
@@ -111,6 +139,7 @@ if (source "$JOBS/env.sh" && source "$JOBS/launch.sh" &&
   >"$WORK/apart.log" 2>&1; then
   fail "ranks on two nodes connected without TCP: $(cat "$WORK/apart.log")"
 fi
+grep -q "unable to reach each other" "$WORK/apart.log" || fail "the run without TCP failed for another reason: $(cat "$WORK/apart.log")"
 echo "jobs: ranks on two nodes do not reach each other over shared memory (they use TCP)"
 
 # A failed launch fails the job; a launcher that ends 0 without an output fails it too.
@@ -122,4 +151,4 @@ for id in "$bad" "$empty"; do
   grep -q "^wrote" "slurm-$id.out" && fail "job $id said wrote: $(cat "slurm-$id.out")"
 done
 echo "jobs: a failed launch (job $bad) and a launcher that wrote nothing (job $empty) ended FAILED without \"wrote\""
-echo "jobs: passed in $(seconds "$started") s after a cluster set-up of ${CLUSTER_SETUP_SECONDS} s"
+echo "jobs: passed in $(seconds "$started") s after a cluster set-up of ${CLUSTER_SETUP_SECONDS} s ($crashes start-up crash(es) in all)"
