@@ -63,6 +63,24 @@ Dataspace select_block(const Dataspace& file_space, std::span<const hsize_t> sta
   return Dataspace(SLAB_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), context));
 }
 
+PropertyList file_access(const mpi::Comm* comm, const io::FileAccess& access, const std::string& context) {
+  PropertyList list(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), context));
+  if (access.aligned()) SLAB_H5(H5Pset_alignment(list.get(), access.threshold(), access.alignment), context);
+  if (comm == nullptr) return list;
+  const mpi::Info hints(access.hints);  // HDF5 keeps a copy
+  SLAB_H5(H5Pset_fapl_mpio(list.get(), comm->get(), hints.get()), context);
+  SLAB_H5(H5Pset_all_coll_metadata_ops(list.get(), true), context);
+  SLAB_H5(H5Pset_coll_metadata_write(list.get(), true), context);
+  return list;
+}
+
+mpi::Hints reported_hints(const File& file, const std::string& context) {
+  // Not through H5Fget_access_plist: with MPI-IO it duplicates the communicator, a collective call.
+  void* handle = nullptr;
+  SLAB_H5(H5Fget_vfd_handle(file.get(), H5P_DEFAULT, &handle), context);
+  return mpi::Info::of_file(handle).entries();
+}
+
 template hid_t check<hid_t>(hid_t, const char*, const std::string&);
 template herr_t check<herr_t>(herr_t, const char*, const std::string&);  // also htri_t: both are int
 }  // namespace slab::h5

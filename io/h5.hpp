@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/mpi.hpp"
+#include "io/parallel_io.hpp"
 
 namespace slab::h5 {
 
@@ -82,5 +84,15 @@ using Object = Handle<H5Oclose>;
 // passing any valid buffer.
 [[nodiscard]] Dataspace select_block(const Dataspace& file_space, std::span<const hsize_t> start,
                                      std::span<const hsize_t> count, bool empty, const std::string& context);
+
+// The file access property list slab opens files with: `access`'s alignment; with a communicator,
+// MPI-IO on it with `access`'s hints, and metadata read and written collectively (every rank makes
+// the same metadata calls, so one rank reads and broadcasts, and the metadata cache is flushed
+// collectively: fewer small requests on a parallel file system's metadata server).
+[[nodiscard]] PropertyList file_access(const mpi::Comm* comm, const io::FileAccess& access, const std::string& context);
+
+// The hints the MPI-IO file beneath an HDF5 file opened with MPI-IO reports (MPI_File_get_info).
+// Local: no communication.
+[[nodiscard]] mpi::Hints reported_hints(const File& file, const std::string& context);
 
 }  // namespace slab::h5

@@ -154,7 +154,7 @@ void read_range(const mpi::Comm& comm, const Opened& o, std::uint64_t first, std
 
 }  // namespace
 
-H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option)
+H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option, const FileAccess& settings)
     : comm_(comm), where_("'" + file + "' (" + option + ")") {
   h5::silence_errors();
   mpi::collectively(comm, [&] {
@@ -163,9 +163,7 @@ H5Input::H5Input(const mpi::Comm& comm, const std::string& file, const std::stri
     if (!is_hdf5(file)) throw InputError("not an HDF5 file: " + where_);
   });
   mpi::collectively(comm, [&] {
-    h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), where_));
-    SLAB_H5(H5Pset_fapl_mpio(access.get(), comm.get(), MPI_INFO_NULL), where_);
-    SLAB_H5(H5Pset_all_coll_metadata_ops(access.get(), true), where_);
+    const h5::PropertyList access = h5::file_access(&comm, settings, where_);
     const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, access.get());
     if (id < 0) throw InputError("cannot open HDF5 file " + where_ + ": " + h5::error_stack());
     file_ = h5::File(id);
@@ -201,8 +199,8 @@ Tensor H5Input::whole(const std::string& dataset, const ExpectedShape& expected)
 }
 
 DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                     const ExpectedShape& expected, const std::string& option) {
-  return H5Input(comm, file, option).rows(dataset, expected);
+                     const ExpectedShape& expected, const std::string& option, const FileAccess& access) {
+  return H5Input(comm, file, option, access).rows(dataset, expected);
 }
 
 std::optional<Shape> H5Input::shape(const std::string& dataset) const {

@@ -25,7 +25,8 @@ struct ExpectedShape {
 // error messages.
 class H5Input {
  public:
-  H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option);
+  // `access`: the MPI-IO hints the file is opened with.
+  H5Input(const mpi::Comm& comm, const std::string& file, const std::string& option, const FileAccess& access = {});
   // The shape of a dataset, checked against `expected`, without reading it (to plan memory first).
   [[nodiscard]] Shape shape(const std::string& dataset, const ExpectedShape& expected) const;
   // A dataset split by rows over the ranks.
@@ -56,7 +57,8 @@ class H5Input {
 
 // One dataset from a file, opened for this read only.
 [[nodiscard]] DistTensor read_rows(const mpi::Comm& comm, const std::string& file, const std::string& dataset,
-                                   const ExpectedShape& expected, const std::string& option);
+                                   const ExpectedShape& expected, const std::string& option,
+                                   const FileAccess& access = {});
 
 // True when `path` names an HDF5 file (by its signature, not its extension).
 [[nodiscard]] bool is_hdf5(const std::string& path);

@@ -11,10 +11,6 @@
 namespace slab::io {
 namespace {
 
-// Objects of 1 MiB and more start on 1 MiB boundaries: stripe-aligned on Lustre/GPFS defaults.
-constexpr hsize_t alignment_threshold = 1 << 20;
-constexpr hsize_t alignment = 1 << 20;
-
 std::string absolute(const std::string& path) { return path.empty() || path[0] != '/' ? "/" + path : path; }
 
 // "heat/u" -> "heat/", "u" -> "".
@@ -48,19 +44,22 @@ constexpr const char* not_a_variable = "This is a netCDF dimension but not a net
 
 }  // namespace
 
-H5Writer::H5Writer(std::string path, const mpi::Comm* comm, bool exclusive) : path_(std::move(path)), comm_(comm) {
+H5Writer::H5Writer(std::string path, const mpi::Comm* comm, bool exclusive, const FileAccess& settings)
+    : path_(std::move(path)), comm_(comm) {
   h5::silence_errors();
-  h5::PropertyList access(SLAB_H5(H5Pcreate(H5P_FILE_ACCESS), context()));
-  SLAB_H5(H5Pset_alignment(access.get(), alignment_threshold, alignment), context());
+  const h5::PropertyList access = h5::file_access(comm_, settings, context());
   transfer_ = h5::PropertyList(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), context()));
-  if (comm_ != nullptr) {
-    SLAB_H5(H5Pset_fapl_mpio(access.get(), comm_->get(), MPI_INFO_NULL), context());
-    SLAB_H5(H5Pset_all_coll_metadata_ops(access.get(), true), context());
-    SLAB_H5(H5Pset_coll_metadata_write(access.get(), true), context());
-    SLAB_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE), context());
-  }
+  if (comm_ != nullptr) SLAB_H5(H5Pset_dxpl_mpio(transfer_.get(), H5FD_MPIO_COLLECTIVE), context());
   file_ = h5::File(SLAB_H5(
       H5Fcreate(path_.c_str(), exclusive ? H5F_ACC_EXCL : H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), context()));
+}
+
+mpi::Hints H5Writer::reported_hints() const {
+  return comm_ == nullptr ? mpi::Hints{} : h5::reported_hints(file_, context());
+}
+
+h5::PropertyList H5Writer::access_plist() const {
+  return h5::PropertyList(SLAB_H5(H5Fget_access_plist(file_.get()), context()));
 }
 
 H5Writer::~H5Writer() {
@@ -154,7 +153,7 @@ void H5Writer::write_record(const std::string& path, const Block& block) {
   std::int64_t span[3] = {empty ? std::numeric_limits<std::int64_t>::min() : static_cast<std::int64_t>(block.start[0]),
                           empty ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(block.start[0]),
                           empty ? 0 : static_cast<std::int64_t>(block.count[0])};
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, span, 3, MPI_INT64_T, MPI_MAX, comm_->get()));
+  comm_->allreduce_max(std::span<std::int64_t>(span));
   Records& held = records_.at(path);
   const bool one_record = span[2] == 1 && span[0] == -span[1];
   const auto record = static_cast<std::uint64_t>(span[0]);

@@ -19,7 +19,8 @@ class H5Writer final : public Sink {
  public:
   // comm == nullptr: serial. Otherwise every rank of *comm makes every call. Creates the file at
   // `path`: exclusive fails if anything (a file, a symlink) is there; otherwise a file is truncated.
-  H5Writer(std::string path, const mpi::Comm* comm, bool exclusive = false);
+  // `access`: the alignment of large datasets and (parallel) the MPI-IO hints.
+  H5Writer(std::string path, const mpi::Comm* comm, bool exclusive = false, const FileAccess& access = {});
   ~H5Writer() override;
   H5Writer(const H5Writer&) = delete;
   H5Writer& operator=(const H5Writer&) = delete;
@@ -33,6 +34,11 @@ class H5Writer final : public Sink {
   // True while every parallel transfer so far ran as collective MPI-IO
   // (H5Pget_mpio_actual_io_mode); always true for a serial writer.
   [[nodiscard]] bool every_transfer_collective() const noexcept { return every_transfer_collective_; }
+  // The hints the file's MPI-IO layer reports on this rank (empty for a serial writer). Local.
+  [[nodiscard]] mpi::Hints reported_hints() const;
+  // A copy of the file access property list the file is open with (H5Fget_access_plist).
+  // Collective in parallel: HDF5 duplicates the communicator.
+  [[nodiscard]] h5::PropertyList access_plist() const;
 
  private:
   [[nodiscard]] std::string context(const std::string& dataset = {}) const;

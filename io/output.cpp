@@ -66,6 +66,16 @@ std::string option_of(const OutputOptions& options) {
   return options.option.empty() ? "--out " + options.path : options.option;
 }
 
+// The hints a parallel file reports, as /provenance records them. A report that cannot be had is
+// recorded as such: it is no reason to fail the run (nor to leave its temporary behind).
+std::string reported_hints_text(const H5Writer& writer) {
+  try {
+    return hint_text(writer.reported_hints());
+  } catch (const std::exception& e) {
+    return std::string("unknown: ") + e.what();
+  }
+}
+
 TargetKind kind_of(const std::string& out) {
   return format_of(out) == Format::csv ? TargetKind::folder : TargetKind::file;
 }
@@ -138,10 +148,13 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
   const Format format = output_format(options.path);
   parallel_ = format == Format::hdf5 && options.mode == IoMode::parallel;
   if (parallel_) {
-    std::unique_ptr<Sink> writer;
+    std::unique_ptr<H5Writer> writer;
     create_or_clean(comm_, partial_,
-                    [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true); });
+                    [&] { writer = std::make_unique<H5Writer>(partial_, &comm_, /*exclusive=*/true, options.access); });
     created_ = true;
+    // Every rank writes the same attribute values, so rank 0's report stands for all.
+    if (comm_.is_root()) reported_hints_ = reported_hints_text(*writer);
+    comm_.broadcast(reported_hints_);
     sink_ = std::make_unique<AgreeingSink>(comm_, std::move(writer));
     return;
   }
@@ -150,7 +163,7 @@ Output::Output(const mpi::Comm& comm, const OutputOptions& options)
     if (!comm_.is_root()) return;
     switch (format) {
       case Format::hdf5:
-        root_sink = std::make_unique<H5Writer>(partial_, nullptr, /*exclusive=*/true);
+        root_sink = std::make_unique<H5Writer>(partial_, nullptr, /*exclusive=*/true, options.access);
         break;
       case Format::npz:
         root_sink = std::make_unique<ArchiveSink>(partial_, ArchiveFormat::npz);

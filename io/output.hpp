@@ -22,6 +22,7 @@
 #include "core/mpi.hpp"
 #include "core/names.hpp"
 #include "io/file_owner.hpp"
+#include "io/parallel_io.hpp"
 #include "io/sink.hpp"
 
 namespace slab::io {
@@ -42,6 +43,7 @@ struct OutputOptions {
   bool overwrite = false;
   std::uint64_t expected_bytes = 0;  // the data's size, checked against free space; 0: unknown
   std::string option = {};           // how messages name the target; empty: "--out <path>"
+  FileAccess access = {};            // HDF5: the alignment and MPI-IO hints
 };
 
 // The size of a float64 dataset of these dims in an HDF5 file, plus room for its metadata.
@@ -60,6 +62,9 @@ class Output {
   [[nodiscard]] Sink& sink() noexcept { return *sink_; }
   [[nodiscard]] const std::string& target() const noexcept { return target_; }
   [[nodiscard]] bool parallel() const noexcept { return parallel_; }
+  // The MPI-IO hints the output file reports, "key=value;..." (rank 0's, the same on every rank);
+  // empty when the file is not written with MPI-IO (--io gather, archives).
+  [[nodiscard]] const std::string& reported_hints() const noexcept { return reported_hints_; }
   void commit();
 
  private:
@@ -70,6 +75,7 @@ class Output {
   std::string partial_;
   bool parallel_ = false;
   std::unique_ptr<Sink> sink_;
+  std::string reported_hints_;
   bool created_ = false;
   bool committed_ = false;
 };

@@ -48,24 +48,22 @@ tridiag::Operator direct_operator(const Problem& p) {
 
 namespace {
 
-// Factors the operator, agreed on every rank. The factorisation makes no MPI call; it fails alike on
-// every rank if I - theta R L is singular in double precision (heat::resolve refuses R from 2^52,
-// where a Neumann grid's constant mode loses its 1 beside R), or on one rank (memory).
+// Factors the operator. The solver's set-up sends messages, so a fault injected on one rank is
+// agreed before it; the solver itself fails alike on every rank: if I - theta R L is singular in
+// double precision (heat::resolve refuses R from 2^52, where a Neumann grid's constant mode loses
+// its 1 beside R), or with an agreed error (memory).
 std::unique_ptr<tridiag::Solver> factor(const mpi::Comm& comm, const Problem& p, std::int64_t block_rows) {
-  std::unique_ptr<tridiag::Solver> solver;
-  mpi::collectively(comm, [&] {
-    mpi::inject_fault(comm, "factor");
-    try {
-      solver = std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()), direct_operator(p),
-                                                 block_rows);
-    } catch (const RuntimeFailure& e) {
-      char r[32];
-      std::snprintf(r, sizeof r, "%.3g", p.diffusion_number());
-      throw RuntimeFailure(to_string(p.scheme) + " with R = " + r + " on a " + to_string(p.bc) +
-                           " grid is singular in double precision (" + e.what() + "): take a smaller --cfl or --dt");
-    }
-  });
-  return solver;
+  mpi::collectively(comm, [&] { mpi::inject_fault(comm, "factor"); });
+  try {
+    return std::make_unique<tridiag::Solver>(comm, RowPartition(p.nx, comm.size(), comm.rank()), direct_operator(p),
+                                             block_rows);
+  } catch (const tridiag::SingularSystem& e) {
+    char r[32];
+    std::snprintf(r, sizeof r, "%.3g", p.diffusion_number());
+    mpi::fail_alike(ExitCode::runtime, to_string(p.scheme) + " with R = " + r + " on a " + to_string(p.bc) +
+                                           " grid is singular in double precision (" + e.what() +
+                                           "): take a smaller --cfl or --dt");
+  }
 }
 
 }  // namespace

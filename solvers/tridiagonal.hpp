@@ -1,5 +1,6 @@
 // A distributed direct solver for tridiagonal systems A x = B u whose bits do not depend on the
-// number of ranks: the partition (SPIKE) method over fixed global blocks.
+// number of ranks: the partition (SPIKE) method over fixed global blocks, its reduced system solved
+// by block cyclic reduction over global block indices (reduced_system.hpp).
 //
 // The n rows are cut into blocks of `block_rows` rows (the last takes the remainder, so it has
 // block_rows..2 block_rows - 1 rows); the cut depends on n alone. Each block is factored (LU, no
@@ -10,15 +11,39 @@
 //      sweep, giving the block-local solution y;
 //   2. the reduced system of 2 unknowns per block (its first and last value, F_k and L_k),
 //        F_k + vF_k L_{k-1} + wF_k F_{k+1} = yF_k,   L_k + vL_k L_{k-1} + wL_k F_{k+1} = yL_k,
-//      cyclic when periodic, gathered to every rank and solved there in one fixed order;
-//   3. per block, the correction x = y - v L_{k-1} - w F_{k+1}, skipped where a spike entry is
+//      cyclic when periodic: block tridiagonal with 2x2 blocks in z_k = (F_k, L_k), solved by cyclic
+//      reduction in ceil(log2 N) levels (N blocks). Level j eliminates the odd multiples of 2^j from
+//      the equations of the multiples of 2^j (each coupled to the previous and next multiple,
+//      cyclically when periodic); back-substitution runs the levels down. An operation belongs to
+//      global block indices and runs on the rank that owns its result;
+//   3. the neighbour ends: the last value of the block before my first, the first of the block after
+//      my last, from the ranks that own them;
+//   4. per block, the correction x = y - v L_{k-1} - w F_{k+1}, skipped where a spike entry is
 //      below 1e-30 (the spikes of a diagonally dominant matrix decay geometrically, so this touches
 //      the rows near the block ends only; the error it makes is below 1e-30 max|x|).
 // A block belongs to the rank that owns its first row, which holds the whole block between load()
 // and store(); the neighbour values of a block's right-hand side are the ends of the neighbouring
-// blocks, known to every rank from the reduced system. So a step is one allgather, and every
-// floating-point operation is fixed by global indices alone, on any number of ranks (ranks with no
-// rows included).
+// blocks, which step 3 brought. So every floating-point operation is fixed by global indices alone,
+// on any number of ranks (ranks with no rows or no blocks included).
+//
+// What a step sends, per rank: at each level of the reduction at most one double to each of the
+// (at most two) ranks that own the neighbours of its first and last index at that level, on the
+// way down and again on the way up, and the two neighbour ends: at most 4 ceil(log2 N) + 2 doubles,
+// in 2 ceil(log2 N) + 1 rounds of point-to-point messages, no collective. Low levels talk to the
+// adjacent ranks; at level j > log2(blocks per rank) only the ranks that still own an index of
+// that level send, to ranks 2^j blocks away, so the mean over ranks stays nearly constant in
+// weak scaling (measured: 76 B per step at 4 ranks, 106 B at 32, 109 B at 64, with 65,536 nodes
+// per rank; the allgather of every block's ends it replaced sent 768 B and 7,936 B). Work per rank
+// and step: its rows (the sweep and the correction, as before) plus O(blocks per rank + log N)
+// 2x2 operations; memory O(rows per rank + block_rows + log N). Set-up runs the same levels once
+// (two doubles per message) to form the level matrices; no O(P) exchange anywhere.
+//
+// Why cyclic reduction rather than the same fixed-block method applied recursively to the reduced
+// system: cyclic reduction is the recursion with blocks of two, so its every operation is indexed
+// by global indices with no second block size to choose, each level needs one double per rank
+// boundary (the recursive method moves whole spikes of its upper blocks and gathers each upper
+// block on one rank), and the top of the recursion is one 2x2 system on block 0's owner, so
+// nothing is solved redundantly or serially on every rank.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +54,7 @@
 
 #include "core/mpi.hpp"
 #include "core/partition.hpp"
+#include "solvers/reduced_system.hpp"
 
 namespace slab::tridiag {
 
@@ -97,7 +123,9 @@ inline constexpr std::int64_t default_block_rows = 4096;
 
 class Solver {
  public:
-  // Collective over comm; part must be the RowPartition of op.n rows on comm.
+  // Collective over comm; part must be the RowPartition of op.n rows on comm. Every failure is
+  // thrown alike on every rank: SingularSystem when A (a block of it, or the reduced system) is
+  // singular in double precision, mpi::CollectiveError for the others (memory).
   Solver(const mpi::Comm& comm, const RowPartition& part, Operator op, std::int64_t block_rows = default_block_rows);
   ~Solver();
   Solver(const Solver&) = delete;

@@ -58,7 +58,7 @@ void Checkpoints::write(const Fingerprint& parameters, std::int64_t step, const 
   const auto started = std::chrono::steady_clock::now();
   // Replaces only this run's own checkpoint, or one the user allowed it to (--restart of it, --overwrite).
   const bool replace = written_ || restart_is_ours_ || output_.overwrite;
-  io::Output out(comm_, {path_, output_.io, replace, 0, "the checkpoint of --out " + output_.out});
+  io::Output out(comm_, {path_, output_.io, replace, 0, "the checkpoint of --out " + output_.out, output_.access});
   fill(out.sink());
   out.sink().annotate("checkpoint/parameters", parameters);
   out.sink().annotate("checkpoint", {{"step", step}, {"format", std::string("slab checkpoint 2")}});
@@ -153,8 +153,8 @@ Fingerprint heat_parameters(const mpi::Comm& comm, const heat::Problem& p, const
 }
 
 HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const heat::Problem& p,
-                       const Fingerprint& parameters, io::Sink& sink) {
-  const io::H5Input file(comm, from, "--restart");
+                       const Fingerprint& parameters, io::Sink& sink, const io::FileAccess& access) {
+  const io::H5Input file(comm, from, "--restart", access);
   const auto nx = static_cast<std::uint64_t>(p.nx);
   auto snapshots_by = [&p](std::int64_t step) {
     std::int64_t taken = 0;
@@ -232,8 +232,8 @@ Fingerprint gd_parameters(const mpi::Comm& comm, const RegressConfig& cfg, std::
 }
 
 regression::Fit resume_gd(const mpi::Comm& comm, const std::string& from, const RegressConfig& cfg,
-                          const Fingerprint& parameters, std::size_t cols) {
-  const io::H5Input file(comm, from, "--restart");
+                          const Fingerprint& parameters, std::size_t cols, const io::FileAccess& access) {
+  const io::H5Input file(comm, from, "--restart", access);
   const CheckpointRecord record =
       read_checkpoint(comm, file, gd_rules("--restart " + from, parameters, cols, cfg.gd.iters),
                       {"/checkpoint/w", "/checkpoint/loss", "/checkpoint/state"});

@@ -75,7 +75,7 @@ struct HeatResume {
 // Collective: checks the checkpoint `from` completely against this run, then copies its snapshots
 // into heat/u of `sink` in pieces (memory does not grow with their number).
 [[nodiscard]] HeatResume resume_heat(const mpi::Comm& comm, const std::string& from, const heat::Problem& p,
-                                     const Fingerprint& parameters, io::Sink& sink);
+                                     const Fingerprint& parameters, io::Sink& sink, const io::FileAccess& access = {});
 // Collective: a heat checkpoint at `step`: the state `now`, and the snapshots so far copied in
 // pieces from heat/u of `output` (the file being written), not held in memory.
 void write_heat_checkpoint(const mpi::Comm& comm, Checkpoints& checkpoints, const Fingerprint& parameters,
@@ -87,7 +87,8 @@ void write_heat_checkpoint(const mpi::Comm& comm, Checkpoints& checkpoints, cons
                                         std::size_t cols);
 // Collective: the fit a checkpoint holds, after checking it completely against this run.
 [[nodiscard]] regression::Fit resume_gd(const mpi::Comm& comm, const std::string& from, const RegressConfig& cfg,
-                                        const Fingerprint& parameters, std::size_t cols);
+                                        const Fingerprint& parameters, std::size_t cols,
+                                        const io::FileAccess& access = {});
 void write_gd_checkpoint(const mpi::Comm& comm, Checkpoints& checkpoints, const Fingerprint& parameters,
                          const regression::Fit& now);
 

@@ -11,6 +11,9 @@
 #include <optional>
 #include <vector>
 
+#include <cstdlib>
+
+#include "core/checked.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "io/input_file.hpp"
@@ -93,10 +96,41 @@ const CLI::Validator at_least_zero(
     },
     "");
 
+// A size in bytes, with or without a unit (core/checked.hpp: parse_bytes).
+const CLI::Validator size_in_bytes(
+    [](std::string& text) -> std::string {
+      return parse_bytes(text)
+                 ? ""
+                 : "must be a size in bytes, as 4194304, 4MiB or 4M (units B, KiB, MiB, GiB, TiB), got " + text;
+    },
+    "");
+
+// The environment variable a site sets MPI-IO hints in: "key=value;key=value".
+constexpr const char* io_hints_variable = "SLAB_IO_HINTS";
+
 // Applies signed_64_bits to every integer option of cmd.
 void check_integers(CLI::App& cmd) {
   for (CLI::Option* option : cmd.get_options())
     if (option->get_type_name() == "INT") option->check(signed_64_bits);
+}
+
+// How HDF5 files meet a parallel file system (docs/parallel-io.md).
+void add_parallel_io_options(CLI::App& cmd, OutputConfig& out) {
+  cmd.add_option_function<std::string>(
+         "--align", [&out](const std::string& text) { out.access.alignment = *parse_bytes(text); },
+         "Start every HDF5 dataset of min(SIZE, 1 MiB) bytes or more on a multiple of SIZE: the file system's "
+         "stripe (Lustre) or block (GPFS) size; units B, KiB, MiB, GiB (or K, M, G); 0 or 1: no alignment")
+      ->type_name("SIZE")
+      ->default_str("1MiB")
+      ->check(size_in_bytes);
+  cmd.add_option("--io-hint", out.io_hints,
+                 "An MPI-IO hint KEY=VALUE for every HDF5 file opened with MPI-IO, e.g. cb_buffer_size=16777216 or "
+                 "striping_factor=8; repeatable; wins over the site's " +
+                     std::string(io_hints_variable) + "=\"KEY=VALUE;KEY=VALUE\" in the environment")
+      ->type_name("KEY=VALUE")
+      ->default_str("")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->expected(1);
 }
 
 void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& plan, std::string& petsc,
@@ -125,6 +159,7 @@ void add_output_options(CLI::App& cmd, OutputConfig& out, bool& quiet, bool& pla
       "command-line options win");
   cmd.add_option("--petsc", petsc,
                  "PETSc options, e.g. \"-ksp_type cg -pc_type jacobi\" (PETSC_OPTIONS in the environment also works)");
+  add_parallel_io_options(cmd, out);
   cmd.set_version_flag("--version", version_text());
 }
 
@@ -435,8 +470,18 @@ void resolve_time(heat::Request& q, const TimeFlags& time) {
   if (time.cfl_opt->count() > 0) q.diffusion_number = time.cfl;
 }
 
+// The MPI-IO hints of a run: the site's (SLAB_IO_HINTS), then --io-hint, a later value of a key
+// replacing an earlier one.
+mpi::Hints io_hints(const std::vector<std::string>& typed) {
+  mpi::Hints hints;
+  if (const char* site = std::getenv(io_hints_variable)) hints = io::parse_hint_list(site, io_hints_variable);
+  for (const auto& text : typed) io::set_hint(hints, io::parse_hint(text, "--io-hint"));
+  return hints;
+}
+
 void take_common(Config& cfg, Command command, CommonFlags& common) {
   cfg.command = command;
+  common.out.access.hints = io_hints(common.out.io_hints);
   cfg.output = std::move(common.out);
   cfg.quiet = common.quiet;
   cfg.print_plan = common.plan;

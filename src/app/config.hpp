@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/hosts.hpp"
 #include "core/names.hpp"
 #include "io/output.hpp"
 #include "solvers/heat.hpp"
@@ -22,6 +23,8 @@ struct OutputConfig {
   std::int64_t checkpoint_every = 0;  // steps (heat) or iterations (gd); 0: never
   std::string restart;                // a checkpoint to resume from
   double time_limit = 0;              // seconds of wall time; stop (resumable) before it; 0: none
+  io::FileAccess access;              // --align, --io-hint and SLAB_IO_HINTS: every HDF5 file's settings
+  std::vector<std::string> io_hints;  // --io-hint as typed (checked and merged into access.hints)
 };
 
 // The units a run's numbers are in: none stated (the problem is non-dimensional, units "1"), or SI
@@ -66,6 +69,7 @@ struct Config {
   bool quiet = false;
   bool print_plan = false;   // --plan: print the resource plan, check it, compute nothing
   std::string command_line;  // as typed, for provenance
+  HostMap hosts;             // where the ranks run: gathered once at start-up (app::run), for provenance
 };
 
 }  // namespace slab::app

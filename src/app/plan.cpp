@@ -81,11 +81,15 @@ ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, in
     plan.memory.push_back({"PETSc: 33 vectors and 2 tridiagonal matrices", rows * (33 * f8 + 2 * 44)});
   if (p.scheme != heat::Scheme::explicit_euler && p.solver == heat::Solver::direct) {
     // The state in whole blocks (a rank's last block reaches into the next rank's rows), three
-    // block factorisations of 9 arrays of up to 2 blocks' rows, and the reduced system (about 22
-    // values per block).
+    // block factorisations of 9 arrays of up to 2 blocks' rows, and this rank's part of the reduced
+    // system's cyclic reduction: about 24 values per block it starts and per level (log2 blocks),
+    // and 20 more while it is set up.
     const Checked block = Checked::of(tridiag::default_block_rows);
+    std::uint64_t levels = 0;
+    while (levels < 63 && (std::uint64_t{1} << levels) < nx.divide_up(block.value()).value()) ++levels;
     plan.memory.push_back({"the direct solver: the state in whole blocks, 3 block factors, the reduced system",
-                           (rows + block * 2) * f8 + block * 2 * 27 * f8 + nx.divide_up(block.value()) * 22 * f8});
+                           (rows + block * 2) * f8 + block * 2 * 27 * f8 +
+                               (rows.divide_up(block.value()) + 1 + Checked(levels)) * 44 * f8});
   }
   // A checkpoint copies the snapshots taken so far from the output in pieces of about 8 MiB of whole
   // rows (src/app/checkpoint.cpp); in gather mode rank 0 takes every rank's part of a piece.
@@ -211,11 +215,9 @@ std::pair<std::uint64_t, std::string> memory_share(const mpi::Comm& comm) {
 Available measure_available(const mpi::Comm& comm, const std::string& out) {
   Available a;
   auto [mine, basis] = memory_share(comm);
-  std::uint64_t least = mine;
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &least, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  const std::uint64_t least = comm.allreduce_min(mine);
   // The lowest rank with the least says how it was found.
-  int holder = mine == least ? comm.rank() : comm.size();
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &holder, 1, MPI_INT, MPI_MIN, comm.get()));
+  const int holder = comm.allreduce_min(mine == least ? comm.rank() : comm.size());
   comm.broadcast(basis, holder);
   a.memory_per_rank = least == UINT64_MAX ? Checked::overflow() : Checked(least);
   a.memory_basis = least == UINT64_MAX ? "unknown" : basis;
@@ -225,10 +227,9 @@ Available measure_available(const mpi::Comm& comm, const std::string& out) {
   struct statvfs space {};
   if (comm.is_root() && ::statvfs(a.disk_folder.c_str(), &space) == 0)
     free_bytes = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
-  SLAB_MPI(MPI_Bcast(&free_bytes, 1, MPI_UINT64_T, 0, comm.get()));
+  free_bytes = comm.broadcast_value(free_bytes);
   a.disk = free_bytes == UINT64_MAX ? Checked::overflow() : Checked(free_bytes);
-  std::uint64_t file_size = file_size_room();
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &file_size, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  const std::uint64_t file_size = comm.allreduce_min(file_size_room());
   a.file_size = file_size == UINT64_MAX ? Checked::overflow() : Checked(file_size);
   return a;
 }
@@ -281,18 +282,17 @@ bool apply_plan(const mpi::Comm& comm, const Config& config, const ResourcePlan&
 
 namespace slab::app {
 
-RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
+RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg, const io::FileAccess& access) {
   if (cfg.data.empty()) return {Checked::of(cfg.rows), Checked::of(cfg.cols)};
   const std::string ext = std::filesystem::path(cfg.data).extension().string();
   if (ext == ".npz" || ext == ".csv") {
     // Read whole on rank 0: its size bounds the values (8 bytes each in .npz, 2 or more in text).
-    std::uint64_t bytes = comm.is_root() ? io::regular_file_size(cfg.data) : 0;
-    SLAB_MPI(MPI_Bcast(&bytes, 1, MPI_UINT64_T, 0, comm.get()));
+    const std::uint64_t bytes = comm.broadcast_value(comm.is_root() ? io::regular_file_size(cfg.data) : 0);
     const Checked values = ext == ".npz" ? Checked(bytes / 8) : Checked(bytes).divide_up(2);
     return {values, 0, bytes, ext == ".csv"};
   }
   // HDF5: the declared shape, checked before anything is read.
-  const Shape shape = io::H5Input(comm, cfg.data, "--data").shape("/regression/X", {2, {}, {}});
+  const Shape shape = io::H5Input(comm, cfg.data, "--data", access).shape("/regression/X", {2, {}, {}});
   return {Checked(shape[0]), Checked(shape[1])};
 }
 

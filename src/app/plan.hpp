@@ -39,7 +39,8 @@ struct RegressSize {
 
 // Collective: the size of the data --data holds (an .h5 file's declared shape, read without reading
 // the data; the size of an .npz or .csv file), or of the synthetic data.
-[[nodiscard]] RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg);
+[[nodiscard]] RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg,
+                                       const io::FileAccess& access = {});
 
 // Pure functions of the parameters (and the rank count), unit-tested without MPI.
 [[nodiscard]] ResourcePlan resource_plan_heat(const Config& config, const heat::Problem& p, int ranks);

@@ -12,7 +12,7 @@
 
 namespace slab::app {
 
-io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
+io::Attributes provenance(const mpi::Comm& comm, const Config& config, const io::Output& output) {
   // The start time is rank 0's, so every rank writes the same attribute value.
   std::string started;
   if (comm.is_root()) {
@@ -22,12 +22,19 @@ io::Attributes provenance(const mpi::Comm& comm, const Config& config) {
     started = text;
   }
   comm.broadcast(started);
+  const io::FileAccess& access = config.output.access;
   return {{"slab_version", std::string(version)},
           {"git_commit", std::string(git_commit)},
           {"command_line", config.command_line},
           {"nranks", std::int64_t{comm.size()}},
+          {"nnodes", config.hosts.nodes},
+          {"hosts", config.hosts.hosts},
           {"start_time", started},
-          {"io_mode", io::to_string(config.output.io)}};
+          {"io_mode", io::to_string(config.output.io)},
+          {"io_alignment", static_cast<std::int64_t>(access.aligned() ? access.alignment : 0)},
+          {"io_alignment_threshold", static_cast<std::int64_t>(access.aligned() ? access.threshold() : 0)},
+          {"io_hints", io::hint_text(access.hints)},
+          {"mpi_io_info", output.reported_hints()}};
 }
 
 io::Attributes timing_attributes(const mpi::Comm& comm, const PhaseTimes& times) {
@@ -48,7 +55,9 @@ void check_time_limit(double seconds) {
 }
 }  // namespace
 
-void run(const mpi::Comm& comm, const Config& config) {
+void run(const mpi::Comm& comm, const Config& given) {
+  Config config = given;
+  config.hosts = host_map(comm);
   // The options are the same on every rank, so PETSc refuses them everywhere alike.
   mpi::collectively(comm, [&] {
     const auto first = config.petsc_options.find_first_not_of(" \t\n");

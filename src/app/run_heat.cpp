@@ -65,7 +65,7 @@ HeatPlan plan_heat(const mpi::Comm& comm, const Config& config) {
   const auto nx = static_cast<std::uint64_t>(plan.problem.nx);
   const auto k = static_cast<std::uint64_t>(plan.problem.snapshots);
   const std::uint64_t bytes = io::expected_size({k + 1, nx}) + io::expected_size({k}) + (64 << 10);
-  plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes};
+  plan.output = {config.output.out, config.output.io, config.output.overwrite, bytes, {}, config.output.access};
   plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
   // The margin a time limit keeps (src/stop.hpp) until a checkpoint is measured: the state and every
   // snapshot at a conservative 100 MB/s.
@@ -90,12 +90,12 @@ std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks) {
 }
 
 std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem& p, const HeatConfig& cfg,
-                                      const RowPartition& part) {
+                                      const RowPartition& part, const io::FileAccess& access) {
   if (cfg.init == "sine") return heat::initial(p, part, heat::Init::sine, cfg.mode);
   if (cfg.init == "gaussian") return heat::initial(p, part, heat::Init::gaussian, cfg.mode);
   if (cfg.init == "step") return heat::initial(p, part, heat::Init::step, cfg.mode);
   const auto [file, dataset] = split_init_file(cfg.init);
-  const DistTensor u0 = io::read_rows(comm, file, dataset, {1, static_cast<std::size_t>(p.nx), 1}, "--init");
+  const DistTensor u0 = io::read_rows(comm, file, dataset, {1, static_cast<std::size_t>(p.nx), 1}, "--init", access);
   std::vector<double> u = u0.local().to_vec();
   mpi::collectively(comm, [&] {
     for (const double v : u)
@@ -143,7 +143,7 @@ void HeatRecord::checkpoint(std::int64_t step, std::span<const double> u, const 
 }
 
 std::int64_t HeatRecord::restore(const std::string& from, std::vector<double>& u) {
-  HeatResume resume = resume_heat(comm_, from, plan_.problem, plan_.fingerprint, sink_);
+  HeatResume resume = resume_heat(comm_, from, plan_.problem, plan_.fingerprint, sink_, plan_.output.access);
   u = std::move(resume.u);
   times_ = std::move(resume.times);
   return resume.step;
@@ -230,7 +230,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   const RowPartition part(plan.problem.nx, comm.size(), comm.rank());
   std::vector<double> u;
   // A failure on one rank (an allocation) becomes the same error on every rank.
-  mpi::collectively(comm, [&] { u = initial_condition(comm, plan.problem, cfg, part); });
+  mpi::collectively(comm, [&] { u = initial_condition(comm, plan.problem, cfg, part, config.output.access); });
   mpi::collectively(comm, [&] { mpi::inject_fault(comm, "init"); });
 
   io::Output output(comm, plan.output);
@@ -261,7 +261,7 @@ void run_heat(const mpi::Comm& comm, const Config& config) {
   if (record.max_error() >= 0) attributes.emplace_back("max_error_vs_exact", record.max_error());
   times.total = seconds_since(started);
   times.io = record.io_seconds() + seconds_since(finish_start);
-  io::Attributes run_record = provenance(comm, config);
+  io::Attributes run_record = provenance(comm, config, output);
   run_record.emplace_back("restarted_from_step", first_step);
   append(run_record, timing_attributes(comm, times));
   record.finish(attributes, run_record);

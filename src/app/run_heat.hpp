@@ -40,9 +40,10 @@ struct HeatPlan {
 [[nodiscard]] std::string describe(const HeatPlan& plan, const HeatConfig& cfg, int ranks);
 
 // Collective: this rank's nodes at t = 0, built in (sine, gaussian, step) or read from
-// FILE.h5:/dataset, with the Dirichlet values applied.
+// FILE.h5:/dataset (opened with `access`), with the Dirichlet values applied.
 [[nodiscard]] std::vector<double> initial_condition(const mpi::Comm& comm, const heat::Problem& p,
-                                                    const HeatConfig& cfg, const RowPartition& part);
+                                                    const HeatConfig& cfg, const RowPartition& part,
+                                                    const io::FileAccess& access = {});
 
 // The /heat group of an open output: x when created, u one snapshot at a time, t and the
 // attributes at the end. It keeps only the snapshot times: a checkpoint copies the snapshots so far

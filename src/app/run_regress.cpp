@@ -38,7 +38,7 @@ void check_regress_options(const Config& config) {
 }
 
 // .npz and .csv inputs are read whole on rank 0 and scattered by rows; .h5 is read in parallel.
-Dataset read_data(const mpi::Comm& comm, const std::string& path) {
+Dataset read_data(const mpi::Comm& comm, const std::string& path, const io::FileAccess& access) {
   const auto format = io::format_of(path);
   if (format == io::FileFormat::npz || format == io::FileFormat::csv) {
     Tensor X, y;
@@ -47,8 +47,8 @@ Dataset read_data(const mpi::Comm& comm, const std::string& path) {
     });
     return {DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y), std::nullopt};
   }
-  DistTensor X = io::read_rows(comm, path, "/regression/X", {2, {}, {}}, "--data");
-  DistTensor y = io::read_rows(comm, path, "/regression/y", {1, X.global_shape()[0], 1}, "--data");
+  DistTensor X = io::read_rows(comm, path, "/regression/X", {2, {}, {}}, "--data", access);
+  DistTensor y = io::read_rows(comm, path, "/regression/y", {1, X.global_shape()[0], 1}, "--data", access);
   return {std::move(X), std::move(y), std::nullopt};
 }
 
@@ -111,7 +111,7 @@ regression::Fit fit_gd(const mpi::Comm& comm, const Config& config, const Regres
       checkpointing ? gd_parameters(comm, cfg, rows_of(data), cols_of(data)) : Fingerprint{};
   std::optional<regression::Fit> start;
   if (!config.output.restart.empty()) {
-    start = resume_gd(comm, config.output.restart, cfg, fingerprint, cols_of(data));
+    start = resume_gd(comm, config.output.restart, cfg, fingerprint, cols_of(data), config.output.access);
     restarted_from = start->iterations;
     report.line("slab regress: restarted from " + config.output.restart + " at iteration " +
                 std::to_string(restarted_from));
@@ -144,25 +144,27 @@ RegressPlan plan_regress(const mpi::Comm& comm, const Config& config) {
   mpi::collectively(comm, [&] { check_regress_options(config); });
   // Before anything is allocated: the memory per rank and the bytes of every file (src/app/plan.hpp),
   // from the synthetic size, an .h5 file's declared shape or an .npz/.csv file's size.
-  (void)apply_plan(comm, config, resource_plan_regress(config, regress_size(comm, cfg), comm.size()));
+  (void)apply_plan(comm, config,
+                   resource_plan_regress(config, regress_size(comm, cfg, config.output.access), comm.size()));
   // The size is known only for synthetic data here; read data is checked at its own size as it is written.
   const auto rows = static_cast<std::uint64_t>(cfg.rows), cols = static_cast<std::uint64_t>(cfg.cols);
   const std::uint64_t bytes = cfg.data.empty() && cfg.write_data ? io::expected_size({rows, cols + 1}) + (64 << 10) : 0;
-  RegressPlan plan{{config.output.out, config.output.io, config.output.overwrite, bytes}, {}, {}, {}};
+  RegressPlan plan{
+      {config.output.out, config.output.io, config.output.overwrite, bytes, {}, config.output.access}, {}, {}, {}};
   plan.claim = io::check_output(comm, plan.output);  // held to the end: one run per --out
   plan.checkpoints = std::make_shared<Checkpoints>(comm, config.output, cfg.method == regression::Method::gd);
   plan.checkpoint = plan.checkpoints->path();
   return plan;
 }
 
-Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg) {
+Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg, const io::FileAccess& access) {
   if (cfg.data.empty()) {
     const auto rows = static_cast<std::size_t>(cfg.rows), cols = static_cast<std::size_t>(cfg.cols);
     Dataset d{DistTensor(comm, {rows, cols}), DistTensor(comm, {rows}), regression::true_model(cfg.seed, cols)};
     regression::generate(cfg.seed, cfg.noise, *d.truth, d.X, d.y);
     return d;
   }
-  Dataset d = read_data(comm, cfg.data);
+  Dataset d = read_data(comm, cfg.data, access);
   mpi::collectively(comm, [&] {
     regression::check_shapes(d.X, d.y);
     check_finite(d.X, "X", cfg.data);
@@ -319,7 +321,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   Reporter report(comm.is_root() && !config.quiet, "iteration");
   // A failure on one rank (an allocation) becomes the same error on every rank.
   std::optional<Dataset> loaded;
-  mpi::collectively(comm, [&] { loaded.emplace(load_data(comm, cfg)); });
+  mpi::collectively(comm, [&] { loaded.emplace(load_data(comm, cfg, config.output.access)); });
   Dataset& data = *loaded;
   report.line(describe(data, cfg, comm.size(), plan.output.path));
 
@@ -350,7 +352,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   append(attributes, statistics_attributes(stats));
   output.sink().annotate("regression", attributes);
   // Provenance apart from the parameters: two runs of the same problem differ only there.
-  io::Attributes run_record = provenance(comm, config);
+  io::Attributes run_record = provenance(comm, config, output);
   run_record.emplace_back("restarted_from_step", restarted_from);
   run_record.emplace_back("wall_time_statistics", comm.allreduce_max(stats_seconds));
   times.io = io_before + seconds_since(io_start);

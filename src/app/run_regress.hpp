@@ -43,7 +43,8 @@ struct Dataset {
 
 // Collective: generates the synthetic data or reads --data (.h5 in parallel; .npz and .csv on
 // rank 0, then scattered), checked for shape and finiteness.
-[[nodiscard]] Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg);
+// `access`: how an .h5 file is opened.
+[[nodiscard]] Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg, const io::FileAccess& access = {});
 
 // The parameter line rank 0 prints first.
 [[nodiscard]] std::string describe(const Dataset& data, const RegressConfig& cfg, int ranks, const std::string& out);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace slab {
@@ -61,5 +62,11 @@ class Checked {
 
 // Bytes in words a person reads: "812 B", "1.5 GiB", "more than 16 EiB" when overflowed.
 [[nodiscard]] std::string format_bytes(Checked bytes);
+
+// A size a person writes, in bytes: digits, optionally followed by a unit: B, KiB, MiB, GiB, TiB,
+// or K, M, G, T, also read as powers of 1024 (as `lfs setstripe -S 4M` and dd read them); "4MiB",
+// "4M" and "4194304" are the same. Nullopt for anything else (a sign, a fraction, "MB", more than
+// 2^64-1 bytes).
+[[nodiscard]] std::optional<std::uint64_t> parse_bytes(const std::string& text);
 
 }  // namespace slab

@@ -29,10 +29,11 @@ void warn_unless_success(int rc, const char* call) noexcept {
   if (rc != MPI_SUCCESS) warn(std::string(call) + " failed in a destructor: " + error_text(rc));
 }
 
-// A request that was never completed: cancel, then complete, so MPI is done with its buffer.
-void abandon(MPI_Request& handle) noexcept {
+// A request that was never completed: cancel (unless it is a collective, which cannot be
+// cancelled), then complete, so MPI is done with its buffers.
+void abandon(MPI_Request& handle, bool collective) noexcept {
   if (handle == MPI_REQUEST_NULL || finalised()) return;
-  warn_unless_success(MPI_Cancel(&handle), "MPI_Cancel");
+  if (!collective) warn_unless_success(MPI_Cancel(&handle), "MPI_Cancel");
   warn_unless_success(MPI_Wait(&handle, MPI_STATUS_IGNORE), "MPI_Wait");
 }
 
@@ -40,12 +41,8 @@ void abandon(MPI_Request& handle) noexcept {
 
 void check(int rc, const char* call, const char* file, int line) {
   if (rc == MPI_SUCCESS) return;
-  int rank = -1;
-  int initialised = 0;
-  MPI_Initialized(&initialised);
-  if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " + error_text(rc) + " [" +
-                       file + ":" + std::to_string(line) + "]");
+  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(world_rank()) + ": " + error_text(rc) +
+                       " [" + file + ":" + std::to_string(line) + "]");
 }
 
 int int_count(std::size_t count, const char* what) {
@@ -74,31 +71,57 @@ ContiguousType& ContiguousType::operator=(ContiguousType&& other) noexcept {
   return *this;
 }
 
-Request::~Request() { abandon(handle_); }
 
-Request::Request(Request&& other) noexcept : handle_(std::exchange(other.handle_, MPI_REQUEST_NULL)) {}
+Request::~Request() { abandon(handle_, collective_); }
+
+Request::Request(Request&& other) noexcept
+    : handle_(std::exchange(other.handle_, MPI_REQUEST_NULL)), collective_(other.collective_) {}
 
 Request& Request::operator=(Request&& other) noexcept {
   std::swap(handle_, other.handle_);
+  std::swap(collective_, other.collective_);
   return *this;
 }
 
 void Request::wait() { SLAB_MPI(MPI_Wait(&handle_, MPI_STATUS_IGNORE)); }
 
-MPI_Request* Request::out() {
+MPI_Request* Request::out(bool collective) {
   if (pending()) throw RuntimeFailure("an MPI request was reused while still pending");
+  collective_ = collective;
   return &handle_;
 }
 
 RequestSet::~RequestSet() {
-  for (MPI_Request& handle : handles_) abandon(handle);
+  for (std::size_t i = 0; i < handles_.size(); ++i) abandon(handles_[i], collective_[i]);
 }
 
-void RequestSet::add(Request&& request) { handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL)); }
+void RequestSet::add(Request&& request) {
+  // Room first (growing geometrically), so that no allocation can fail once the handle has moved.
+  if (handles_.size() == handles_.capacity()) handles_.reserve(2 * handles_.size() + 4);
+  if (collective_.size() == collective_.capacity()) collective_.reserve(2 * collective_.size() + 4);
+  handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL));
+  collective_.push_back(request.collective_);
+}
 
 void RequestSet::wait_all() {
   SLAB_MPI(MPI_Waitall(int_count(handles_.size(), "MPI_Waitall"), handles_.data(), MPI_STATUSES_IGNORE));
   handles_.clear();
+  collective_.clear();
+}
+
+int world_rank() noexcept {
+  int rank = -1;
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+double wall_time() noexcept { return MPI_Wtime(); }
+
+void abort_all(int code) noexcept {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; should it, the process ends all the same
 }
 
 Environment::Environment(int& argc, char**& argv) {
@@ -125,6 +148,10 @@ Comm::Comm(MPI_Comm handle, bool owned) : handle_(handle), owned_(owned) {
 }
 
 Comm Comm::view(MPI_Comm handle) { return Comm(handle, false); }
+
+Comm Comm::world() { return view(MPI_COMM_WORLD); }
+
+Comm Comm::duplicate() const { return duplicate(handle_); }
 
 Comm Comm::duplicate(MPI_Comm handle) {
   MPI_Comm dup = MPI_COMM_NULL;
@@ -173,6 +200,39 @@ void Comm::allreduce_sum(std::vector<double>& values) const {
       MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), MPI_DOUBLE, MPI_SUM, handle_));
 }
 
+template <class T>
+void Comm::allreduce_min(std::span<T> values) const {
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), datatype_of<T>(), MPI_MIN,
+                         handle_));
+}
+
+template <class T>
+void Comm::allreduce_max(std::span<T> values) const {
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), datatype_of<T>(), MPI_MAX,
+                         handle_));
+}
+
+template <class T>
+T Comm::allreduce_min(T value) const {
+  allreduce_min(std::span<T>(&value, 1));
+  return value;
+}
+
+template <class T>
+Request Comm::iallreduce_max(std::span<const T> mine, std::span<T> agreed) const {
+  if (mine.size() != agreed.size()) throw RuntimeFailure("iallreduce_max: the two buffers differ in length");
+  Request request;
+  SLAB_MPI(MPI_Iallreduce(mine.data(), agreed.data(), int_count(mine.size(), "allreduce"), datatype_of<T>(), MPI_MAX,
+                          handle_, request.out(/*collective=*/true)));
+  return request;
+}
+
+template <class T>
+T Comm::broadcast_value(T value, int root) const {
+  SLAB_MPI(MPI_Bcast(&value, 1, datatype_of<T>(), root, handle_));
+  return value;
+}
+
 double Comm::allreduce_max(double value) const {
   SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, handle_));
   return value;
@@ -203,6 +263,10 @@ void Comm::broadcast(std::vector<double>& values, int root) const {
   SLAB_MPI(MPI_Bcast(values.data(), static_cast<int>(length), MPI_DOUBLE, root, handle_));
 }
 
+void Comm::broadcast(std::span<double> values, int root) const {
+  SLAB_MPI(MPI_Bcast(values.data(), int_count(values.size(), "broadcast"), MPI_DOUBLE, root, handle_));
+}
+
 template <class T>
 void Comm::send(std::span<const T> data, int dest, int tag) const {
   SLAB_MPI(MPI_Send(data.data(), int_count(data.size(), "send"), datatype_of<T>(), dest, tag, handle_));
@@ -227,6 +291,19 @@ Request Comm::irecv(std::span<T> data, int source, int tag) const {
   SLAB_MPI(
       MPI_Irecv(data.data(), int_count(data.size(), "receive"), datatype_of<T>(), source, tag, handle_, request.out()));
   return request;
+}
+
+template <class T>
+std::vector<T> Comm::recv_any_length(int source, int tag) const {
+  MPI_Status status;
+  SLAB_MPI(MPI_Probe(source, tag, handle_, &status));
+  int count = 0;
+  SLAB_MPI(MPI_Get_count(&status, datatype_of<T>(), &count));
+  if (count == MPI_UNDEFINED)
+    throw RuntimeFailure("a message from rank " + std::to_string(source) + " is not whole elements");
+  std::vector<T> data(static_cast<std::size_t>(count));
+  SLAB_MPI(MPI_Recv(data.data(), count, datatype_of<T>(), source, tag, handle_, MPI_STATUS_IGNORE));
+  return data;
 }
 
 template <class T>
@@ -261,6 +338,13 @@ std::vector<T> Comm::allgatherv(std::span<const T> mine) const {
   return all;
 }
 
+template <class T>
+void Comm::allgatherv(std::span<const T> mine, std::span<T> all, std::span<const int> counts,
+                      std::span<const int> displs) const {
+  SLAB_MPI(MPI_Allgatherv(mine.data(), int_count(mine.size(), "allgatherv"), datatype_of<T>(), all.data(),
+                          counts.data(), displs.data(), datatype_of<T>(), handle_));
+}
+
 void Comm::gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
                    MPI_Datatype type, int root) const {
   SLAB_MPI(MPI_Gatherv(mine, counts[static_cast<std::size_t>(rank_)], type, root_out, counts.data(), displs.data(),
@@ -273,13 +357,51 @@ void Comm::scatterv(const void* root_in, void* mine, std::span<const int> counts
                         type, root, handle_));
 }
 
+std::optional<Comm> Comm::split_members(bool member) const {
+  MPI_Comm part = MPI_COMM_NULL;
+  SLAB_MPI(MPI_Comm_split(handle_, member ? 0 : MPI_UNDEFINED, rank_, &part));
+  if (part == MPI_COMM_NULL) return std::nullopt;
+  Comm comm(part, true);
+  SLAB_MPI(MPI_Comm_set_errhandler(part, MPI_ERRORS_RETURN));
+  return comm;
+}
+
+std::vector<std::string> Comm::gather_text(const std::string& mine, int root) const {
+  const int length = int_count(mine.size(), "gather_text");
+  const std::vector<int> lengths = gather(std::span<const int>(&length, 1), root);
+  std::vector<int> displs(lengths.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    displs[r] = int_count(total, "gather_text");
+    total += static_cast<std::size_t>(lengths[r]);
+  }
+  std::string all(total, '\0');
+  SLAB_MPI(
+      MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), displs.data(), MPI_CHAR, root, handle_));
+  std::vector<std::string> texts;
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    texts.push_back(all.substr(static_cast<std::size_t>(displs[r]), static_cast<std::size_t>(lengths[r])));
+  return texts;
+}
+
 template void Comm::send(std::span<const double>, int, int) const;
 template void Comm::recv(std::span<double>, int, int) const;
 template Request Comm::isend(std::span<const double>, int, int) const;
 template Request Comm::irecv(std::span<double>, int, int) const;
+template std::vector<double> Comm::recv_any_length(int, int) const;
 template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>, int) const;
+template std::vector<int> Comm::gather(std::span<const int>, int) const;
 template std::vector<int> Comm::allgather(std::span<const int>) const;
 template std::vector<double> Comm::allgatherv(std::span<const double>) const;
+template void Comm::allgatherv(std::span<const double>, std::span<double>, std::span<const int>,
+                               std::span<const int>) const;
+template void Comm::allreduce_min(std::span<int>) const;
+template void Comm::allreduce_min(std::span<std::uint64_t>) const;
+template void Comm::allreduce_max(std::span<std::int64_t>) const;
+template int Comm::allreduce_min(int) const;
+template std::uint64_t Comm::allreduce_min(std::uint64_t) const;
+template Request Comm::iallreduce_max(std::span<const int>, std::span<int>) const;
+template std::uint64_t Comm::broadcast_value(std::uint64_t, int) const;
 
 LocalFailure failure_of(std::exception_ptr error, int rank) {
   try {
@@ -311,6 +433,66 @@ LocalFailure describe(const std::exception& e, int rank) {
     return {ExitCode::runtime, "out of memory on rank " + std::to_string(rank) +
                                    " (an allocation failed; fewer values per rank, or more ranks or nodes, would fit)"};
   return {ExitCode::runtime, std::string(e.what()) + " (on rank " + std::to_string(rank) + ")"};
+}
+
+// ---- MPI-IO hints and the node's name -----------------------------------------------------------
+
+Info::Info(const Hints& hints) {
+  for (const auto& [key, value] : hints)
+    if (key.empty() || key.size() > max_key_length || value.empty() || value.size() > max_value_length)
+      throw InputError("the MPI-IO hint '" + key + "=" + value + "' is not one MPI takes (a key of 1 to " +
+                       std::to_string(max_key_length) + " characters, a value of 1 to " +
+                       std::to_string(max_value_length) + ")");
+  SLAB_MPI(MPI_Info_create(&handle_));
+  try {
+    for (const auto& [key, value] : hints) SLAB_MPI(MPI_Info_set(handle_, key.c_str(), value.c_str()));
+  } catch (...) {
+    MPI_Info_free(&handle_);
+    throw;
+  }
+}
+
+Info Info::of_file(const void* file) {
+  MPI_Info handle = MPI_INFO_NULL;
+  SLAB_MPI(MPI_File_get_info(*static_cast<const MPI_File*>(file), &handle));
+  return Info(handle, true);
+}
+
+Info::~Info() {
+  if (handle_ != MPI_INFO_NULL && !finalised()) warn_unless_success(MPI_Info_free(&handle_), "MPI_Info_free");
+}
+
+Info::Info(Info&& other) noexcept : handle_(std::exchange(other.handle_, MPI_INFO_NULL)) {}
+
+Info& Info::operator=(Info&& other) noexcept {
+  std::swap(handle_, other.handle_);
+  return *this;
+}
+
+Hints Info::entries() const {
+  Hints out;
+  if (handle_ == MPI_INFO_NULL) return out;
+  int count = 0;
+  SLAB_MPI(MPI_Info_get_nkeys(handle_, &count));
+  for (int i = 0; i < count; ++i) {
+    char key[MPI_MAX_INFO_KEY + 1] = {};
+    SLAB_MPI(MPI_Info_get_nthkey(handle_, i, key));
+    int length = 0, found = 0;
+    SLAB_MPI(MPI_Info_get_valuelen(handle_, key, &length, &found));
+    if (!found) continue;
+    std::string value(static_cast<std::size_t>(length) + 1, '\0');
+    SLAB_MPI(MPI_Info_get(handle_, key, length, value.data(), &found));
+    value.resize(static_cast<std::size_t>(length));
+    out.emplace_back(key, std::move(value));
+  }
+  return out;
+}
+
+std::string processor_name() {
+  char name[MPI_MAX_PROCESSOR_NAME + 1] = {};
+  int length = 0;
+  SLAB_MPI(MPI_Get_processor_name(name, &length));
+  return std::string(name, static_cast<std::size_t>(length));
 }
 
 void inject_fault(const Comm& comm, const char* phase) {

@@ -1,6 +1,9 @@
 // The MPI layer: one owner for MPI start-up and shutdown, a communicator handle that frees only
 // what it created, checked calls, and the agreement step that turns one rank's failure into the
 // same error on every rank (so nothing hangs waiting for a rank that has given up).
+//
+// This layer (mpi.hpp, mpi.cpp) is the only code that calls MPI: everything else asks a Comm, a
+// Request, a ContiguousType or an Info. tests/unit/check_mpi_layer.py keeps it so.
 #pragma once
 
 #include <mpi.h>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -40,6 +44,16 @@ inline MPI_Datatype datatype_of<std::uint64_t>() noexcept {
   return MPI_UINT64_T;
 }
 
+// The tag of each point-to-point exchange, in one place: an exchange's messages can only match
+// receives posted with its own tag.
+namespace tag {
+inline constexpr int rows_chunked = 0;  // DistTensor's gather and scatter in pieces (core/dist_tensor.cpp)
+inline constexpr int halo_up = 1;       // a rank's last nodes, sent to the rank above (solvers/heat_explicit.cpp)
+inline constexpr int halo_down = 2;     // a rank's first nodes, sent to the rank below
+inline constexpr int gather_piece = 7;  // a piece of a block, to rank 0 and back (io/gather_sink.cpp)
+inline constexpr int tsqr_rows = 7013;  // rows of a TSQR leaf that straddles two ranks (solvers/tsqr.cpp)
+}  // namespace tag
+
 // A count as MPI's int; throws RuntimeFailure naming `what` past 2^31-1.
 [[nodiscard]] int int_count(std::size_t count, const char* what);
 
@@ -59,9 +73,11 @@ class ContiguousType {
 };
 
 // Owner of one nonblocking operation. wait() completes it; a Request destroyed while still
-// pending (an exception left its scope) cancels the operation and then completes it, so a
-// receive never lands in a buffer that has since been freed. A send that has already started
-// cannot be withdrawn: the destructor waits for it to be received.
+// pending (an exception left its scope) cancels a point-to-point operation and then completes it,
+// so a receive never lands in a buffer that has since been freed. A send that has already started
+// cannot be withdrawn: the destructor waits for it to be received. A nonblocking collective cannot
+// be cancelled at all: its destructor completes it (collective: the other ranks must reach the
+// same operation, as they do when every rank leaves the same loop).
 class Request {
  public:
   Request() = default;
@@ -73,12 +89,14 @@ class Request {
 
   [[nodiscard]] bool pending() const noexcept { return handle_ != MPI_REQUEST_NULL; }
   void wait();
-  // For MPI_Ixxx(..., &out): the address of the (empty) handle.
-  [[nodiscard]] MPI_Request* out();
 
  private:
   friend class RequestSet;
+  friend class Comm;
+  // For MPI_Ixxx(..., &out): the address of the (empty) handle; `collective` for a nonblocking collective.
+  [[nodiscard]] MPI_Request* out(bool collective = false);
   MPI_Request handle_ = MPI_REQUEST_NULL;
+  bool collective_ = false;
 };
 
 // Several requests completed together with one MPI_Waitall; pending ones are cancelled and
@@ -95,7 +113,18 @@ class RequestSet {
 
  private:
   std::vector<MPI_Request> handles_;
+  std::vector<bool> collective_;
 };
+
+// This process's rank in MPI_COMM_WORLD, for messages; -1 before MPI_Init.
+[[nodiscard]] int world_rank() noexcept;
+
+// MPI_Wtime: seconds on a wall clock, for timing.
+[[nodiscard]] double wall_time() noexcept;
+
+// Ends every process of the job with `code` (MPI_Abort on WORLD): for a failure the other ranks do
+// not know about, or a state (a failed parallel HDF5 write) that MPI_Finalize cannot shut down.
+[[noreturn]] void abort_all(int code) noexcept;
 
 // Initialises MPI unless somebody already has, and finalises it only if it did.
 class Environment {
@@ -115,6 +144,10 @@ class Comm {
  public:
   static Comm view(MPI_Comm handle);
   static Comm duplicate(MPI_Comm handle);
+  // A view of MPI_COMM_WORLD (duplicate() it before use: library code is passed a communicator).
+  [[nodiscard]] static Comm world();
+  // Collective: an owned duplicate of this communicator, returning errors.
+  [[nodiscard]] Comm duplicate() const;
   // Collective: the ranks of this communicator on this rank's node (MPI_COMM_TYPE_SHARED), owned.
   [[nodiscard]] Comm split_by_node() const;
 
@@ -130,13 +163,30 @@ class Comm {
   [[nodiscard]] bool is_root() const noexcept { return rank_ == 0; }
 
   void barrier() const;
-  // Element-wise sum / max over all ranks, in place.
+  // Element-wise sum / min / max over all ranks, in place (min, max: T is double, int, std::int64_t,
+  // std::uint64_t).
   void allreduce_sum(std::vector<double>& values) const;
+  template <class T>
+  void allreduce_min(std::span<T> values) const;
+  template <class T>
+  void allreduce_max(std::span<T> values) const;
+  // The least / greatest of every rank's value.
+  template <class T>
+  [[nodiscard]] T allreduce_min(T value) const;
   [[nodiscard]] double allreduce_max(double value) const;
   [[nodiscard]] std::int64_t allreduce_max(std::int64_t value) const;
   [[nodiscard]] bool any(bool flag) const;
+  // Started now, completed by the Request: agreed[i] becomes the greatest of every rank's mine[i].
+  // Both buffers must outlive the Request (declare it after them).
+  template <class T>
+  [[nodiscard]] Request iallreduce_max(std::span<const T> mine, std::span<T> agreed) const;
   void broadcast(std::string& text, int root = 0) const;
   void broadcast(std::vector<double>& values, int root = 0) const;
+  // The root's values into every rank's `values`, of the same length on every rank.
+  void broadcast(std::span<double> values, int root = 0) const;
+  // Rank root's value, on every rank.
+  template <class T>
+  [[nodiscard]] T broadcast_value(T value, int root = 0) const;
 
   // Point to point, in elements of T (double, int, std::int64_t, std::uint64_t).
   template <class T>
@@ -147,6 +197,9 @@ class Comm {
   [[nodiscard]] Request isend(std::span<const T> data, int dest, int tag) const;
   template <class T>
   [[nodiscard]] Request irecv(std::span<T> data, int source, int tag) const;
+  // Receives one message of any length from `source` (MPI_Probe, then MPI_Recv of its size).
+  template <class T>
+  [[nodiscard]] std::vector<T> recv_any_length(int source, int tag) const;
 
   // Every rank's `mine` (all of the same length), concatenated in rank order: on the root only for
   // gather (other ranks get an empty vector), on every rank for allgather.
@@ -157,11 +210,22 @@ class Comm {
   // Every rank's `mine` (lengths may differ), concatenated in rank order on every rank.
   template <class T>
   [[nodiscard]] std::vector<T> allgatherv(std::span<const T> mine) const;
+  // The same with the lengths known to every rank: rank r's counts[r] items land at displs[r] of all.
+  template <class T>
+  void allgatherv(std::span<const T> mine, std::span<T> all, std::span<const int> counts,
+                  std::span<const int> displs) const;
   // Rank r sends / receives counts[r] items of `type` at displs[r] of the root's buffer.
   void gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
                MPI_Datatype type, int root) const;
   void scatterv(const void* root_in, void* mine, std::span<const int> counts, std::span<const int> displs,
                 MPI_Datatype type, int root) const;
+
+  // Collective: the ranks that pass member = true, in their order here, as a new owned
+  // communicator; nullopt on the others.
+  [[nodiscard]] std::optional<Comm> split_members(bool member) const;
+  // Collective: every rank's text (lengths may differ), in rank order, on the root only (a table of
+  // size() lengths there, and the texts; other ranks get an empty vector).
+  [[nodiscard]] std::vector<std::string> gather_text(const std::string& mine, int root) const;
 
  private:
   Comm(MPI_Comm handle, bool owned);
@@ -216,6 +280,43 @@ void collectively(const Comm& comm, F&& fn) {
   }
   raise_if_any(comm, failure);
 }
+
+// ---- MPI-IO hints and the node's name (parallel I/O settings, provenance) ----------------------
+
+// MPI-IO hints as key/value pairs, in order.
+using Hints = std::vector<std::pair<std::string, std::string>>;
+
+// Owner of one MPI_Info (the hints a file is opened with, or those an open file reports), freed
+// on destruction.
+class Info {
+ public:
+  // The longest key and value MPI_Info_set takes (Open MPI counts the terminating NUL in
+  // MPI_MAX_INFO_KEY and MPI_MAX_INFO_VAL: 35 and 255 characters).
+  static constexpr std::size_t max_key_length = MPI_MAX_INFO_KEY - 1;
+  static constexpr std::size_t max_value_length = MPI_MAX_INFO_VAL - 1;
+
+  // An info object holding `hints` (MPI_Info_create, MPI_Info_set).
+  explicit Info(const Hints& hints = {});
+  // The hints an open file reports (MPI_File_get_info); `file` is the address of its MPI_File, as
+  // HDF5's H5Fget_vfd_handle gives it.
+  [[nodiscard]] static Info of_file(const void* file);
+  ~Info();
+  Info(Info&& other) noexcept;
+  Info& operator=(Info&& other) noexcept;
+  Info(const Info&) = delete;
+  Info& operator=(const Info&) = delete;
+
+  [[nodiscard]] MPI_Info get() const noexcept { return handle_; }
+  // Every key and its value, in MPI's order.
+  [[nodiscard]] Hints entries() const;
+
+ private:
+  Info(MPI_Info handle, bool /*adopt*/) : handle_(handle) {}
+  MPI_Info handle_ = MPI_INFO_NULL;
+};
+
+// The name of the node this process runs on (MPI_Get_processor_name).
+[[nodiscard]] std::string processor_name();
 
 // A test hook: when the environment variable SLAB_FAULT is "<phase>:<rank>" and this rank and
 // phase match, throws a RuntimeFailure. Production runs never set it.

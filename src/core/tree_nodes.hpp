@@ -1,7 +1,7 @@
 // The summation tree of a reproducible sum, without communication: the aligned nodes that tile a
-// rank's rows, their values reduced pairwise, and the merge that combines two adjacent nodes. The
-// association depends on global indices only, never on where the rank boundaries fall;
-// src/core/tree_sum.hpp finishes the tree across ranks.
+// rank's rows, their values reduced pairwise, the merge that combines two adjacent nodes, and how two
+// adjacent ranges' partial trees join into one. The association depends on global indices only, never
+// on where the rank boundaries fall; src/core/tree_sum.hpp finishes the tree across ranks.
 #pragma once
 
 #include <bit>
@@ -95,6 +95,23 @@ struct PartialTree {
   std::vector<TreeNode> nodes;
   std::vector<double> values;  // width values per node
 };
+
+// The partial tree of a contiguous range of leaves in its smallest form: the nodes of the global tree
+// (over `leaves` leaves, with `merge`) that the range completes and no larger node of it contains, in
+// leaf order. Two siblings both present become their parent, merge(left, right); a left child whose
+// right sibling lies wholly past the last leaf becomes its parent unchanged (the tree's rule for a
+// missing right half). Every value is that of the same node of the one global tree, so joining
+// ranges in any grouping gives its root with the same bits. A range of n leaves keeps at most
+// 2 log2(n) + 2 nodes.
+//
+// push_node appends one node that follows the range's last leaf and restores that form.
+void push_node(PartialTree& tree, TreeNode node, const double* value, std::int64_t leaves, std::size_t width,
+               const Merge& merge);
+// Appends `right`, the partial tree of the leaves that follow `left`'s, to `left`.
+void join_right(PartialTree& left, const PartialTree& right, std::int64_t leaves, std::size_t width,
+                const Merge& merge);
+// The level of the root of the tree over `leaves` leaves: the smallest L with 2^L >= leaves.
+[[nodiscard]] int root_level(std::int64_t leaves);
 
 template <class Leaf>
 [[nodiscard]] PartialTree local_tree(const RowPartition& partition, std::size_t width, Leaf&& leaf) {

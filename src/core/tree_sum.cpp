@@ -1,42 +1,61 @@
 #include "core/tree_sum.hpp"
 
 #include <algorithm>
-#include <map>
-#include <optional>
 #include <span>
-#include <utility>
+#include <string>
 
 namespace slab {
 
 namespace {
 
-class Tree {
- public:
-  Tree(std::int64_t leaves, std::size_t width, const Merge& merge) : leaves_(leaves), width_(width), merge_(merge) {}
+constexpr int partial_tree_tag = 1701;
 
-  void give(std::int64_t begin, int level, const double* value) {
-    given_.emplace(std::make_pair(begin, level), std::vector<double>(value, value + width_));
+// A partial tree as one message: per node its begin and level, then its width values. Begin is a
+// leaf index below 2^53, so a double holds it exactly.
+std::vector<double> pack(const PartialTree& tree, std::size_t width) {
+  std::vector<double> message;
+  message.reserve(tree.nodes.size() * (width + 2));
+  for (std::size_t k = 0; k < tree.nodes.size(); ++k) {
+    message.push_back(static_cast<double>(tree.nodes[k].begin));
+    message.push_back(tree.nodes[k].level);
+    message.insert(message.end(), tree.values.begin() + static_cast<std::ptrdiff_t>(k * width),
+                   tree.values.begin() + static_cast<std::ptrdiff_t>((k + 1) * width));
   }
+  return message;
+}
 
-  // The value of node (begin, level), or nothing when the node lies past the last leaf.
-  std::optional<std::vector<double>> value(std::int64_t begin, int level) const {
-    if (begin >= leaves_) return std::nullopt;
-    if (const auto it = given_.find({begin, level}); it != given_.end()) return it->second;
-    if (level == 0) throw RuntimeFailure("tree sum: leaf " + std::to_string(begin) + " was given by no rank");
-    const std::int64_t half = std::int64_t{1} << (level - 1);
-    auto left = value(begin, level - 1);
-    auto right = value(begin + half, level - 1);
-    if (!right) return left;
-    merge_(left->data(), right->data());
-    return left;
+PartialTree unpack(const std::vector<double>& message, std::size_t width, int source) {
+  const std::size_t record = width + 2;
+  if (message.size() % record != 0)
+    throw RuntimeFailure("tree sum: a partial tree of " + std::to_string(message.size()) + " values from rank " +
+                         std::to_string(source) + " is not whole nodes of " + std::to_string(width));
+  PartialTree tree;
+  for (std::size_t off = 0; off < message.size(); off += record) {
+    tree.nodes.push_back({static_cast<std::int64_t>(message[off]), static_cast<int>(message[off + 1])});
+    tree.values.insert(tree.values.end(), message.begin() + static_cast<std::ptrdiff_t>(off + 2),
+                       message.begin() + static_cast<std::ptrdiff_t>(off + record));
   }
+  return tree;
+}
 
- private:
-  std::int64_t leaves_;
-  std::size_t width_;
-  const Merge& merge_;
-  std::map<std::pair<std::int64_t, int>, std::vector<double>> given_;
-};
+// Binomial reduction in rank order: in round s (s = 1, 2, 4, ...) rank r with r mod 2s = s sends its
+// partial tree, which covers the rows of ranks [r, r + s), to rank r - s, which joins it on the
+// right of its own. Rank 0 ends with the tree of all rows; every other rank has sent once.
+PartialTree reduce_to_root(const mpi::Comm& comm, PartialTree mine, std::int64_t leaves, std::size_t width,
+                           const Merge& merge) {
+  const int rank = comm.rank(), size = comm.size();
+  for (int step = 1; step < size; step *= 2) {
+    if (rank % (2 * step) != 0) {
+      const std::vector<double> message = pack(mine, width);
+      comm.send(std::span<const double>(message), rank - step, partial_tree_tag);
+      return {};
+    }
+    if (rank + step < size)
+      join_right(mine, unpack(comm.recv_any_length<double>(rank + step, partial_tree_tag), width, rank + step), leaves,
+                 width, merge);
+  }
+  return mine;
+}
 
 }  // namespace
 
@@ -51,21 +70,23 @@ std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leav
                                  const std::vector<TreeNode>& nodes, const std::vector<double>& values,
                                  const Merge& merge) {
   if (global_leaves == 0) return std::vector<double>(width, 0.0);
-  // Every rank contributes the same fixed-size record per node: begin, level, then the values.
-  const std::size_t record = width + 2;
-  std::vector<double> send(nodes.size() * record);
-  for (std::size_t k = 0; k < nodes.size(); ++k) {
-    send[k * record] = static_cast<double>(nodes[k].begin);
-    send[k * record + 1] = nodes[k].level;
-    std::copy_n(values.data() + k * width, width, send.data() + k * record + 2);
+  PartialTree mine;
+  for (std::size_t k = 0; k < nodes.size(); ++k)
+    push_node(mine, nodes[k], values.data() + k * width, global_leaves, width, merge);
+  const PartialTree all = reduce_to_root(comm, std::move(mine), global_leaves, width, merge);
+  // The root's values and, last, whether rank 0 holds exactly the root: broadcast together, so that
+  // a partition the ranks disagree on fails on every rank alike instead of on rank 0 alone.
+  std::vector<double> root(width + 1, 0.0);
+  if (comm.is_root() && all.nodes.size() == 1 && all.nodes[0].begin == 0 &&
+      all.nodes[0].level == root_level(global_leaves)) {
+    std::copy_n(all.values.begin(), width, root.begin());
+    root[width] = 1.0;
   }
-  const std::vector<double> all = comm.allgatherv(std::span<const double>(send));
-  Tree tree(global_leaves, width, merge);
-  for (std::size_t off = 0; off < all.size(); off += record)
-    tree.give(static_cast<std::int64_t>(all[off]), static_cast<int>(all[off + 1]), all.data() + off + 2);
-  int top = 0;
-  while ((std::int64_t{1} << top) < global_leaves) ++top;
-  return *tree.value(0, top);
+  comm.broadcast(std::span<double>(root), 0);
+  if (root[width] != 1.0)
+    throw RuntimeFailure("tree sum: the ranks' rows do not tile [0, " + std::to_string(global_leaves) + ")");
+  root.pop_back();
+  return root;
 }
 
 }  // namespace slab

@@ -1,9 +1,14 @@
 // Reproducible distributed sums. The sum of N leaf vectors is defined as a perfect binary tree
 // over leaf indices [0, 2^K): every inner node is (left + right). Each rank sums the aligned
-// subtrees that lie inside its row block; the few subtrees that straddle ranks are finished on
-// every rank from an allgather of the partial nodes. The association never depends on the rank
-// count, so the result is bitwise identical for 1, 2, 3, ... ranks — and pairwise summation is
-// also more accurate than a running sum.
+// subtrees that lie inside its row block (core/tree_nodes.hpp); the ranks then finish the tree by a
+// binomial reduction in rank order, each round joining the partial trees of two adjacent ranges of
+// ranks, and rank 0 broadcasts the root. The association never depends on the rank count, so the
+// result is bitwise identical for 1, 2, 3, ... ranks — and pairwise summation is also more accurate
+// than a running sum.
+//
+// Cost per reduction: ceil(log2 P) rounds of one message of at most 2 log2(N) + 2 nodes of
+// (width + 2) doubles (one node when the ranks' row counts are equal powers of two), then a
+// broadcast of width + 1 doubles. Every rank but 0 sends one partial tree; none gathers the others.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +21,8 @@
 namespace slab {
 
 // Collective. Finishes the tree over [0, global_leaves) from every rank's nodes (values holds
-// `width` doubles per node, in the order of `nodes`). Returns the total on every rank.
+// `width` doubles per node, in the order of `nodes`; the ranks' nodes tile the leaves in rank
+// order). Returns the total on every rank.
 [[nodiscard]] std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
                                                const std::vector<TreeNode>& nodes, const std::vector<double>& values);
 // The same tree with `merge` in place of +. A node whose right half lies past the last leaf is its

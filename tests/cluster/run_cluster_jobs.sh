@@ -100,17 +100,21 @@ for stem in ("heat-{}", "reg-{}", "sweep-{}-nx21", "sweep-{}-nx41"):
             assert f.attrs["complete"] == 1
             p = f["provenance"].attrs
             assert p["nranks"] == 4, p["nranks"]
-            if "hosts" in p:  # a list of names, or one string of them
-                names = [h.decode() if isinstance(h, bytes) else str(h) for h in np.atleast_1d(p["hosts"])]
-                hosts = sorted(set(" ".join(names).replace(",", " ").split()))
-                assert len(hosts) == (2 if layout == "n2x2" else 4) and all(h.startswith("node") for h in hosts), hosts
+            nodes = 2 if layout == "n2x2" else 4
+            if "hosts" in p:  # "node1:0-1,node2:2-3": each host and its ranks
+                text = p["hosts"].decode() if isinstance(p["hosts"], bytes) else str(p["hosts"])
+                hosts = sorted({entry.split(":")[0] for entry in text.split(",")})
+                assert len(hosts) == nodes and all(h.startswith("node") for h in hosts), text
+            if "nnodes" in p:
+                assert p["nnodes"] == nodes, p["nnodes"]
             mine = datasets(f)
             assert mine.keys() == reference.keys(), (stem, layout, mine.keys() ^ reference.keys())
             for name, values in reference.items():
                 assert mine[name].dtype == values.dtype and np.array_equal(mine[name], values), (stem, layout, name)
         print(f"jobs: {stem.format(layout)}.h5: {len(mine)} datasets bitwise equal to the one-node run")
 with h5py.File(f"{out}/heat-n2x2.h5") as f:
-    print("jobs: /provenance records:", ", ".join(sorted(f["provenance"].attrs)))
+    p = f["provenance"].attrs
+    print("jobs: /provenance records:", ", ".join(sorted(p)), "; hosts:", p.get("hosts", "(not recorded)"))
 PY
 
 # The resource plan, per node: rank 0 shares its node with 2 ranks in a 2 x 2 job, 1 in a 4 x 1 job.

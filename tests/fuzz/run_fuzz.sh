@@ -20,7 +20,7 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -I/usr/include/hdf5/openmpi -I/usr/lib/x86_64-linux-gnu/openmpi/include \
   $(pkg-config --cflags petsc) -DOMPI_SKIP_MPICXX=1 -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
   "$here/fuzz_readers.cpp" "$repo/io/numpy_format.cpp" "$repo/io/input_file.cpp" "$repo/io/text_format.cpp" "$repo/src/core/tensor.cpp" \
-  "$repo/src/app/cli.cpp" -ltomlplusplus -lz -o "$work/fuzz_readers"
+  "$repo/src/app/cli.cpp" "$repo/src/core/checked.cpp" "$repo/io/parallel_io.cpp" -ltomlplusplus -lz -o "$work/fuzz_readers"
 cd "$work"
 ./fuzz_readers -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -15
 echo "fuzz: no crash in ${seconds} s"

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -131,3 +133,101 @@ TEST(TypedCalls, GatherReachesOnlyTheRoot) {
   const std::vector<std::uint64_t> expected_np4{0, 1, 10, 11, 20, 21, 30, 31};
   EXPECT_EQ(all, std::vector<std::uint64_t>(expected_np4.begin(), expected_np4.begin() + 2 * comm.size()));
 }
+
+// Rank r holds {r, -r, big - r}: the element-wise min and max are fixed by the rank count.
+TEST(TypedCalls, MinAndMaxOfArraysAreElementWise) {
+  const auto& comm = world();
+  const std::int64_t r = comm.rank(), last = comm.size() - 1;
+  constexpr std::int64_t big = std::int64_t{1} << 62;
+  std::vector<std::int64_t> high{r, -r, big - r};
+  comm.allreduce_max(std::span<std::int64_t>(high));
+  EXPECT_EQ(high, (std::vector<std::int64_t>{last, 0, big}));
+  std::vector<std::uint64_t> low{static_cast<std::uint64_t>(r) + 5, UINT64_MAX - static_cast<std::uint64_t>(r)};
+  comm.allreduce_min(std::span<std::uint64_t>(low));
+  EXPECT_EQ(low, (std::vector<std::uint64_t>{5, UINT64_MAX - static_cast<std::uint64_t>(last)}));
+  EXPECT_EQ(comm.allreduce_min(static_cast<int>(last - r)), 0);
+  EXPECT_EQ(comm.allreduce_min(static_cast<std::uint64_t>(r) + 3), std::uint64_t{3});
+}
+
+TEST(TypedCalls, BroadcastValueComesFromTheRoot) {
+  const auto& comm = world();
+  const int root = comm.size() - 1;
+  const std::uint64_t mine = UINT64_MAX - static_cast<std::uint64_t>(comm.rank());
+  EXPECT_EQ(comm.broadcast_value(mine, root), UINT64_MAX - static_cast<std::uint64_t>(root));
+  EXPECT_EQ(comm.broadcast_value(mine), UINT64_MAX);
+}
+
+// The lengths known to all: rank r's r + 1 values land at r (r + 1) / 2, as the other allgatherv.
+TEST(TypedCalls, AllgathervWithKnownCountsPlacesEachRankAtItsDisplacement) {
+  const auto& comm = world();
+  std::vector<int> counts, displs;
+  for (int q = 0, at = 0; q < comm.size(); at += ++q) {
+    counts.push_back(q + 1);
+    displs.push_back(at);
+  }
+  const std::vector<double> mine(static_cast<std::size_t>(comm.rank() + 1), comm.rank());
+  std::vector<double> all(static_cast<std::size_t>(displs.back() + counts.back()), -1.0);
+  comm.allgatherv(std::span<const double>(mine), std::span<double>(all), counts, displs);
+  EXPECT_EQ(all, comm.allgatherv(std::span<const double>(mine)));
+}
+
+// The nonblocking max: completed by wait(), or by the Request's destructor (which must complete a
+// collective, never cancel it: MPI cannot cancel one). Either way every rank gets the same answer.
+TEST(Requests, ANonblockingMaxCompletesByWaitOrByDestruction) {
+  const auto& comm = world();
+  const int mine = 10 * comm.rank() + 1;
+  int agreed = -1;
+  slab::mpi::Request request = comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&agreed, 1));
+  EXPECT_TRUE(request.pending());
+  request.wait();
+  EXPECT_FALSE(request.pending());
+  EXPECT_EQ(agreed, 10 * (comm.size() - 1) + 1);
+  int dropped = -1;
+  {
+    const slab::mpi::Request abandoned =
+        comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&dropped, 1));
+  }
+  EXPECT_EQ(dropped, 10 * (comm.size() - 1) + 1);
+  int in_set = -1;
+  {
+    slab::mpi::RequestSet requests;
+    requests.add(comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&in_set, 1)));
+  }
+  EXPECT_EQ(in_set, 10 * (comm.size() - 1) + 1);
+}
+
+// The members, in their order, make a communicator of their own; the others get none.
+TEST(Comm, SplitMembersKeepsTheMembersInOrder) {
+  const bool member = world().rank() % 2 == 0;
+  const std::optional<Comm> evens = world().split_members(member);
+  ASSERT_EQ(evens.has_value(), member);
+  if (!evens) return;
+  EXPECT_EQ(evens->size(), (world().size() + 1) / 2);
+  EXPECT_EQ(evens->rank(), world().rank() / 2);
+}
+
+// Texts of different lengths (an empty one too) arrive whole and in rank order on the root only.
+TEST(Comm, GatherTextCollectsEveryRanksTextOnTheRoot) {
+  const int root = world().size() - 1;
+  const auto text_of = [](int rank) { return std::string(static_cast<std::size_t>(rank), char('a' + rank % 26)); };
+  const std::vector<std::string> all = world().gather_text(text_of(world().rank()), root);
+  if (world().rank() != root) {
+    EXPECT_TRUE(all.empty());
+    return;
+  }
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(world().size()));
+  for (int r = 0; r < world().size(); ++r) EXPECT_EQ(all[static_cast<std::size_t>(r)], text_of(r));
+}
+
+TEST(Info, HoldsTheHintsItWasGiven) {
+  const slab::mpi::Hints hints{{"cb_buffer_size", "16777216"}, {"striping_factor", "8"}, {"k", std::string(255, 'v')}};
+  slab::mpi::Hints entries = slab::mpi::Info(hints).entries();
+  std::sort(entries.begin(), entries.end());
+  slab::mpi::Hints expected = hints;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(entries, expected);
+  EXPECT_TRUE(slab::mpi::Info().entries().empty());
+  EXPECT_THROW(slab::mpi::Info({{std::string(slab::mpi::Info::max_key_length + 1, 'k'), "1"}}), slab::InputError);
+}
+
+TEST(Info, ProcessorNameIsSet) { EXPECT_FALSE(slab::mpi::processor_name().empty()); }

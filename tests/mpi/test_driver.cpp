@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "app/hosts.hpp"
 #include "app/run_heat.hpp"
 #include "app/run_regress.hpp"
 #include "comms.hpp"
@@ -87,4 +88,12 @@ TEST(Driver, SyntheticDataIsLoadedWithItsTrueModel) {
   ASSERT_TRUE(data.truth.has_value());
   EXPECT_EQ(data.truth->w.size(), 3u);
   EXPECT_EQ(app::describe(data, cfg, 2, "r.h5").rfind("slab regress: N=7 D=3 data=synthetic", 0), 0u);
+}
+
+// One node: this host with every rank, the same text on every rank.
+TEST(Driver, HostMapOfOneNodeNamesThisHostWithEveryRank) {
+  const app::HostMap map = app::host_map(world());
+  const std::string ranks = world().size() == 1 ? "0" : "0-" + std::to_string(world().size() - 1);
+  EXPECT_EQ(map.hosts, mpi::processor_name() + ":" + ranks);
+  EXPECT_EQ(map.nodes, 1);
 }

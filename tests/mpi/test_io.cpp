@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -253,4 +254,58 @@ TEST(Io, ReadsCheckTheFileAndTheShape) {
   expect_input_error(dir.file("in.h5"), "/g/a", {2, 6, {}}, "expected a 2-D dataset of 6 rows");
   const DistTensor ok = io::read_rows(world(), dir.file("in.h5"), "/g/a", {2, 5, 2}, "--data");
   EXPECT_EQ(ok.local(), sample(5, 2).local());
+}
+
+// The file access property list a parallel writer's file is open with (H5Fget_access_plist):
+// collective metadata reads and writes, the alignment asked for, and the MPI-IO hints reported
+// back by the file (Open MPI 4.1 reports every hint it was given, under OMPIO and ROMIO alike).
+TEST(Io, ParallelWriterOpensWithCollectiveMetadataAlignmentAndHints) {
+  TempDir dir;
+  io::FileAccess access;
+  access.alignment = 64 << 10;
+  access.hints = {{"cb_buffer_size", "8388608"}, {"romio_cb_write", "enable"}};
+  io::H5Writer writer(dir.file("fapl.h5"), &world(), /*exclusive=*/true, access);
+  const h5::PropertyList fapl = writer.access_plist();
+  hbool_t reads = false, writes = false;
+  ASSERT_GE(H5Pget_all_coll_metadata_ops(fapl.get(), &reads), 0);
+  ASSERT_GE(H5Pget_coll_metadata_write(fapl.get(), &writes), 0);
+  EXPECT_TRUE(reads);
+  EXPECT_TRUE(writes);
+  hsize_t threshold = 0, alignment = 0;
+  ASSERT_GE(H5Pget_alignment(fapl.get(), &threshold, &alignment), 0);
+  EXPECT_EQ(alignment, hsize_t{64 << 10});
+  EXPECT_EQ(threshold, hsize_t{64 << 10});  // min(alignment, 1 MiB)
+  const mpi::Hints reported = writer.reported_hints();
+  for (const auto& hint : access.hints)
+    EXPECT_NE(std::find(reported.begin(), reported.end(), hint), reported.end()) << hint.first;
+  writer.commit();
+}
+
+// The reader opens with the same list (h5::file_access): collective metadata reads too.
+TEST(Io, ReadersOpenWithCollectiveMetadata) {
+  const h5::PropertyList fapl = h5::file_access(&world(), io::FileAccess{}, "test");
+  hbool_t reads = false, writes = false;
+  ASSERT_GE(H5Pget_all_coll_metadata_ops(fapl.get(), &reads), 0);
+  ASSERT_GE(H5Pget_coll_metadata_write(fapl.get(), &writes), 0);
+  EXPECT_TRUE(reads);
+  EXPECT_TRUE(writes);
+  hsize_t threshold = 0, alignment = 0;
+  ASSERT_GE(H5Pget_alignment(fapl.get(), &threshold, &alignment), 0);
+  EXPECT_EQ(alignment, hsize_t{io::default_alignment});
+}
+
+// A serial writer (gather mode, rank 0) aligns too; it has no MPI-IO file to report hints.
+TEST(Io, SerialWriterAlignsAndReportsNoHints) {
+  TempDir dir;
+  if (!world().is_root()) return;
+  io::FileAccess access;
+  access.alignment = 0;  // none
+  access.hints = {{"cb_nodes", "1"}};
+  io::H5Writer writer(dir.file("serial.h5"), nullptr, /*exclusive=*/true, access);
+  hsize_t threshold = 0, alignment = 0;
+  const h5::PropertyList fapl = writer.access_plist();
+  ASSERT_GE(H5Pget_alignment(fapl.get(), &threshold, &alignment), 0);
+  EXPECT_EQ(alignment, hsize_t{1});  // HDF5's "no alignment"
+  EXPECT_TRUE(writer.reported_hints().empty());
+  writer.commit();
 }
