@@ -7,7 +7,8 @@
 #     exit 75) well before Slurm declares the node down (SlurmdTimeout=30 s here);
 #   - job A (--requeue) is requeued by its recipe, resumes from its last whole checkpoint on the
 #     remaining nodes and ends with the bits of an uninterrupted run;
-#   - job B (--no-requeue, SLAB_RUN_NAME=byhand) fails, saying how to resume; submitted again by
+#   - job B (--no-requeue, SLAB_RUN_NAME=byhand) fails, saying how to resume (or ends NODE_FAIL
+#     when Slurm declares the node down before its recipe could say so); submitted again by
 #     hand with the same SLAB_RUN_NAME (a new job id) once Slurm marks the lost node down (a job
 #     submitted before may be given the dead node, and then fails to launch, without "wrote"), it
 #     resumes and ends with the same bits;
@@ -74,9 +75,12 @@ for _ in $(seq 1800); do
   [[ -z "$exited" && -z "$(survivors)" ]] && exited=$(since) && echo "node-loss: the surviving ranks ended ${exited} s after the loss"
   [[ -z "$returned_a" ]] && grep -q "^stopped: requeueing" "slurm-$a.out" && returned_a=$(since) &&
     echo "node-loss: job $a's srun returned 75 and the recipe requeued the job ${returned_a} s after the loss"
-  if [[ -z "$failed_b" ]] && grep -q "cannot be requeued" "slurm-$b.out"; then
+  # Job B ends either by its recipe (FAILED, saying how to resume) or, when Slurm declares the node
+  # down first, by Slurm (NODE_FAIL); either way it is not requeued.
+  if [[ -z "$failed_b" && "$(job_state "$b")" =~ ^(FAILED|NODE_FAIL)$ ]]; then
     failed_b=$(since)
-    echo "node-loss: job $b (--no-requeue) failed ${failed_b} s after the loss: $(grep "cannot be requeued" "slurm-$b.out")"
+    echo "node-loss: job $b (--no-requeue) ended $(job_state "$b") ${failed_b} s after the loss:" \
+      "$(grep "cannot be requeued" "slurm-$b.out" || echo "Slurm declared the node down first")"
   fi
   [[ -z "$down" ]] && node_down 2 && node_down 4 && down=$(since) && echo "node-loss: Slurm marked node2 and node4 down ${down} s after the loss"
   if [[ -z "$byhand" && -n "$failed_b" && -n "$down" ]]; then
@@ -91,7 +95,8 @@ for _ in $(seq 1800); do
 done
 wait "$reference" || fail "the uninterrupted run failed: $(cat "$WORK/reference.log")"
 wait_done "$a"
-[[ -n "$byhand" ]] || fail "job $b did not say how to resume"
+[[ -n "$byhand" ]] || fail "job $b did not end"
+[[ "$(job_state "$b")" == NODE_FAIL ]] || grep -q "cannot be requeued" "slurm-$b.out" || fail "job $b failed without saying how to resume"
 wait_done "$byhand"
 echo "node-loss: jobs $a and $byhand completed $(since) s after the loss"
 [[ -n "$exited" && -n "$returned_a" && -n "$resumed_a" ]] || fail "the loss was not followed by exit, requeue and resume"
