@@ -10,6 +10,8 @@ export HDF5_USE_FILE_LOCKING="${HDF5_USE_FILE_LOCKING:-FALSE}"
 # MPI settings come from mpi.env next to this file (one list for jobs and tests). The transport:
 #   SLAB_MPI_TRANSPORT=node  shared memory within one node (the default for a one-node run)
 #   SLAB_MPI_TRANSPORT=tcp   TCP on loopback, as between nodes (testing multi-node behaviour)
+#   SLAB_MPI_TRANSPORT=nodes shared memory within a node, TCP between nodes (set
+#                            OMPI_MCA_btl_tcp_if_include to the nodes' network)
 #   SLAB_MPI_TRANSPORT=site  the site's own choice (the default for a multi-node Slurm job)
 # slab_mpi_env SCOPE...: exports the mpi.env lines of those scopes that are not already set.
 slab_mpi_env() {
@@ -27,3 +29,8 @@ if [[ -z "${SLAB_MPI_TRANSPORT:-}" ]]; then
 fi
 if [[ "$SLAB_MPI_TRANSPORT" != site ]]; then slab_mpi_env "$SLAB_MPI_TRANSPORT"; fi
 if [[ $(id -u) -eq 0 ]]; then slab_mpi_env root; fi
+
+# In a Slurm job, a rank that waits on a lost node ends after this many seconds without a step
+# (docs/multinode.md; 0: never), so that the job requeues and resumes rather than hangs until
+# Slurm declares the node down (SlurmdTimeout).
+if [[ -n "${SLURM_JOB_ID:-}" ]]; then export SLAB_PROGRESS_TIMEOUT="${SLAB_PROGRESS_TIMEOUT:-120}"; fi

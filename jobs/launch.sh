@@ -1,13 +1,15 @@
 # Helpers for the Slurm scripts, sourced after env.sh:
 #   launch CMD ARGS...            starts an MPI program inside the allocation
 #   launch_resumable OUT CMD ARGS...   the same, for a slab run that may stop and come back
+#   report_output OUT             "wrote OUT" when OUT is whole, else fails the job
 #   slab_executable DIR           the slab to run
 
 # The launcher: srun with PMIx where this Slurm and Open MPI support it (Debian's do; their PMI-2
 # does not work), mpirun inside the allocation otherwise (Open MPI reads the allocation from
-# Slurm's environment).
+# Slurm's environment). --kill-on-bad-exit: once one rank ends with an error (or the progress
+# watchdog ends it, docs/multinode.md), srun ends the others rather than waiting for them.
 if srun --mpi=list 2>&1 | grep -q pmix; then
-  LAUNCHER=(srun --mpi=pmix)
+  LAUNCHER=(srun --mpi=pmix --kill-on-bad-exit=1)
 else
   LAUNCHER=(mpirun)
 fi
@@ -44,8 +46,11 @@ seconds_left() {
 # - it forwards SIGUSR1 (sbatch --signal=B:USR1@SECONDS, or scancel --signal=USR1 --batch) and
 #   SIGTERM to the launcher, whose ranks then stop at the next step with a checkpoint (bash's own
 #   action for SIGUSR1 would end this script and leave the ranks running);
-# - on slab's "stopped, resumable" exit (75) it requeues the job (sbatch --requeue), which runs
-#   this script again with the same job id, so the same OUT, and resumes.
+# - on slab's "stopped, resumable" exit (75: a signal, the time limit, or the progress watchdog
+#   after a lost node, docs/multinode.md) it requeues the job (sbatch --requeue), which runs this
+#   script again with the same job id, so the same OUT, and resumes. A job submitted again by hand
+#   finds OUT when it names the run: SLAB_RUN_NAME=NAME gives OUT_DIR/heat-NAME.h5 (not the job id);
+# - any other failure of the launcher fails the job; report_output then never says "wrote".
 launch_resumable() {
   local out=$1
   shift
@@ -71,8 +76,32 @@ launch_resumable() {
   trap - USR1 TERM
   if ((code == 75)); then
     echo "stopped: requeueing job ${SLURM_JOB_ID:-?} to resume from $out.ckpt.h5"
-    scontrol requeue "$SLURM_JOB_ID"
-    exit 0
+    if scontrol requeue "$SLURM_JOB_ID"; then exit 0; fi
+    echo "error: job ${SLURM_JOB_ID:-?} cannot be requeued (sbatch --no-requeue?); submit it again with" \
+      "SLAB_RUN_NAME=${SLAB_RUN_NAME:-${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}} to resume from $out.ckpt.h5" >&2
+    exit 75
   fi
-  return "$code"
+  if ((code != 0)); then
+    echo "error: the launcher ended with exit code $code; $out was not written" >&2
+    return "$code"
+  fi
+}
+
+# output_complete OUT: OUT is an HDF5 file slab finished (its root attribute complete = 1). Where
+# h5dump is missing, that OUT exists (slab renames a file to OUT only once it is whole).
+output_complete() {
+  [[ -f "$1" ]] || return 1
+  command -v h5dump >/dev/null || return 0
+  h5dump -a /complete "$1" 2>/dev/null | grep -qE '^ *\(0\): 1$'
+}
+
+# report_output OUT: prints "wrote OUT" when OUT is whole; otherwise (a launcher that ended 0
+# without running slab, e.g. srun when a task could not start) says so and fails the job.
+report_output() {
+  if output_complete "$1"; then
+    echo "wrote $1"
+  else
+    echo "error: $1 is missing or not marked complete although the launcher ended 0; failing the job" >&2
+    exit 1
+  fi
 }

@@ -1,9 +1,11 @@
 #include "solvers/heat_direct.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 
+#include "core/watchdog.hpp"
 #include "solvers/heat_loop.hpp"
 
 namespace slab::heat {
@@ -74,7 +76,13 @@ Timing solve_direct(const mpi::Comm& comm, const Problem& p, std::vector<double>
   solver.load(u);
   auto advance = [&](std::int64_t steps) {
     const auto started = std::chrono::steady_clock::now();
-    solver.advance(steps);
+    // In pieces, so that the progress watchdog (core/watchdog.hpp) sees a long chunk between two
+    // snapshots move on; advance(a) then advance(b) is advance(a + b), step by step.
+    constexpr std::int64_t piece = 64;
+    for (std::int64_t done = 0; done < steps; done += piece) {
+      solver.advance(std::min(piece, steps - done));
+      watchdog::tick();
+    }
     timing.compute += detail::seconds_since(started);
   };
   auto current = [&] {

@@ -7,6 +7,7 @@
 
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
+#include "core/watchdog.hpp"
 #include "solvers/heat.hpp"
 
 namespace slab::heat::detail {
@@ -48,6 +49,7 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
   emit_due(first_step);
   std::int64_t step = first_step;
   stop::Poll stop_poll(comm);
+  watchdog::Guard watchdog(comm.rank(), "step");
   while (step < p.steps) {
     if (const int reason = stop_poll.poll()) {
       timing.stopped_by = reason;
@@ -61,6 +63,7 @@ void run_steps(const mpi::Comm& comm, const Problem& p, std::int64_t first_step,
     advance(stop - step);
     const bool crossed = stop / progress_every != step / progress_every;
     step = stop;
+    watchdog.progress(step);
     emit_due(step);
     if (checkpoints && step % observer.checkpoint_every == 0 && step < p.steps) {
       const auto started = std::chrono::steady_clock::now();

@@ -17,6 +17,7 @@
 #include "core/stopwatch.hpp"
 #include "core/text.hpp"
 #include "core/tree_sum.hpp"
+#include "core/watchdog.hpp"
 
 namespace slab::regression {
 namespace {
@@ -321,8 +322,10 @@ Fit descend(const mpi::Comm& comm, std::int64_t rows, std::size_t cols, const Gd
   fit.converged = false;
   std::vector<double> grad(cols + 1);
   stop::Poll stop_poll(comm);
+  watchdog::Guard watchdog(comm.rank(), "iteration");
   while (fit.iterations < options.iters) {
     if ((fit.stopped_by = stop_poll.poll()) != 0) break;
+    watchdog.progress(fit.iterations);
     auto t = clock::now();
     const PartialTree part = pass(fit.w, fit.b);
     fit.compute_seconds += seconds_since(t);

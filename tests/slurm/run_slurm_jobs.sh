@@ -16,6 +16,7 @@ SLAB=$(realpath "$1")
 WORK=$(realpath -m "$2")
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAILED: $*"; for log in "$WORK"/*.log; do echo "--- $log"; tail -20 "$log"; done; exit 1; }
+source "$(dirname "$(realpath "$0")")/slurm_lib.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "starting slurmctld/slurmd needs root"
 for tool in slurmctld slurmd sbatch sinfo munged; do
@@ -33,32 +34,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# munge: the key comes with the package; the daemon runs as the munge user.
-if ! pgrep -x munged >/dev/null; then
+# munge: the key comes with the package; the daemon runs as the munge user. The one on the default
+# socket is used when it answers (another munged, e.g. the cluster tests' own on its own socket,
+# does not count); otherwise one is started, and stopped by the pid it writes.
+if [[ ! -S /run/munge/munge.socket.2 ]] || ! munge -n </dev/null >/dev/null 2>&1; then
   [[ -f /etc/munge/munge.key ]] || mungekey --create >/dev/null 2>&1 || skip "no munge key and mungekey failed"
   mkdir -p /run/munge && chown munge:munge /run/munge
   runuser -u munge -- munged --force || skip "munged does not start"
-  started+=("$(pgrep -x -n munged)")
+  for _ in $(seq 50); do [[ -s /run/munge/munged.pid ]] && break; sleep 0.1; done
+  started+=("$(cat /run/munge/munged.pid)")
 fi
 
 export SLURM_CONF="$WORK/slurm.conf"
-cat > "$SLURM_CONF" <<CONF
-ClusterName=slabtest
-SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=pmix
-MailProg=/bin/true
-# A requeued job waits for its credential to expire (120 s) and the next scheduler pass (60 s):
-# shortened here so that requeues take about 15 s.
-AuthInfo=cred_expire=10
-SchedulerParameters=sched_interval=5
-ReturnToService=2
+{
+  echo "ClusterName=slabtest"
+  echo "SlurmctldHost=localhost"
+  slurm_common_conf
+  echo "AuthInfo=cred_expire=10"
+  cat <<CONF
 StateSaveLocation=$WORK/state
 SlurmdSpoolDir=$WORK/spool
 SlurmctldPidFile=$WORK/slurmctld.pid
@@ -67,11 +60,10 @@ SlurmctldLogFile=$WORK/slurmctld.log
 SlurmdLogFile=$WORK/slurmd.log
 SlurmctldPort=6917
 SlurmdPort=6918
-JobCompType=jobcomp/none
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
-
+} >"$SLURM_CONF"
 slurmctld -c -f "$SLURM_CONF" || skip "slurmctld does not start"
 for _ in $(seq 50); do [[ -s "$WORK/slurmctld.pid" ]] && break; sleep 0.1; done
 started+=("$(cat "$WORK/slurmctld.pid")")
@@ -88,12 +80,8 @@ echo "slurm: one-node cluster up ($(sinfo -h -o '%N %c CPUs %T'))"
 # slab installed as a site would, and the scripts submitted from a scratch folder: they must find
 # slab and their helpers themselves (nothing points at the checkout or the build).
 PREFIX="$WORK/prefix"
-cmake --install "$(dirname "$SLAB")" --prefix "$PREFIX" >"$WORK/install.log" 2>&1 || fail "cmake --install: $(tail -5 "$WORK/install.log")"
+slurm_install_slab "$SLAB" "$PREFIX"
 JOBS="$PREFIX/share/slab/jobs"
-for f in heat.sbatch regress.sbatch sweep.sbatch env.sh launch.sh mpi.env; do
-  [[ -f "$JOBS/$f" ]] || fail "cmake --install did not install share/slab/jobs/$f"
-done
-[[ -x "$PREFIX/bin/slab" && -f "$PREFIX/share/modulefiles/slab/0.1.0" ]] || fail "cmake --install did not install bin/slab and the module file"
 cd "$WORK/submit" || fail "no $WORK/submit"
 unset SLAB SLAB_JOBS
 export PATH="$PREFIX/bin:$PATH"
@@ -105,22 +93,6 @@ submit() {
   echo "slurm: sbatch --wait $* $script (from $PWD)"
   sbatch --wait "$@" "$JOBS/$script" >/dev/null || fail "$script ended badly: $(tail -20 slurm-*.out 2>/dev/null)"
 }
-# job_state ID: the job's state (COMPLETED, RUNNING, PENDING, ...).
-job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
-# wait_done ID: waits for the job to end for good (through any requeues); fails unless COMPLETED.
-wait_done() {
-  local state
-  while true; do
-    state=$(job_state "$1")
-    case "$state" in
-      COMPLETED) return 0 ;;
-      FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
-        fail "job $1 ended $state: $(tail -30 "slurm-$1.out")" ;;
-    esac
-    sleep 2
-  done
-}
-
 submit heat.sbatch --export=ALL,HEAT_ARGS="--nx 2001 --t-end 0.01 --scheme crank-nicolson --cfl 50 --quiet"
 submit regress.sbatch --export=ALL,REGRESS_ARGS="--rows 5000 --cols 4 --iters 200 --quiet"
 submit sweep.sbatch --array=0-1 --export=ALL,NX_VALUES="21 41"
