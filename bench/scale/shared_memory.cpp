@@ -86,11 +86,10 @@ void release(void* memory) noexcept {
   }
   const auto [size, slot] = found->second;
   if (const int rank = current_rank(); rank >= 0) held()[{rank, size}].erase(slot);
-  Block& block = blocks()[{size, slot}];
-  if (--block.users > 0) return;
-  addresses().erase(found);
-  blocks().erase({size, slot});
-  std::free(memory);
+  // The block is kept when its last user lets it go: the next array of that size reuses it without
+  // page faults, at any number of ranks (glibc's malloc keeps freed large blocks mapped likewise
+  // once its mmap threshold has grown; otherwise one rank would pay page faults that 4,096 do not).
+  --blocks()[{size, slot}].users;
 }
 
 }  // namespace
