@@ -8,7 +8,7 @@
 //
 // Cost per reduction: ceil(log2 P) rounds of one message of at most 2 log2(N) + 2 nodes of
 // (width + 2) doubles (one node when the ranks' row counts are equal powers of two), then a
-// broadcast of width + 1 doubles. Every rank but 0 sends one partial tree; none gathers the others..
+// broadcast of width + 1 doubles. Every rank but 0 sends one partial tree; none gathers the others.
 #pragma once
 
 #include <cstdint>
