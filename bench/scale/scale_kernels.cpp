@@ -51,7 +51,9 @@ constexpr std::int64_t explicit_steps = 16;  // one temporal block (the default 
 double pattern(std::uint64_t i) { return static_cast<double>((i * 2654435761u) % 1021u) / 1021.0 - 0.5; }
 
 // Fills `values` with the pattern, once per array: the bulk arrays of all simulated ranks are one
-// array (shared_memory.cpp), and filling it again for every rank would only cost wall time.
+// array (shared_memory.cpp), and filling it again for every rank would only cost wall time. Call it
+// after a barrier that follows every rank's allocation: a rank that allocates (and zeroes) the
+// shared array later would undo the fill.
 void fill_once(std::span<double> values, std::uint64_t seed) {
   static std::set<const double*> filled;  // shared by all simulated ranks (no privatization)
   if (values.size() >= (std::size_t{1} << 17) && !filled.insert(values.data()).second) return;
@@ -62,6 +64,7 @@ struct Regression {
   DistTensor X, y;
   Regression(const mpi::Comm& comm, std::int64_t rows)
       : X(comm, {static_cast<std::size_t>(rows), features}), y(comm, {static_cast<std::size_t>(rows)}) {
+    comm.barrier();
     fill_once(X.local().data(), 0);
     fill_once(y.local().data(), 12345);
   }
@@ -78,8 +81,9 @@ heat::Problem heat_problem(std::int64_t nx, heat::Scheme scheme, std::int64_t st
 }
 
 // The grid's initial values (the pattern, not heat::initial's sine: set-up time is wall time).
-std::vector<double> initial(const RowPartition& part) {
+std::vector<double> initial(const mpi::Comm& comm, const RowPartition& part) {
   std::vector<double> u(static_cast<std::size_t>(part.count()));
+  comm.barrier();
   fill_once(u, 777);
   return u;
 }
@@ -118,12 +122,12 @@ std::vector<double> run(const mpi::Comm& comm, const std::string& kernel, std::i
   if (kernel == "cn") {
     const heat::Problem p = heat_problem(global, heat::Scheme::crank_nicolson, 1);
     tridiag::Solver solver(comm, part, heat::direct_operator(p));
-    solver.load(initial(part));
+    solver.load(initial(comm, part));
     return time_units(comm, reps, [&] { solver.advance(1); });
   }
   if (kernel == "explicit") {
     const heat::Problem p = heat_problem(global, heat::Scheme::explicit_euler, explicit_steps);
-    std::vector<double> u = initial(part);
+    std::vector<double> u = initial(comm, part);
     auto seconds = time_units(comm, reps, [&] { (void)heat::solve_explicit(comm, p, u, heat::Observer{}, 0); });
     for (double& s : seconds) s /= static_cast<double>(explicit_steps);
     return seconds;
