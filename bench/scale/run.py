@@ -147,14 +147,16 @@ def run_kernel(binary, platform_xml, hostfile, workdir, kernel, ranks, size, rep
 
 
 def repetitions(ranks):
-    return 5 if ranks <= 16 else 3
+    """Repetitions per run: each injects the least compute seen so far, so more repetitions take
+    more of this machine's noise out; wall time grows with ranks x repetitions."""
+    return 5 if ranks == 1 else 3 if ranks <= 16 else 2
 
 
-def powers(lo, hi):
+def powers(lo, hi, factor):
     p = lo
     while p <= hi:
         yield p
-        p *= 2
+        p *= factor
 
 
 def main():
@@ -163,6 +165,7 @@ def main():
     ap.add_argument("--max-ranks", type=int, default=None, help="largest rank count (default 4,096; --quick 1,024)")
     ap.add_argument("--min-strong", type=int, default=STRONG_BASE)
     ap.add_argument("--kernels", default=",".join(KERNELS))
+    ap.add_argument("--factor", type=int, default=4, help="ratio of successive rank counts (default 4)")
     ap.add_argument("--weak-size", type=int, default=None, help="per-rank size for every kernel (tests)")
     ap.add_argument("--strong-size", type=int, default=None, help="global size for every kernel (tests)")
     ap.add_argument("--binary", required=True)
@@ -197,10 +200,10 @@ def main():
             for mode in ("weak", "strong"):
                 if mode == "weak":
                     local = args.weak_size or WEAK_SIZE[kernel]
-                    counts = list(powers(1, max_ranks))
+                    counts = list(powers(1, max_ranks, args.factor))
                 else:
                     total = args.strong_size or STRONG_SIZE[kernel]
-                    counts = list(powers(args.min_strong, max_ranks))
+                    counts = list(powers(args.min_strong, max_ranks, args.factor))
                 results = []
                 for ranks in counts:
                     size = local * ranks if mode == "weak" else total
