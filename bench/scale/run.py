@@ -147,9 +147,10 @@ def run_kernel(binary, platform_xml, hostfile, workdir, kernel, ranks, size, rep
 
 
 def repetitions(ranks):
-    """Repetitions per run: each injects the least compute seen so far, so more repetitions take
-    more of this machine's noise out; wall time grows with ranks x repetitions."""
-    return 5 if ranks == 1 else 3 if ranks <= 16 else 2
+    """Repetitions per run: each injects the least compute its call path has shown so far
+    (compute_replay.cpp), so more repetitions take more of this machine's noise out; wall time
+    grows with ranks x repetitions."""
+    return 10 if ranks == 1 else 3 if ranks <= 16 else 2
 
 
 def powers(lo, hi, factor):
@@ -189,11 +190,20 @@ def main():
                 f.write(f"node-{n}\n" * platform.cores)
         compute_cache = {}
 
+        def one_rank(kernel, local):
+            """Runs the unit on one rank with `local` rows or nodes again; returns the least time of
+            all such runs so far. A run on a machine shared with other jobs is sometimes 2x slower
+            than one a minute later, so the 1-rank baseline is re-measured before every point of a
+            curve and its minimum kept: the baseline and the many-rank runs (whose many ranks and
+            repetitions pool their samples) both approach this machine's undisturbed speed."""
+            seconds = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, 1, local, repetitions(1))[0]
+            compute_cache[(kernel, local)] = min(seconds, compute_cache.get((kernel, local), seconds))
+            return compute_cache[(kernel, local)]
+
         def compute(kernel, local):
             """The unit's time on one rank with `local` rows or nodes: the model's compute term."""
             if (kernel, local) not in compute_cache:
-                compute_cache[(kernel, local)] = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, 1,
-                                                            local, repetitions(1))[0]
+                one_rank(kernel, local)
             return compute_cache[(kernel, local)]
 
         for kernel in kernels:
@@ -207,18 +217,22 @@ def main():
                 results = []
                 for ranks in counts:
                     size = local * ranks if mode == "weak" else total
-                    if mode == "weak" and ranks == 1 and (kernel, local) in compute_cache:
-                        seconds, wall = compute_cache[(kernel, local)], 0.0
-                    else:
-                        seconds, wall = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, ranks, size,
-                                                   repetitions(ranks))
-                    if mode == "weak" and ranks == 1:
-                        compute_cache[(kernel, local)] = seconds
                     per_rank = size // ranks
-                    model = compute(kernel, per_rank) + model_communication(platform, kernel, ranks, per_rank)
-                    results.append((ranks, seconds, model, wall))
-                    print(f"  {kernel:8s} {mode:6s} {ranks:5d} ranks: {seconds * 1e3:9.3f} ms simulated, "
-                          f"model {model * 1e3:9.3f} ms, {wall:6.1f} s wall", flush=True)
+                    started = time.monotonic()
+                    one_rank(kernel, per_rank)
+                    if ranks > 1:
+                        seconds = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, ranks, size,
+                                             repetitions(ranks))[0]
+                    wall = time.monotonic() - started
+                    results.append([ranks, seconds if ranks > 1 else None, per_rank, wall])
+                    print(f"  {kernel:8s} {mode:6s} {ranks:5d} ranks: "
+                          + (f"{seconds * 1e3:9.3f} ms simulated" if ranks > 1 else "  1-rank baseline")
+                          + f", {wall:6.1f} s wall", flush=True)
+                # The 1-rank runs' least time, now that the curve's runs are done.
+                for r in results:
+                    if r[1] is None:
+                        r[1] = compute_cache[(kernel, r[2])]
+                    r[2] = compute(kernel, r[2]) + model_communication(platform, kernel, r[0], r[2])
                 base_ranks, base_t, base_m, _ = results[0]
                 for ranks, seconds, model, wall in results:
                     if mode == "weak":
