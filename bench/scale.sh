@@ -8,10 +8,10 @@
 #   extra options go to bench/scale/run.py (--kernels gd,qr --max-ranks 256 --out DIR ...)
 #
 # Needs smpicxx/smpirun (Debian: libsimgrid-dev), pkg-config's petsc (headers only), LAPACK and
-# python3 with matplotlib. Writes bench/results/scale-<date>[-quick].{json,md,png}.
+# python3 with matplotlib (Debian's /usr/bin/python3 unless PYTHON is set). Writes bench/results/scale-<date>[-quick].{json,md,png}.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${SLAB_SCALE_BUILD:-$root/build/scale}"
 command -v smpicxx >/dev/null || { echo "scale.sh: smpicxx not found (apt-get install libsimgrid-dev)" >&2; exit 2; }
 make -s -C "$root/bench/scale" BUILD="$build" -j"$(nproc)" >/dev/null
-exec python3 "$root/bench/scale/run.py" --binary "$build/scale_kernels" --out "$root/bench/results" "$@"
+exec "${PYTHON:-/usr/bin/python3}" "$root/bench/scale/run.py" --binary "$build/scale_kernels" --out "$root/bench/results" "$@"

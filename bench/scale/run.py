@@ -169,11 +169,16 @@ def main():
     ap.add_argument("--factor", type=int, default=4, help="ratio of successive rank counts (default 4)")
     ap.add_argument("--weak-size", type=int, default=None, help="per-rank size for every kernel (tests)")
     ap.add_argument("--strong-size", type=int, default=None, help="global size for every kernel (tests)")
-    ap.add_argument("--binary", required=True)
-    ap.add_argument("--out", required=True, help="directory of the results")
+    ap.add_argument("--binary")
+    ap.add_argument("--out", help="directory of the results")
     ap.add_argument("--date", default=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"))
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--merge", nargs="+", metavar="DETAIL_JSON",
+                    help="only join the -detail.json files of studies run apart (e.g. one per kernel, at once)")
     args = ap.parse_args()
+    if args.merge:
+        merge(args)
+        return
     max_ranks = args.max_ranks or (1024 if args.quick else 4096)
     kernels = args.kernels.split(",")
     platform_xml = os.path.join(HERE, "platform.xml")
@@ -246,11 +251,25 @@ def main():
                                    "efficiency": eff, "model_seconds": model, "model_efficiency": model_eff,
                                    "gap": seconds / model - 1.0, "wall_seconds": wall})
     study_wall = time.monotonic() - study_started
+    write_results(args, rows, detail, platform, study_wall)
 
+
+def merge(args):
+    detail = [d for path in args.merge for d in json.load(open(path))]
+    detail.sort(key=lambda d: (KERNELS.index(d["kernel"]), d["mode"] != "weak", d["ranks"]))
+    rows = [{k: d[k] for k in ("kernel", "mode", "ranks", "seconds", "efficiency")} for d in detail]
+    wall = sum(d["wall_seconds"] for d in detail)
+    write_results(args, rows, detail, Platform(os.path.join(HERE, "platform.xml")), wall)
+
+
+def write_results(args, rows, detail, platform, study_wall):
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, f"scale-{args.date}{'-quick' if args.quick else ''}")
+    stem = os.path.join(args.out, f"scale-{args.date}")
     with open(stem + ".json", "w") as f:
         json.dump(rows, f, indent=1)
+        f.write("\n")
+    with open(stem + "-detail.json", "w") as f:  # the rows with the model and wall times
+        json.dump(detail, f, indent=1)
         f.write("\n")
     tables = render_tables(detail, platform, study_wall, args.quick)
     with open(stem + ".md", "w") as f:
