@@ -72,9 +72,9 @@ std::vector<double> time_it(const Comm& comm, int reps, const std::function<void
   for (int r = 0; r < reps; ++r) {
     if (before) before();
     comm.barrier();
-    const double start = MPI_Wtime();
+    const double start = slab::mpi::wall_time();
     body();
-    seconds.push_back(comm.allreduce_max(MPI_Wtime() - start));
+    seconds.push_back(comm.allreduce_max(slab::mpi::wall_time() - start));
   }
   return seconds;
 }
@@ -318,7 +318,7 @@ void h5write_case(const Comm& comm, const Args& a) {
     for (int r = 0; r < a.reps; ++r) {
       flush_page_cache();
       comm.barrier();
-      const double start = MPI_Wtime();
+      const double start = slab::mpi::wall_time();
       if (comm.is_root()) {
         const std::string raw = a.dir + "/bench-write.raw";
         const int fd = ::open(raw.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -334,7 +334,7 @@ void h5write_case(const Comm& comm, const Args& a) {
         ::close(fd);
         std::filesystem::remove(raw);
       }
-      seconds.push_back(comm.allreduce_max(MPI_Wtime() - start));
+      seconds.push_back(comm.allreduce_max(slab::mpi::wall_time() - start));
     }
     report(comm, a, sync ? "write(2)+fsync" : "write(2)", seconds);
   }
@@ -344,7 +344,7 @@ void h5write_case(const Comm& comm, const Args& a) {
 
 int main(int argc, char** argv) {
   slab::mpi::Environment environment(argc, argv);
-  const auto world = Comm::duplicate(MPI_COMM_WORLD);
+  const auto world = Comm::world().duplicate();
   int code = 0;
   {
     slab::petsc::Session petsc(world);

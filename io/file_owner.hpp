@@ -1,7 +1,7 @@
 // The one owner of every path slab writes: output files and folders, checkpoints, their temporaries
 // and their lock files. Process-local (rank 0 calls these; io/output.cpp agrees on the outcome).
 //
-// The rules (README "What slab promises", Files):
+// The rules (docs/guarantees.md, "Files"):
 //   - A target is claimed by a lock file "<target>.lock" that holds "slab lock", the host, the pid
 //     and the temporary's name. It is created complete (written to a unique file, flock'ed, then
 //     hard-linked into place) and held with flock(2) for the run. A second run finds it locked and

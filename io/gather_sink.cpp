@@ -49,7 +49,6 @@ struct Slicing {
 // 8 MiB pieces: large enough for full-speed messages and writes, small enough that rank 0 holds
 // two of them, not the whole dataset.
 constexpr std::uint64_t piece_elements = std::uint64_t{1} << 20;
-constexpr int tag_piece = 7;
 
 // A block's start, count and size, as one record for rank 0.
 std::vector<std::uint64_t> header_of(const Block& block) {
@@ -98,7 +97,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
   if (!comm_.is_root()) {
     for (std::uint64_t k = 0; block.size() > 0 && k < mine.pieces(block); ++k) {
       const Block part = mine.piece(block, k, block.data + k * mine.per_piece * mine.slice_elements);
-      comm_.send(std::span<const double>(part.data, part.size()), 0, tag_piece);
+      comm_.send(std::span<const double>(part.data, part.size()), 0, mpi::tag::gather_piece);
     }
     mpi::raise_if_any(comm_, std::nullopt);  // rank 0's verdict on the write
     return;
@@ -127,7 +126,7 @@ void GatherSink::write(const std::string& path, const Block& block) {
     for (const auto c : order[i].block.count) elements *= c;
     buffer.resize(elements);
     order[i].block.data = buffer.data();
-    request = comm_.irecv(std::span<double>(buffer), order[i].source, tag_piece);
+    request = comm_.irecv(std::span<double>(buffer), order[i].source, mpi::tag::gather_piece);
   };
   if (!order.empty()) post(0);
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -149,9 +148,7 @@ void GatherSink::read(const std::string& path, const Block& requested, double* o
   std::copy(box.start.begin(), box.start.end(), header.begin());
   std::copy(box.count.begin(), box.count.end(), header.begin() + static_cast<std::ptrdiff_t>(rank));
   header[2 * rank] = box.size();
-  std::vector<std::uint64_t> headers(comm_.is_root() ? header.size() * comm_.size() : 0);
-  SLAB_MPI(MPI_Gather(header.data(), static_cast<int>(header.size()), MPI_UINT64_T, headers.data(),
-                      static_cast<int>(header.size()), MPI_UINT64_T, 0, comm_.get()));
+  const std::vector<std::uint64_t> headers = comm_.gather(std::span<const std::uint64_t>(header), 0);
   std::vector<std::vector<double>> replies(comm_.is_root() ? comm_.size() : 0);
   mpi::collectively(comm_, [&] {
     if (box.size() > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
@@ -171,11 +168,10 @@ void GatherSink::read(const std::string& path, const Block& requested, double* o
   if (comm_.is_root()) {
     for (int r = 1; r < comm_.size(); ++r) {
       const auto& reply = replies[static_cast<std::size_t>(r)];
-      if (!reply.empty())
-        SLAB_MPI(MPI_Send(reply.data(), static_cast<int>(reply.size()), MPI_DOUBLE, r, tag_piece, comm_.get()));
+      if (!reply.empty()) comm_.send(std::span<const double>(reply), r, mpi::tag::gather_piece);
     }
   } else if (box.size() > 0) {
-    SLAB_MPI(MPI_Recv(out, static_cast<int>(box.size()), MPI_DOUBLE, 0, tag_piece, comm_.get(), MPI_STATUS_IGNORE));
+    comm_.recv(std::span<double>(out, box.size()), 0, mpi::tag::gather_piece);
   }
 }
 

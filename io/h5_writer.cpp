@@ -154,7 +154,7 @@ void H5Writer::write_record(const std::string& path, const Block& block) {
   std::int64_t span[3] = {empty ? std::numeric_limits<std::int64_t>::min() : static_cast<std::int64_t>(block.start[0]),
                           empty ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(block.start[0]),
                           empty ? 0 : static_cast<std::int64_t>(block.count[0])};
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, span, 3, MPI_INT64_T, MPI_MAX, comm_->get()));
+  comm_->allreduce_max(std::span<std::int64_t>(span));
   Records& held = records_.at(path);
   const bool one_record = span[2] == 1 && span[0] == -span[1];
   const auto record = static_cast<std::uint64_t>(span[0]);

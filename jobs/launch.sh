@@ -37,7 +37,7 @@ seconds_left() {
 }
 
 # launch_resumable OUT CMD ARGS...: runs `launch CMD ARGS... --out OUT` so that it can stop and
-# resume (README "Stopping and resuming"):
+# resume (docs/slurm.md, "Requeue and resume"):
 # - it resumes from OUT's checkpoint when there is one (a requeued job, or a rerun);
 # - it passes the time left in the allocation, less SLAB_TIME_SAFETY seconds (default 15) for
 #   start-up and shutdown, as --time-limit: slab stops itself with a checkpoint before the limit;

@@ -23,9 +23,6 @@ void ftcs_run(const double* __restrict in, double* __restrict out, std::int64_t 
   for (std::int64_t i = 0; i < count; ++i) out[i] = ftcs(in[i - 1], in[i], in[i + 1], diffusion_number);
 }
 
-constexpr int tag_up = 1;    // a rank's last nodes, sent to the rank above
-constexpr int tag_down = 2;  // a rank's first nodes, sent to the rank below
-
 constexpr std::int64_t default_block = 16;
 // Nodes per tile: two scratch copies of a tile and its halo stay in a 32 KiB L1 data cache.
 constexpr std::int64_t tile_nodes = 1024;
@@ -132,12 +129,12 @@ Timing solve_explicit(const mpi::Comm& comm, const Problem& p, std::vector<doubl
     const auto width = static_cast<std::size_t>(k);
     mpi::RequestSet requests;  // cancelled if anything below throws before they complete
     if (lower >= 0) {
-      requests.add(comm.irecv(std::span<double>(src - k, width), lower, tag_up));
-      requests.add(comm.isend(std::span<const double>(src, width), lower, tag_down));
+      requests.add(comm.irecv(std::span<double>(src - k, width), lower, mpi::tag::halo_up));
+      requests.add(comm.isend(std::span<const double>(src, width), lower, mpi::tag::halo_down));
     }
     if (upper >= 0) {
-      requests.add(comm.irecv(std::span<double>(src + n, width), upper, tag_down));
-      requests.add(comm.isend(std::span<const double>(src + n - k, width), upper, tag_up));
+      requests.add(comm.irecv(std::span<double>(src + n, width), upper, mpi::tag::halo_down));
+      requests.add(comm.isend(std::span<const double>(src + n - k, width), upper, mpi::tag::halo_up));
     }
     // Tiles that read no ghost run while the messages fly; the rest after they arrive.
     for (std::int64_t t0 = 0; t0 < n; t0 += tile_nodes) {

@@ -1,5 +1,7 @@
 #include "solvers/tridiagonal.hpp"
 
+#include "solvers/reduced_system.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -120,82 +122,6 @@ std::pair<std::int64_t, std::int64_t> Blocks::starting_in(std::int64_t lo, std::
   return {first_at_or_after(lo), first_at_or_after(hi)};
 }
 
-// ---- the reduced system
-
-namespace {
-
-// A banded matrix (two sub- and two super-diagonals) plus entries in column 0 and column N-1
-// outside the band (the wrap-around of a cyclic system), factored once without pivoting (the
-// reduced system of a diagonally dominant matrix is diagonally dominant); the corner columns by
-// the Sherman-Morrison-Woodbury formula.
-class Reduced {
- public:
-  explicit Reduced(std::size_t n) : n_(n), band_(n), lower_(n), corner0_(n, 0.0), corner1_(n, 0.0) {
-    for (auto& row : band_) row = {0, 0, 1, 0, 0};
-  }
-  void add(std::size_t row, std::size_t col, double value) {
-    if (row + 2 >= col && col + 2 >= row)
-      band_[row][col + 2 - row] += value;
-    else if (col == 0)
-      corner0_[row] += value, cyclic_ = true;
-    else
-      corner1_[row] += value, cyclic_ = true;
-  }
-  void factor();
-  void solve(std::vector<double>& x) const;
-
- private:
-  void band_solve(std::vector<double>& x) const;
-  std::size_t n_;
-  std::vector<std::array<double, 5>> band_;   // band_[r][o]: column r + o - 2
-  std::vector<std::array<double, 2>> lower_;  // elimination multipliers of columns r-2, r-1
-  std::vector<double> corner0_, corner1_;     // become A_band^{-1} corner
-  double s_[2][2] = {};                       // the Woodbury capacitance matrix
-  bool cyclic_ = false;
-};
-
-void Reduced::factor() {
-  for (std::size_t j = 0; j < n_; ++j) {
-    const double pivot = band_[j][2];
-    if (!(std::isfinite(pivot) && pivot != 0)) throw RuntimeFailure("the reduced tridiagonal system is singular");
-    for (std::size_t r = j + 1; r < std::min(n_, j + 3); ++r) {
-      const double f = band_[r][j + 2 - r] / pivot;
-      lower_[r][j + 2 - r] = f;
-      band_[r][j + 2 - r] = 0;
-      for (std::size_t c = j + 1; c < std::min(n_, j + 3); ++c) band_[r][c + 2 - r] -= f * band_[j][c + 2 - j];
-    }
-  }
-  if (!cyclic_) return;
-  band_solve(corner0_);
-  band_solve(corner1_);
-  s_[0][0] = 1 + corner0_.front(), s_[0][1] = corner1_.front();
-  s_[1][0] = corner0_.back(), s_[1][1] = 1 + corner1_.back();
-}
-
-void Reduced::band_solve(std::vector<double>& x) const {
-  for (std::size_t r = 1; r < n_; ++r) {
-    if (r >= 2) x[r] -= lower_[r][0] * x[r - 2];
-    x[r] -= lower_[r][1] * x[r - 1];
-  }
-  for (std::size_t r = n_; r-- > 0;) {
-    double s = x[r];
-    if (r + 1 < n_) s -= band_[r][3] * x[r + 1];
-    if (r + 2 < n_) s -= band_[r][4] * x[r + 2];
-    x[r] = s / band_[r][2];
-  }
-}
-
-void Reduced::solve(std::vector<double>& x) const {
-  band_solve(x);
-  if (!cyclic_) return;
-  const double det = s_[0][0] * s_[1][1] - s_[0][1] * s_[1][0];
-  const double t0 = (s_[1][1] * x.front() - s_[0][1] * x.back()) / det;
-  const double t1 = (s_[0][0] * x.back() - s_[1][0] * x.front()) / det;
-  for (std::size_t r = 0; r < n_; ++r) x[r] = (x[r] - corner0_[r] * t0) - corner1_[r] * t1;
-}
-
-}  // namespace
-
 // ---- the distributed solver
 
 namespace {
@@ -241,30 +167,33 @@ Span span_of(const RowPartition& part, const Blocks& blocks, int q) {
 
 }  // namespace
 
-// The solver keeps the state in its own layout: each rank holds the whole blocks that start on it.
-// A step then needs no point-to-point message at all: the neighbour values a block's right-hand
-// side needs are the first and last values of the neighbouring blocks, which every rank has from
-// the previous step's reduced system. One allgather per step.
+// The solver keeps the state in its own layout: each rank holds the whole blocks that start on it,
+// and the first and last value of each (`ends`). The neighbour values a block's right-hand side
+// needs are the ends of the neighbouring blocks: of my own blocks in `ends`, of the block before my
+// first and after my last in `halo`, which the reduced solve brings up to date every step.
 struct Solver::Impl {
   const mpi::Comm& comm;
   RowPartition part;
   Operator op;
   Blocks blocks;
   std::vector<BlockFactor> factors;  // first block, last block, interior (as many as differ)
-  Reduced reduced;
   Span mine;
   std::vector<std::pair<int, Segment>> lent;  // my rows in other ranks' blocks: (owner, rows)
   std::vector<double> x;                      // rows [mine.begin, mine.end)
-  std::vector<int> counts, displacements;     // of the reduced right-hand side, per rank
-  std::vector<double> mine_ends, ends;        // first and last value of my blocks / of every block
+  std::vector<double> ends;                   // (first, last) value of each of my blocks
+  std::array<double, 2> halo{0, 0};           // last value of block mine.lo - 1, first of mine.hi
+  std::unique_ptr<ReducedSystem> reduced;
 
   Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows);
   [[nodiscard]] const BlockFactor& factor(std::int64_t k) const;
   [[nodiscard]] double* block(std::int64_t k) { return x.data() + (blocks.first(k) - mine.begin); }
+  // The last value of block k-1 and the first of block k+1 (0 where there is none).
+  [[nodiscard]] double before(std::int64_t k) const;
+  [[nodiscard]] double after(std::int64_t k) const;
   void plan();
   void load(std::span<const double> u);
   void store(std::span<double> u);
-  void gather_ends();
+  void read_ends();
   void sweep();
   void sweep_interior(const std::vector<std::int64_t>& ks);
   void correct();
@@ -272,11 +201,7 @@ struct Solver::Impl {
 };
 
 Solver::Impl::Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::int64_t block_rows)
-    : comm(c),
-      part(p),
-      op(std::move(o)),
-      blocks(op.n, block_rows),
-      reduced(2 * static_cast<std::size_t>(blocks.count)) {
+    : comm(c), part(p), op(std::move(o)), blocks(op.n, block_rows) {
   if (op.periodic && op.n < 3) throw InputError("a periodic tridiagonal system needs at least 3 rows");
   const std::int64_t nb = blocks.count;
   factors.emplace_back(op, 0, blocks.end(0));
@@ -288,14 +213,13 @@ Solver::Impl::Impl(const mpi::Comm& c, const RowPartition& p, Operator o, std::i
                              " of an interior block is not the interior row");
     factors.emplace_back(op, blocks.first(1), blocks.size);
   }
-  for (std::int64_t k = 0; k < nb; ++k) {
-    const BlockFactor& f = factor(k);
-    const auto F = static_cast<std::size_t>(2 * k), L = F + 1, N = 2 * static_cast<std::size_t>(nb);
-    if (k > 0 || op.periodic) reduced.add(F, (F + N - 1) % N, f.v_first()), reduced.add(L, (F + N - 1) % N, f.v_last());
-    if (k + 1 < nb || op.periodic) reduced.add(F, (F + 2) % N, f.w_first()), reduced.add(L, (F + 2) % N, f.w_last());
-  }
-  reduced.factor();
   plan();
+  reduced = std::make_unique<ReducedSystem>(
+      comm, nb, op.periodic, mine.lo, mine.hi, [&](std::int64_t k) { return part.owner(blocks.first(k)); },
+      [&](std::int64_t k) {
+        const BlockFactor& f = factor(k);
+        return Spikes{f.v_first(), f.v_last(), f.w_first(), f.w_last()};
+      });
 }
 
 const BlockFactor& Solver::Impl::factor(std::int64_t k) const {
@@ -303,24 +227,30 @@ const BlockFactor& Solver::Impl::factor(std::int64_t k) const {
   return k + 1 == blocks.count ? factors[1] : factors[2];
 }
 
+double Solver::Impl::before(std::int64_t k) const {
+  if (k == 0 && !op.periodic) return 0.0;
+  return k == mine.lo ? halo[0] : ends[static_cast<std::size_t>(2 * (k - 1 - mine.lo) + 1)];
+}
+
+double Solver::Impl::after(std::int64_t k) const {
+  if (k + 1 == blocks.count && !op.periodic) return 0.0;
+  return k + 1 == mine.hi ? halo[1] : ends[static_cast<std::size_t>(2 * (k + 1 - mine.lo))];
+}
+
 }  // namespace slab::tridiag
 
 namespace slab::tridiag {
 
+// My blocks, and my rows in the blocks of the ranks before me: a block has fewer than 2 block_rows
+// rows, so only the ranks that own a row within that distance before my first can hold mine.
 void Solver::Impl::plan() {
-  const int ranks = comm.size(), me = comm.rank();
-  counts.assign(static_cast<std::size_t>(ranks), 0);
-  displacements.assign(static_cast<std::size_t>(ranks), 0);
-  for (int q = 0; q < ranks; ++q) {
-    Span span = span_of(part, blocks, q);
-    counts[static_cast<std::size_t>(q)] = static_cast<int>(2 * (span.hi - span.lo));
-    displacements[static_cast<std::size_t>(q)] = static_cast<int>(2 * span.lo);
-    for (const Segment& s : span.tail)
-      if (s.owner == me) lent.emplace_back(q, s);
-    if (q == me) mine = std::move(span);
-  }
-  ends.assign(2 * static_cast<std::size_t>(blocks.count), 0.0);
-  mine_ends.assign(static_cast<std::size_t>(2 * (mine.hi - mine.lo)), 0.0);
+  const int me = comm.rank();
+  mine = span_of(part, blocks, me);
+  if (part.count() > 0)
+    for (int q = part.owner(std::max<std::int64_t>(0, part.first() - 2 * blocks.size)); q < me; ++q)
+      for (const Segment& s : span_of(part, blocks, q).tail)
+        if (s.owner == me) lent.emplace_back(q, s);
+  ends.assign(static_cast<std::size_t>(2 * (mine.hi - mine.lo)), 0.0);
   x.assign(static_cast<std::size_t>(mine.end - mine.begin), 0.0);
 }
 
@@ -332,12 +262,8 @@ void Solver::Impl::load(std::span<const double> u) {
   for (const auto& [q, s] : lent) requests.add(comm.isend(rows_of(u, part.first(), s), q, to_blocks_tag));
   if (!x.empty()) std::copy(u.begin() + (mine.begin - part.first()), u.end(), x.begin());
   requests.wait_all();
-  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
-    mine_ends[i] = block(k)[0];
-    mine_ends[i + 1] = block(k)[factor(k).rows() - 1];
-  }
-  gather_ends();
+  read_ends();
+  halo = reduced->neighbour_ends(ends);
 }
 
 // Blocks to rows.
@@ -350,67 +276,62 @@ void Solver::Impl::store(std::span<double> u) {
   requests.wait_all();
 }
 
-void Solver::Impl::gather_ends() {
-  SLAB_MPI(MPI_Allgatherv(mine_ends.data(), static_cast<int>(mine_ends.size()), MPI_DOUBLE, ends.data(), counts.data(),
-                          displacements.data(), MPI_DOUBLE, comm.get()));
+void Solver::Impl::read_ends() {
+  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
+    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
+    ends[i] = block(k)[0];
+    ends[i + 1] = block(k)[factor(k).rows() - 1];
+  }
 }
 
+// Every block of mine with the previous step's ends as its neighbour values; then `ends` takes the
+// block-local solutions' ends, the reduced right-hand side.
 void Solver::Impl::sweep() {
   const std::int64_t nb = blocks.count;
-  const auto value = [&](std::int64_t i) { return ends[static_cast<std::size_t>((i + 2 * nb) % (2 * nb))]; };
   std::vector<std::int64_t> interior;
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
     if (k > 0 && k + 1 < nb) {
       interior.push_back(k);
       continue;
     }
-    const double before = k > 0 || op.periodic ? value(2 * k - 1) : 0.0;
-    const double after = k + 1 < nb || op.periodic ? value(2 * k + 2) : 0.0;
-    factor(k).sweep(block(k), before, after, op.identity_rhs);
+    factor(k).sweep(block(k), before(k), after(k), op.identity_rhs);
   }
   sweep_interior(interior);
-  for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
-    mine_ends[i] = block(k)[0];
-    mine_ends[i + 1] = block(k)[factor(k).rows() - 1];
-  }
+  read_ends();
 }
 
 // Interior blocks four at a time: independent dependency chains that the core overlaps. Their
-// neighbour values are the ends of the neighbouring blocks (read before the reduced solve).
+// neighbour values are the ends of the neighbouring blocks (read before `ends` is overwritten).
 void Solver::Impl::sweep_interior(const std::vector<std::int64_t>& ks) {
   std::array<double*, 4> data{};
-  std::array<double, 4> before{}, after{};
+  std::array<double, 4> lower{}, upper{};
   for (std::size_t i = 0; i < ks.size(); i += 4) {
     const auto g = static_cast<int>(std::min<std::size_t>(4, ks.size() - i));
     for (int j = 0; j < g; ++j) {
       const std::int64_t k = ks[i + static_cast<std::size_t>(j)];
       data[static_cast<std::size_t>(j)] = block(k);
-      before[static_cast<std::size_t>(j)] = ends[static_cast<std::size_t>(2 * k - 1)];
-      after[static_cast<std::size_t>(j)] = ends[static_cast<std::size_t>(2 * k + 2)];
+      lower[static_cast<std::size_t>(j)] = before(k);
+      upper[static_cast<std::size_t>(j)] = after(k);
     }
     const BlockFactor& f = factors[2];
-    if (g == 4) f.sweep_uniform<4>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
-    if (g == 3) f.sweep_uniform<3>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
-    if (g == 2) f.sweep_uniform<2>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
-    if (g == 1) f.sweep_uniform<1>(op.interior, data.data(), before.data(), after.data(), op.identity_rhs);
+    if (g == 4) f.sweep_uniform<4>(op.interior, data.data(), lower.data(), upper.data(), op.identity_rhs);
+    if (g == 3) f.sweep_uniform<3>(op.interior, data.data(), lower.data(), upper.data(), op.identity_rhs);
+    if (g == 2) f.sweep_uniform<2>(op.interior, data.data(), lower.data(), upper.data(), op.identity_rhs);
+    if (g == 1) f.sweep_uniform<1>(op.interior, data.data(), lower.data(), upper.data(), op.identity_rhs);
   }
 }
 
 void Solver::Impl::correct() {
-  const std::int64_t nb = blocks.count;
-  const auto value = [&](std::int64_t i) { return ends[static_cast<std::size_t>((i + 2 * nb) % (2 * nb))]; };
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    const double lower = k > 0 || op.periodic ? value(2 * k - 1) : 0.0;
-    const double upper = k + 1 < nb || op.periodic ? value(2 * k + 2) : 0.0;
-    factor(k).correct(block(k), lower, upper, value(2 * k), value(2 * k + 1));
+    const auto i = static_cast<std::size_t>(2 * (k - mine.lo));
+    factor(k).correct(block(k), before(k), after(k), ends[i], ends[i + 1]);
   }
 }
 
 void Solver::Impl::step() {
   sweep();
-  gather_ends();
-  reduced.solve(ends);
+  reduced->solve(ends);
+  halo = reduced->neighbour_ends(ends);
   correct();
 }
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <tuple>
 
 #include "core/tree_sum.hpp"
@@ -209,16 +210,13 @@ LeafPlan plan_leaves(const mpi::Comm& comm, const DistTensor& X, const DistTenso
                 (p.end() + block - 1) / block,
                 {}};
   const std::size_t record = plan.cols + 1;
-  const int tag = 7013;
-  std::vector<MPI_Request> requests;
   std::vector<double> head;
+  mpi::RequestSet requests;  // declared after the buffers: completed before they are freed
   const std::int64_t head_end = std::min(plan.end, plan.first_leaf * block);
   if (head_end > plan.first) {
     head.resize(static_cast<std::size_t>(head_end - plan.first) * record);
     pack_rows(plan, plan.first, head_end, head.data());
-    requests.emplace_back();
-    SLAB_MPI(MPI_Isend(head.data(), static_cast<int>(head.size()), MPI_DOUBLE, p.owner((plan.first / block) * block),
-                       tag, comm.get(), &requests.back()));
+    requests.add(comm.isend(std::span<const double>(head), p.owner((plan.first / block) * block), mpi::tag::tsqr_rows));
   }
   if (plan.end_leaf > plan.first_leaf && plan.straddles(plan.end_leaf - 1)) {
     const std::int64_t begin = (plan.end_leaf - 1) * block, stop = std::min(plan.end_leaf * block, plan.rows);
@@ -227,13 +225,12 @@ LeafPlan plan_leaves(const mpi::Comm& comm, const DistTensor& X, const DistTenso
     for (int q = p.rank() + 1; q < p.ranks() && p.first_of(q) < stop; ++q) {
       if (p.count_of(q) == 0) continue;
       const std::int64_t count = std::min(p.first_of(q) + p.count_of(q), stop) - p.first_of(q);
-      requests.emplace_back();
-      SLAB_MPI(MPI_Irecv(plan.last.data() + static_cast<std::size_t>(p.first_of(q) - begin) * record,
-                         static_cast<int>(count * static_cast<std::int64_t>(record)), MPI_DOUBLE, q, tag, comm.get(),
-                         &requests.back()));
+      const std::span<double> rows(plan.last.data() + static_cast<std::size_t>(p.first_of(q) - begin) * record,
+                                   static_cast<std::size_t>(count) * record);
+      requests.add(comm.irecv(rows, q, mpi::tag::tsqr_rows));
     }
   }
-  SLAB_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+  requests.wait_all();
   return plan;
 }
 

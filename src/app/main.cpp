@@ -36,7 +36,7 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
     if (world.any(slab::io::hdf5_unusable())) {
       // HDF5 cannot shut down after a failed write (see io/output.hpp): end without MPI_Finalize.
       std::fflush(stderr);
-      MPI_Abort(MPI_COMM_WORLD, static_cast<int>(e.code()));
+      slab::mpi::abort_all(static_cast<int>(e.code()));
     }
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
@@ -46,8 +46,7 @@ int run_main(const slab::mpi::Comm& world, int argc, char** argv) {
         dynamic_cast<const slab::Error*>(&e) ? static_cast<int>(static_cast<const slab::Error&>(e).code()) : 1;
     std::fprintf(stderr, "slab: error: %s (rank %d; aborting all ranks)\n", e.what(), world.rank());
     std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
-    return code;
+    slab::mpi::abort_all(code);
   }
 }
 
@@ -57,7 +56,7 @@ int main(int argc, char** argv) {
   slab::stop::install_handlers();  // a stop signal during start-up is recorded, not fatal
   try {
     slab::mpi::Environment environment(argc, argv);
-    const auto world = slab::mpi::Comm::duplicate(MPI_COMM_WORLD);
+    const auto world = slab::mpi::Comm::world().duplicate();
     slab::stop::install_handlers();  // again, over any handler MPI_Init installed
     int code = 0;
     {

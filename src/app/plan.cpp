@@ -211,11 +211,9 @@ std::pair<std::uint64_t, std::string> memory_share(const mpi::Comm& comm) {
 Available measure_available(const mpi::Comm& comm, const std::string& out) {
   Available a;
   auto [mine, basis] = memory_share(comm);
-  std::uint64_t least = mine;
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &least, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  const std::uint64_t least = comm.allreduce_min(mine);
   // The lowest rank with the least says how it was found.
-  int holder = mine == least ? comm.rank() : comm.size();
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &holder, 1, MPI_INT, MPI_MIN, comm.get()));
+  const int holder = comm.allreduce_min(mine == least ? comm.rank() : comm.size());
   comm.broadcast(basis, holder);
   a.memory_per_rank = least == UINT64_MAX ? Checked::overflow() : Checked(least);
   a.memory_basis = least == UINT64_MAX ? "unknown" : basis;
@@ -225,10 +223,9 @@ Available measure_available(const mpi::Comm& comm, const std::string& out) {
   struct statvfs space {};
   if (comm.is_root() && ::statvfs(a.disk_folder.c_str(), &space) == 0)
     free_bytes = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
-  SLAB_MPI(MPI_Bcast(&free_bytes, 1, MPI_UINT64_T, 0, comm.get()));
+  free_bytes = comm.broadcast_value(free_bytes);
   a.disk = free_bytes == UINT64_MAX ? Checked::overflow() : Checked(free_bytes);
-  std::uint64_t file_size = file_size_room();
-  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, &file_size, 1, MPI_UINT64_T, MPI_MIN, comm.get()));
+  const std::uint64_t file_size = comm.allreduce_min(file_size_room());
   a.file_size = file_size == UINT64_MAX ? Checked::overflow() : Checked(file_size);
   return a;
 }
@@ -286,8 +283,7 @@ RegressSize regress_size(const mpi::Comm& comm, const RegressConfig& cfg) {
   const std::string ext = std::filesystem::path(cfg.data).extension().string();
   if (ext == ".npz" || ext == ".csv") {
     // Read whole on rank 0: its size bounds the values (8 bytes each in .npz, 2 or more in text).
-    std::uint64_t bytes = comm.is_root() ? io::regular_file_size(cfg.data) : 0;
-    SLAB_MPI(MPI_Bcast(&bytes, 1, MPI_UINT64_T, 0, comm.get()));
+    const std::uint64_t bytes = comm.broadcast_value(comm.is_root() ? io::regular_file_size(cfg.data) : 0);
     const Checked values = ext == ".npz" ? Checked(bytes / 8) : Checked(bytes).divide_up(2);
     return {values, 0, bytes, ext == ".csv"};
   }

@@ -30,14 +30,14 @@ bool fits_collective(std::span<const std::int64_t> counts, std::size_t unit, std
 void send_chunked(const mpi::Comm& comm, const double* data, std::int64_t count, int dest, std::int64_t max_message) {
   for (std::int64_t done = 0; done < count; done += max_message) {
     const auto n = static_cast<std::size_t>(std::min(max_message, count - done));
-    comm.send(std::span<const double>(data + done, n), dest, 0);
+    comm.send(std::span<const double>(data + done, n), dest, mpi::tag::rows_chunked);
   }
 }
 
 void recv_chunked(const mpi::Comm& comm, double* data, std::int64_t count, int source, std::int64_t max_message) {
   for (std::int64_t done = 0; done < count; done += max_message) {
     const auto n = static_cast<std::size_t>(std::min(max_message, count - done));
-    comm.recv(std::span<double>(data + done, n), source, 0);
+    comm.recv(std::span<double>(data + done, n), source, mpi::tag::rows_chunked);
   }
 }
 
@@ -59,7 +59,7 @@ void gather_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, s
                   double* root_out, int root, std::int64_t max_message) {
   const auto len = static_cast<std::int64_t>(unit);
   if (fits_collective(counts, unit, max_message)) {
-    const mpi::ContiguousType type(static_cast<int>(unit), MPI_DOUBLE);
+    const mpi::ContiguousType type(static_cast<int>(unit), mpi::datatype_of<double>());
     const Displacements d(counts);
     comm.gatherv(local, root_out, d.counts, d.displs, type.get(), root);
     return;
@@ -82,7 +82,7 @@ void scatter_units(const mpi::Comm& comm, std::span<const std::int64_t> counts, 
                    double* local, int root, std::int64_t max_message) {
   const auto len = static_cast<std::int64_t>(unit);
   if (fits_collective(counts, unit, max_message)) {
-    const mpi::ContiguousType type(static_cast<int>(unit), MPI_DOUBLE);
+    const mpi::ContiguousType type(static_cast<int>(unit), mpi::datatype_of<double>());
     const Displacements d(counts);
     comm.scatterv(root_in, local, d.counts, d.displs, type.get(), root);
     return;

@@ -29,10 +29,11 @@ void warn_unless_success(int rc, const char* call) noexcept {
   if (rc != MPI_SUCCESS) warn(std::string(call) + " failed in a destructor: " + error_text(rc));
 }
 
-// A request that was never completed: cancel, then complete, so MPI is done with its buffer.
-void abandon(MPI_Request& handle) noexcept {
+// A request that was never completed: cancel (unless it is a collective, which cannot be
+// cancelled), then complete, so MPI is done with its buffers.
+void abandon(MPI_Request& handle, bool collective) noexcept {
   if (handle == MPI_REQUEST_NULL || finalised()) return;
-  warn_unless_success(MPI_Cancel(&handle), "MPI_Cancel");
+  if (!collective) warn_unless_success(MPI_Cancel(&handle), "MPI_Cancel");
   warn_unless_success(MPI_Wait(&handle, MPI_STATUS_IGNORE), "MPI_Wait");
 }
 
@@ -40,12 +41,8 @@ void abandon(MPI_Request& handle) noexcept {
 
 void check(int rc, const char* call, const char* file, int line) {
   if (rc == MPI_SUCCESS) return;
-  int rank = -1;
-  int initialised = 0;
-  MPI_Initialized(&initialised);
-  if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " + error_text(rc) + " [" +
-                       file + ":" + std::to_string(line) + "]");
+  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(world_rank()) + ": " + error_text(rc) +
+                       " [" + file + ":" + std::to_string(line) + "]");
 }
 
 int int_count(std::size_t count, const char* what) {
@@ -74,31 +71,71 @@ ContiguousType& ContiguousType::operator=(ContiguousType&& other) noexcept {
   return *this;
 }
 
-Request::~Request() { abandon(handle_); }
+Info::~Info() {
+  if (info_ != MPI_INFO_NULL && !finalised()) warn_unless_success(MPI_Info_free(&info_), "MPI_Info_free");
+}
 
-Request::Request(Request&& other) noexcept : handle_(std::exchange(other.handle_, MPI_REQUEST_NULL)) {}
+Info::Info(Info&& other) noexcept : info_(std::exchange(other.info_, MPI_INFO_NULL)) {}
+
+Info& Info::operator=(Info&& other) noexcept {
+  std::swap(info_, other.info_);
+  return *this;
+}
+
+void Info::set(const std::string& key, const std::string& value) {
+  if (info_ == MPI_INFO_NULL) SLAB_MPI(MPI_Info_create(&info_));
+  SLAB_MPI(MPI_Info_set(info_, key.c_str(), value.c_str()));
+}
+
+Request::~Request() { abandon(handle_, collective_); }
+
+Request::Request(Request&& other) noexcept
+    : handle_(std::exchange(other.handle_, MPI_REQUEST_NULL)), collective_(other.collective_) {}
 
 Request& Request::operator=(Request&& other) noexcept {
   std::swap(handle_, other.handle_);
+  std::swap(collective_, other.collective_);
   return *this;
 }
 
 void Request::wait() { SLAB_MPI(MPI_Wait(&handle_, MPI_STATUS_IGNORE)); }
 
-MPI_Request* Request::out() {
+MPI_Request* Request::out(bool collective) {
   if (pending()) throw RuntimeFailure("an MPI request was reused while still pending");
+  collective_ = collective;
   return &handle_;
 }
 
 RequestSet::~RequestSet() {
-  for (MPI_Request& handle : handles_) abandon(handle);
+  for (std::size_t i = 0; i < handles_.size(); ++i) abandon(handles_[i], collective_[i]);
 }
 
-void RequestSet::add(Request&& request) { handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL)); }
+void RequestSet::add(Request&& request) {
+  handles_.reserve(handles_.size() + 1);
+  collective_.reserve(collective_.size() + 1);  // no allocation can fail once the handle has moved
+  handles_.push_back(std::exchange(request.handle_, MPI_REQUEST_NULL));
+  collective_.push_back(request.collective_);
+}
 
 void RequestSet::wait_all() {
   SLAB_MPI(MPI_Waitall(int_count(handles_.size(), "MPI_Waitall"), handles_.data(), MPI_STATUSES_IGNORE));
   handles_.clear();
+  collective_.clear();
+}
+
+int world_rank() noexcept {
+  int rank = -1;
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+double wall_time() noexcept { return MPI_Wtime(); }
+
+void abort_all(int code) noexcept {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; should it, the process ends all the same
 }
 
 Environment::Environment(int& argc, char**& argv) {
@@ -125,6 +162,10 @@ Comm::Comm(MPI_Comm handle, bool owned) : handle_(handle), owned_(owned) {
 }
 
 Comm Comm::view(MPI_Comm handle) { return Comm(handle, false); }
+
+Comm Comm::world() { return view(MPI_COMM_WORLD); }
+
+Comm Comm::duplicate() const { return duplicate(handle_); }
 
 Comm Comm::duplicate(MPI_Comm handle) {
   MPI_Comm dup = MPI_COMM_NULL;
@@ -171,6 +212,39 @@ void Comm::barrier() const { SLAB_MPI(MPI_Barrier(handle_)); }
 void Comm::allreduce_sum(std::vector<double>& values) const {
   SLAB_MPI(
       MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), MPI_DOUBLE, MPI_SUM, handle_));
+}
+
+template <class T>
+void Comm::allreduce_min(std::span<T> values) const {
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), datatype_of<T>(), MPI_MIN,
+                         handle_));
+}
+
+template <class T>
+void Comm::allreduce_max(std::span<T> values) const {
+  SLAB_MPI(MPI_Allreduce(MPI_IN_PLACE, values.data(), int_count(values.size(), "allreduce"), datatype_of<T>(), MPI_MAX,
+                         handle_));
+}
+
+template <class T>
+T Comm::allreduce_min(T value) const {
+  allreduce_min(std::span<T>(&value, 1));
+  return value;
+}
+
+template <class T>
+Request Comm::iallreduce_max(std::span<const T> mine, std::span<T> agreed) const {
+  if (mine.size() != agreed.size()) throw RuntimeFailure("iallreduce_max: the two buffers differ in length");
+  Request request;
+  SLAB_MPI(MPI_Iallreduce(mine.data(), agreed.data(), int_count(mine.size(), "allreduce"), datatype_of<T>(), MPI_MAX,
+                          handle_, request.out(/*collective=*/true)));
+  return request;
+}
+
+template <class T>
+T Comm::broadcast_value(T value, int root) const {
+  SLAB_MPI(MPI_Bcast(&value, 1, datatype_of<T>(), root, handle_));
+  return value;
 }
 
 double Comm::allreduce_max(double value) const {
@@ -278,6 +352,13 @@ std::vector<T> Comm::allgatherv(std::span<const T> mine) const {
   return all;
 }
 
+template <class T>
+void Comm::allgatherv(std::span<const T> mine, std::span<T> all, std::span<const int> counts,
+                      std::span<const int> displs) const {
+  SLAB_MPI(MPI_Allgatherv(mine.data(), int_count(mine.size(), "allgatherv"), datatype_of<T>(), all.data(),
+                          counts.data(), displs.data(), datatype_of<T>(), handle_));
+}
+
 void Comm::gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
                    MPI_Datatype type, int root) const {
   SLAB_MPI(MPI_Gatherv(mine, counts[static_cast<std::size_t>(rank_)], type, root_out, counts.data(), displs.data(),
@@ -298,6 +379,15 @@ template std::vector<double> Comm::recv_any_length(int, int) const;
 template std::vector<std::uint64_t> Comm::gather(std::span<const std::uint64_t>, int) const;
 template std::vector<int> Comm::allgather(std::span<const int>) const;
 template std::vector<double> Comm::allgatherv(std::span<const double>) const;
+template void Comm::allgatherv(std::span<const double>, std::span<double>, std::span<const int>,
+                               std::span<const int>) const;
+template void Comm::allreduce_min(std::span<int>) const;
+template void Comm::allreduce_min(std::span<std::uint64_t>) const;
+template void Comm::allreduce_max(std::span<std::int64_t>) const;
+template int Comm::allreduce_min(int) const;
+template std::uint64_t Comm::allreduce_min(std::uint64_t) const;
+template Request Comm::iallreduce_max(std::span<const int>, std::span<int>) const;
+template std::uint64_t Comm::broadcast_value(std::uint64_t, int) const;
 
 LocalFailure failure_of(std::exception_ptr error, int rank) {
   try {

@@ -1,6 +1,9 @@
 // The MPI layer: one owner for MPI start-up and shutdown, a communicator handle that frees only
 // what it created, checked calls, and the agreement step that turns one rank's failure into the
 // same error on every rank (so nothing hangs waiting for a rank that has given up).
+//
+// This layer (mpi.hpp, mpi.cpp) is the only code that calls MPI: everything else asks a Comm, a
+// Request, a ContiguousType or an Info. tests/unit/check_mpi_layer.py keeps it so.
 #pragma once
 
 #include <mpi.h>
@@ -40,6 +43,16 @@ inline MPI_Datatype datatype_of<std::uint64_t>() noexcept {
   return MPI_UINT64_T;
 }
 
+// The tag of each point-to-point exchange, in one place: an exchange's messages can only match
+// receives posted with its own tag.
+namespace tag {
+inline constexpr int rows_chunked = 0;  // DistTensor's gather and scatter in pieces (core/dist_tensor.cpp)
+inline constexpr int halo_up = 1;       // a rank's last nodes, sent to the rank above (solvers/heat_explicit.cpp)
+inline constexpr int halo_down = 2;     // a rank's first nodes, sent to the rank below
+inline constexpr int gather_piece = 7;  // a piece of a block, to rank 0 and back (io/gather_sink.cpp)
+inline constexpr int tsqr_rows = 7013;  // rows of a TSQR leaf that straddles two ranks (solvers/tsqr.cpp)
+}  // namespace tag
+
 // A count as MPI's int; throws RuntimeFailure naming `what` past 2^31-1.
 [[nodiscard]] int int_count(std::size_t count, const char* what);
 
@@ -58,10 +71,30 @@ class ContiguousType {
   MPI_Datatype type_ = MPI_DATATYPE_NULL;
 };
 
+// Owner of an MPI_Info (hints for MPI-IO, for example), freed with it. An Info with no hints set
+// is MPI_INFO_NULL.
+class Info {
+ public:
+  Info() = default;
+  ~Info();
+  Info(Info&& other) noexcept;
+  Info& operator=(Info&& other) noexcept;
+  Info(const Info&) = delete;
+  Info& operator=(const Info&) = delete;
+
+  void set(const std::string& key, const std::string& value);
+  [[nodiscard]] MPI_Info get() const noexcept { return info_; }
+
+ private:
+  MPI_Info info_ = MPI_INFO_NULL;
+};
+
 // Owner of one nonblocking operation. wait() completes it; a Request destroyed while still
-// pending (an exception left its scope) cancels the operation and then completes it, so a
-// receive never lands in a buffer that has since been freed. A send that has already started
-// cannot be withdrawn: the destructor waits for it to be received.
+// pending (an exception left its scope) cancels a point-to-point operation and then completes it,
+// so a receive never lands in a buffer that has since been freed. A send that has already started
+// cannot be withdrawn: the destructor waits for it to be received. A nonblocking collective cannot
+// be cancelled at all: its destructor completes it (collective: the other ranks must reach the
+// same operation, as they do when every rank leaves the same loop).
 class Request {
  public:
   Request() = default;
@@ -73,12 +106,14 @@ class Request {
 
   [[nodiscard]] bool pending() const noexcept { return handle_ != MPI_REQUEST_NULL; }
   void wait();
-  // For MPI_Ixxx(..., &out): the address of the (empty) handle.
-  [[nodiscard]] MPI_Request* out();
 
  private:
   friend class RequestSet;
+  friend class Comm;
+  // For MPI_Ixxx(..., &out): the address of the (empty) handle; `collective` for a nonblocking collective.
+  [[nodiscard]] MPI_Request* out(bool collective = false);
   MPI_Request handle_ = MPI_REQUEST_NULL;
+  bool collective_ = false;
 };
 
 // Several requests completed together with one MPI_Waitall; pending ones are cancelled and
@@ -95,7 +130,18 @@ class RequestSet {
 
  private:
   std::vector<MPI_Request> handles_;
+  std::vector<bool> collective_;
 };
+
+// This process's rank in MPI_COMM_WORLD, for messages; -1 before MPI_Init.
+[[nodiscard]] int world_rank() noexcept;
+
+// MPI_Wtime: seconds on a wall clock, for timing.
+[[nodiscard]] double wall_time() noexcept;
+
+// Ends every process of the job with `code` (MPI_Abort on WORLD): for a failure the other ranks do
+// not know about, or a state (a failed parallel HDF5 write) that MPI_Finalize cannot shut down.
+[[noreturn]] void abort_all(int code) noexcept;
 
 // Initialises MPI unless somebody already has, and finalises it only if it did.
 class Environment {
@@ -115,6 +161,10 @@ class Comm {
  public:
   static Comm view(MPI_Comm handle);
   static Comm duplicate(MPI_Comm handle);
+  // A view of MPI_COMM_WORLD (duplicate() it before use: library code is passed a communicator).
+  [[nodiscard]] static Comm world();
+  // Collective: an owned duplicate of this communicator, returning errors.
+  [[nodiscard]] Comm duplicate() const;
   // Collective: the ranks of this communicator on this rank's node (MPI_COMM_TYPE_SHARED), owned.
   [[nodiscard]] Comm split_by_node() const;
 
@@ -130,15 +180,30 @@ class Comm {
   [[nodiscard]] bool is_root() const noexcept { return rank_ == 0; }
 
   void barrier() const;
-  // Element-wise sum / max over all ranks, in place.
+  // Element-wise sum / min / max over all ranks, in place (min, max: T is double, int, std::int64_t,
+  // std::uint64_t).
   void allreduce_sum(std::vector<double>& values) const;
+  template <class T>
+  void allreduce_min(std::span<T> values) const;
+  template <class T>
+  void allreduce_max(std::span<T> values) const;
+  // The least / greatest of every rank's value.
+  template <class T>
+  [[nodiscard]] T allreduce_min(T value) const;
   [[nodiscard]] double allreduce_max(double value) const;
   [[nodiscard]] std::int64_t allreduce_max(std::int64_t value) const;
   [[nodiscard]] bool any(bool flag) const;
+  // Started now, completed by the Request: agreed[i] becomes the greatest of every rank's mine[i].
+  // Both buffers must outlive the Request (declare it after them).
+  template <class T>
+  [[nodiscard]] Request iallreduce_max(std::span<const T> mine, std::span<T> agreed) const;
   void broadcast(std::string& text, int root = 0) const;
   void broadcast(std::vector<double>& values, int root = 0) const;
   // The root's values into every rank's `values`, of the same length on every rank.
   void broadcast(std::span<double> values, int root = 0) const;
+  // Rank root's value, on every rank.
+  template <class T>
+  [[nodiscard]] T broadcast_value(T value, int root = 0) const;
 
   // Point to point, in elements of T (double, int, std::int64_t, std::uint64_t).
   template <class T>
@@ -162,6 +227,10 @@ class Comm {
   // Every rank's `mine` (lengths may differ), concatenated in rank order on every rank.
   template <class T>
   [[nodiscard]] std::vector<T> allgatherv(std::span<const T> mine) const;
+  // The same with the lengths known to every rank: rank r's counts[r] items land at displs[r] of all.
+  template <class T>
+  void allgatherv(std::span<const T> mine, std::span<T> all, std::span<const int> counts,
+                  std::span<const int> displs) const;
   // Rank r sends / receives counts[r] items of `type` at displs[r] of the root's buffer.
   void gatherv(const void* mine, void* root_out, std::span<const int> counts, std::span<const int> displs,
                MPI_Datatype type, int root) const;

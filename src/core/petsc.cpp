@@ -25,10 +25,8 @@ void check(PetscErrorCode code, const char* call, const char* file, int line) {
   if (PetscErrorMessage(code, &generic, nullptr) != 0 || generic == nullptr) generic = "unknown PETSc error";
   const std::string text = raised.empty() ? std::string(generic) : std::string(generic) + ": " + raised;
   raised.clear();
-  int rank = -1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(rank) + ": " + text + " (PETSc error " +
-                       std::to_string(code) + ") [" + file + ":" + std::to_string(line) + "]");
+  throw RuntimeFailure(std::string(call) + " failed on rank " + std::to_string(mpi::world_rank()) + ": " + text +
+                       " (PETSc error " + std::to_string(code) + ") [" + file + ":" + std::to_string(line) + "]");
 }
 
 void warn_destroy_failed() noexcept {

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <iterator>
 #include <optional>
+#include <span>
 
 namespace slab::stop {
 namespace {
@@ -177,11 +178,7 @@ void note_checkpoint(double seconds) { checkpoint_cost = std::max(checkpoint_cos
 
 double margin(double longest_step) { return 2 * longest_step + 2 * std::max(checkpoint_cost, 0.5) + 1.0; }
 
-Poll::Poll(const mpi::Comm& comm) : comm_(mpi::Comm::duplicate(comm.get())), last_(clock::now()) {}
-
-Poll::~Poll() {
-  if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
-}
+Poll::Poll(const mpi::Comm& comm) : comm_(comm.duplicate()), last_(clock::now()) {}
 
 int Poll::local_reason() {
   if (const int signal = received()) return signal;
@@ -196,10 +193,10 @@ int Poll::poll() {
   const auto now = clock::now();
   if (calls_++ > 0) longest_ = std::max(longest_, std::chrono::duration<double>(now - last_).count());
   last_ = now;
-  if (request_ != MPI_REQUEST_NULL) SLAB_MPI(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  request_.wait();
   const int decided = agreed_;
   sent_ = local_reason();
-  SLAB_MPI(MPI_Iallreduce(&sent_, &agreed_, 1, MPI_INT, MPI_MAX, comm_.get(), &request_));
+  request_ = comm_.iallreduce_max(std::span<const int>(&sent_, 1), std::span<int>(&agreed_, 1));
   return decided;
 }
 

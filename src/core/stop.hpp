@@ -6,8 +6,6 @@
 // small reduction that overlaps the step's own work, and the decision lags one step.
 #pragma once
 
-#include <mpi.h>
-
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -70,7 +68,7 @@ void note_checkpoint(double seconds);
 class Poll {
  public:
   explicit Poll(const mpi::Comm& comm);
-  ~Poll();  // completes an outstanding reduction (collective: every rank leaves its loop together)
+  ~Poll() = default;  // completes an outstanding reduction (collective: every rank leaves its loop together)
   Poll(const Poll&) = delete;
   Poll& operator=(const Poll&) = delete;
 
@@ -80,12 +78,12 @@ class Poll {
   [[nodiscard]] int local_reason();
 
   mpi::Comm comm_;
-  MPI_Request request_ = MPI_REQUEST_NULL;
   int sent_ = 0;
   int agreed_ = 0;
   std::int64_t calls_ = 0;
   std::chrono::steady_clock::time_point last_;
   double longest_ = 0;
+  mpi::Request request_;  // the reduction of sent_ into agreed_; declared last, so completed first
 };
 
 // Thrown on every rank once the checkpoint of a stopped run is written; main prints what() on

@@ -131,3 +131,81 @@ TEST(TypedCalls, GatherReachesOnlyTheRoot) {
   const std::vector<std::uint64_t> expected_np4{0, 1, 10, 11, 20, 21, 30, 31};
   EXPECT_EQ(all, std::vector<std::uint64_t>(expected_np4.begin(), expected_np4.begin() + 2 * comm.size()));
 }
+
+// Rank r holds {r, -r, big - r}: the element-wise min and max are fixed by the rank count.
+TEST(TypedCalls, MinAndMaxOfArraysAreElementWise) {
+  const auto& comm = world();
+  const std::int64_t r = comm.rank(), last = comm.size() - 1;
+  constexpr std::int64_t big = std::int64_t{1} << 62;
+  std::vector<std::int64_t> high{r, -r, big - r};
+  comm.allreduce_max(std::span<std::int64_t>(high));
+  EXPECT_EQ(high, (std::vector<std::int64_t>{last, 0, big}));
+  std::vector<std::uint64_t> low{static_cast<std::uint64_t>(r) + 5, UINT64_MAX - static_cast<std::uint64_t>(r)};
+  comm.allreduce_min(std::span<std::uint64_t>(low));
+  EXPECT_EQ(low, (std::vector<std::uint64_t>{5, UINT64_MAX - static_cast<std::uint64_t>(last)}));
+  EXPECT_EQ(comm.allreduce_min(static_cast<int>(last - r)), 0);
+  EXPECT_EQ(comm.allreduce_min(static_cast<std::uint64_t>(r) + 3), std::uint64_t{3});
+}
+
+TEST(TypedCalls, BroadcastValueComesFromTheRoot) {
+  const auto& comm = world();
+  const int root = comm.size() - 1;
+  const std::uint64_t mine = UINT64_MAX - static_cast<std::uint64_t>(comm.rank());
+  EXPECT_EQ(comm.broadcast_value(mine, root), UINT64_MAX - static_cast<std::uint64_t>(root));
+  EXPECT_EQ(comm.broadcast_value(mine), UINT64_MAX);
+}
+
+// The lengths known to all: rank r's r + 1 values land at r (r + 1) / 2, as the other allgatherv.
+TEST(TypedCalls, AllgathervWithKnownCountsPlacesEachRankAtItsDisplacement) {
+  const auto& comm = world();
+  std::vector<int> counts, displs;
+  for (int q = 0, at = 0; q < comm.size(); at += ++q) {
+    counts.push_back(q + 1);
+    displs.push_back(at);
+  }
+  const std::vector<double> mine(static_cast<std::size_t>(comm.rank() + 1), comm.rank());
+  std::vector<double> all(static_cast<std::size_t>(displs.back() + counts.back()), -1.0);
+  comm.allgatherv(std::span<const double>(mine), std::span<double>(all), counts, displs);
+  EXPECT_EQ(all, comm.allgatherv(std::span<const double>(mine)));
+}
+
+// The nonblocking max: completed by wait(), or by the Request's destructor (which must complete a
+// collective, never cancel it: MPI cannot cancel one). Either way every rank gets the same answer.
+TEST(Requests, ANonblockingMaxCompletesByWaitOrByDestruction) {
+  const auto& comm = world();
+  const int mine = 10 * comm.rank() + 1;
+  int agreed = -1;
+  slab::mpi::Request request = comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&agreed, 1));
+  EXPECT_TRUE(request.pending());
+  request.wait();
+  EXPECT_FALSE(request.pending());
+  EXPECT_EQ(agreed, 10 * (comm.size() - 1) + 1);
+  int dropped = -1;
+  {
+    const slab::mpi::Request abandoned =
+        comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&dropped, 1));
+  }
+  EXPECT_EQ(dropped, 10 * (comm.size() - 1) + 1);
+  int in_set = -1;
+  {
+    slab::mpi::RequestSet requests;
+    requests.add(comm.iallreduce_max(std::span<const int>(&mine, 1), std::span<int>(&in_set, 1)));
+  }
+  EXPECT_EQ(in_set, 10 * (comm.size() - 1) + 1);
+}
+
+TEST(Info, HintsAreSetAndAnEmptyInfoIsNull) {
+  slab::mpi::Info none;
+  EXPECT_EQ(none.get(), MPI_INFO_NULL);
+  slab::mpi::Info hints;
+  hints.set("romio_cb_write", "enable");
+  ASSERT_NE(hints.get(), MPI_INFO_NULL);
+  char value[64] = {};
+  int found = 0;
+  SLAB_MPI(MPI_Info_get(hints.get(), "romio_cb_write", sizeof value - 1, value, &found));
+  EXPECT_TRUE(found);
+  EXPECT_STREQ(value, "enable");
+  slab::mpi::Info moved = std::move(hints);
+  EXPECT_EQ(hints.get(), MPI_INFO_NULL);
+  EXPECT_NE(moved.get(), MPI_INFO_NULL);
+}

@@ -115,7 +115,7 @@ class ProvenanceAndH5diff(TempDirTest):
         for command, extra in ((HEAT, ["--layout", "extendible"]), (REGRESS, [])):
             self.slab(2, *command, *extra, "--out", "parallel.h5", "--overwrite")
             self.slab(3, *command, *extra, "--io", "gather", "--out", "gather.h5", "--overwrite")
-            # The README's command.
+            # The command of docs/outputs.md ("Comparing two runs").
             self.assertEqual(self.h5diff("--exclude-path", "/provenance", "parallel.h5", "gather.h5").returncode, 0,
                              command[0])
             self.assertEqual(self.h5diff("parallel.h5", "gather.h5").returncode, 1)  # nranks, io_mode differ

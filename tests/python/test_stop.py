@@ -3,7 +3,7 @@ a checkpoint, removes the temporary output, rank 0 prints one line "slab: stoppe
 of M; resume with --restart FILE", and the ranks exit 75. Resumed from that checkpoint, on another
 rank count where the method allows, the output is the same bits as a run that never stopped.
 
-Launchers differ (README "Stopping and resuming"): mpirun forwards SIGUSR1 and SIGUSR2 at once and
+Launchers differ (docs/running.md, "Stopping and resuming"): mpirun forwards SIGUSR1 and SIGUSR2 at once and
 then reports the ranks' 75; given SIGTERM or SIGINT it sends SIGTERM to the ranks only after
 odls_base_sigkill_timeout seconds, SIGKILL as long again after that, and exits 1 whatever the ranks
 return. Slurm (srun, slurmstepd) signals every rank directly."""

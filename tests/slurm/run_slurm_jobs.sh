@@ -140,7 +140,7 @@ with h5py.File(reg) as f:
     r = f["regression"]
     assert r["X"].shape == (5000, 4) and f["provenance"].attrs["nranks"] == 2
     assert np.allclose(r["w"][()], r["w_true"][()], atol=0.01)
-# The README recipe: many outputs into one array.
+# The recipe of docs/slurm.md: many outputs into one array.
 u_final = [h5py.File(p)["heat/u"][-1] for p in sweep]
 assert [len(u) for u in u_final] == [21, 41]
 print("slurm: outputs load with h5py:", heat, reg, *sweep)
