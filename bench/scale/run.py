@@ -180,6 +180,7 @@ def main():
     if args.merge:
         merge(args)
         return
+    args.binary = os.path.abspath(args.binary)
     max_ranks = args.max_ranks or (1024 if args.quick else 4096)
     kernels = args.kernels.split(",")
     platform_xml = os.path.join(HERE, "platform.xml")
