@@ -167,6 +167,7 @@ def main():
     ap.add_argument("--max-ranks", type=int, default=None, help="largest rank count (default 4,096; --quick 1,024)")
     ap.add_argument("--min-strong", type=int, default=STRONG_BASE)
     ap.add_argument("--kernels", default=",".join(KERNELS))
+    ap.add_argument("--modes", default="weak,strong")
     ap.add_argument("--factor", type=int, default=4, help="ratio of successive rank counts (default 4)")
     ap.add_argument("--weak-size", type=int, default=None, help="per-rank size for every kernel (tests)")
     ap.add_argument("--strong-size", type=int, default=None, help="global size for every kernel (tests)")
@@ -214,7 +215,7 @@ def main():
             return compute_cache[(kernel, local)]
 
         for kernel in kernels:
-            for mode in ("weak", "strong"):
+            for mode in args.modes.split(","):
                 if mode == "weak":
                     local = args.weak_size or WEAK_SIZE[kernel]
                     counts = list(powers(1, max_ranks, args.factor))
