@@ -1,0 +1,124 @@
+// Computation timed on this machine and injected into the simulation, with the noise of a shared
+// machine taken out.
+//
+// SMPI's own accounting (smpi/simulate-computation) injects the CPU time of every stretch of code
+// between two MPI calls as measured. On a machine shared with other jobs a stretch sometimes takes
+// 1.5-3x its usual time (caches and memory bandwidth taken by others), and a simulated step lasts
+// as long as its slowest rank: with thousands of ranks the study would measure this machine's worst
+// moments, not the algorithm. So scale.sh turns SMPI's accounting off and this file does it
+// instead, through the PMPI interface: every MPI call that can let another simulated rank run
+// (gen_wrappers.py lists them) ends this rank's compute section, measures its CPU time
+// (CLOCK_THREAD_CPUTIME_ID, as SMPI does) and injects a cost with smpi_execute before the call.
+//
+// Within repetitions (replay_next_repetition()), a section is known by its call path: the sequence
+// of MPI calls this rank has made since the repetition began, and whether the rank is rank 0, the
+// last rank or another. Sections with the same path run the same code on the same amount of data
+// (every rank of the study owns the same number of rows; rank 0 and the last rank, whose work can
+// differ, are kept apart), so each injects the least CPU time measured so far for its path, by any
+// rank in any repetition: SMPI_SAMPLE_GLOBAL's pooling of samples across ranks, with the minimum (the
+// undisturbed cost) in place of the mean. Work that only some ranks do shows as a different path
+// and keeps its own time. Outside repetitions (set-up) a section injects what it measured. Sections
+// below 1 us are dropped, as SMPI's smpi/cpu-threshold does by default.
+#include "compute_replay.hpp"
+
+#include <mpi.h>
+#include <smpi/smpi.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#undef clock_gettime  // smpicxx maps it to the simulated clock; this file needs the CPU's
+
+namespace {
+
+constexpr double cpu_threshold = 1e-6;
+
+struct RankState {
+  double started = 0;  // CPU time at the start of the current section
+  bool in_section = false;
+  bool repeating = false;  // inside a repetition: inject the least time of the section's path
+  std::uint64_t path = 0;  // hash of the MPI calls since the repetition began, and the rank's class
+};
+
+std::unordered_map<int, RankState>& states() {
+  static auto* table = new std::unordered_map<int, RankState>();
+  return *table;
+}
+// The least CPU time measured for each call path, over all ranks and repetitions.
+std::unordered_map<std::uint64_t, double>& least() {
+  static auto* table = new std::unordered_map<std::uint64_t, double>();
+  return *table;
+}
+
+std::uint64_t mix(std::uint64_t hash, std::uint64_t value) {
+  return (hash ^ value) * 0x100000001B3ull + 0x9E3779B97F4A7C15ull;  // FNV-style, order-sensitive
+}
+
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+struct Current {
+  RankState* state;
+  int rank, size;
+};
+
+// This rank's state, or a null state outside MPI_Init .. MPI_Finalize.
+Current current() {
+  int initialized = 0, finalized = 0;
+  PMPI_Initialized(&initialized);
+  if (initialized == 0) return {nullptr, 0, 0};
+  PMPI_Finalized(&finalized);
+  if (finalized != 0) return {nullptr, 0, 0};
+  int rank = 0, size = 1;
+  PMPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  PMPI_Comm_size(MPI_COMM_WORLD, &size);
+  return {&states()[rank], rank, size};
+}
+
+// Ends this rank's compute section and injects its cost; then the MPI call runs; then the next
+// section starts.
+class Section {
+ public:
+  explicit Section(const char* call) {
+    const Current c = current();
+    RankState* s = c.state;
+    if (s == nullptr || !s->in_section) return;
+    const double measured = cpu_seconds() - s->started;
+    s->in_section = false;
+    double cost = measured;
+    if (s->repeating) {
+      s->path = mix(s->path, std::hash<std::string_view>{}(call));  // the path includes the call ending it
+      double& best = least().try_emplace(s->path, measured).first->second;
+      best = std::min(best, measured);
+      cost = best;
+    }
+    if (cost >= cpu_threshold) smpi_execute(cost);
+  }
+  ~Section() {
+    if (RankState* s = current().state) {
+      s->in_section = true;
+      s->started = cpu_seconds();
+    }
+  }
+  Section(const Section&) = delete;
+  Section& operator=(const Section&) = delete;
+};
+
+}  // namespace
+
+void replay_next_repetition() {
+  const Current c = current();
+  if (c.state == nullptr) return;
+  c.state->repeating = true;
+  const std::uint64_t role = c.rank == 0 ? 1 : c.rank == c.size - 1 ? 2 : 3;
+  c.state->path = mix(0xCBF29CE484222325ull, role);
+}
+
+#include "mpi_wrappers.inc"
