@@ -395,7 +395,7 @@ std::string regress_summary(const RegressConfig& cfg, const Dataset& data, const
          ", gradient norm " + format_number(fit.gradient_norm) + ", b " + format_number(fit.b) + ", R^2 " +
          format_number(stats.r_squared) + ", condition number " + format_number(stats.condition_number) + " on " +
          std::to_string(ranks) + " ranks in " + format_number(times.total) + " s (fit " + format_number(times.solve) +
-         " s: compute " + format_number(fit.compute_seconds) + " s, allreduce " +
+         " s: compute " + format_number(fit.compute_seconds) + " s, reductions " +
          format_number(fit.communication_seconds) + " s; I/O " + format_number(times.io) + " s), " +
          format_number(work / times.solve) + " rows*iterations/s" +
          (data.stream ? "; read --data " + std::to_string(data.stream->passes()) + " times (streamed)" : "") +
