@@ -27,6 +27,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +44,8 @@ struct RankState {
   bool in_section = false;
   bool repeating = false;  // inside a repetition: inject the least time of the section's path
   std::uint64_t path = 0;  // hash of the MPI calls since the repetition began, and the rank's class
+  int repetition = -1;
+  int section = 0;  // index of the section within the repetition
 };
 
 std::unordered_map<int, RankState>& states() {
@@ -52,6 +56,16 @@ std::unordered_map<int, RankState>& states() {
 std::unordered_map<std::uint64_t, double>& least() {
   static auto* table = new std::unordered_map<std::uint64_t, double>();
   return *table;
+}
+
+// SLAB_SCALE_TRACE=<file>: one line per section in a repetition (rank, repetition, section index,
+// call ending it, path, measured and injected seconds), for docs/scaling.md's diagnosis.
+std::FILE* trace() {
+  static std::FILE* file = [] {
+    const char* path = std::getenv("SLAB_SCALE_TRACE");
+    return path != nullptr ? std::fopen(path, "w") : nullptr;
+  }();
+  return file;
 }
 
 std::uint64_t mix(std::uint64_t hash, std::uint64_t value) {
@@ -98,6 +112,10 @@ class Section {
       double& best = least().try_emplace(s->path, measured).first->second;
       best = std::min(best, measured);
       cost = best;
+      if (std::FILE* f = trace())
+        std::fprintf(f, "%d %d %d %s %016llx %.9g %.9g\n", c.rank, s->repetition, s->section, call,
+                     static_cast<unsigned long long>(s->path), measured, cost);
+      ++s->section;
     }
     if (cost >= cpu_threshold) smpi_execute(cost);
   }
@@ -117,8 +135,9 @@ void replay_next_repetition() {
   const Current c = current();
   if (c.state == nullptr) return;
   c.state->repeating = true;
-  const std::uint64_t role = c.rank == 0 ? 1 : c.rank == c.size - 1 ? 2 : 3;
-  c.state->path = mix(0xCBF29CE484222325ull, role);
+  ++c.state->repetition;
+  c.state->section = 0;
+  c.state->path = 0xCBF29CE484222325ull;
 }
 
 #include "mpi_wrappers.inc"
