@@ -27,9 +27,8 @@ STRONG_BASE = 64
 # SMPI settings (docs/scaling.md): computation is injected by compute_replay.cpp, not by SMPI;
 # the platform's link figures are used as given (no calibration factors of another cluster);
 # MPI_Probe/MPI_Test polls cost 1 us, not SMPI's default 100 us (SMPI's MPI_Probe and waits on
-# MPI_Test poll: at 0.1 us a rank waiting 1 ms is 10,000 simulation steps, which made the wall time
-# of qr and the explicit step grow with P x waiting time; 1 us delays a detected message by 0.5 us
-# on average, on the order of one message's latency); Open MPI's collective choices.
+# MPI_Test poll: at 0.1 us a rank waiting 1 ms is 10,000 simulation steps; 1 us delays a detected
+# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices.
 SMPI_OPTIONS = [
     "-no-privatize",
     "--cfg=smpi/host-speed:1Gf",
