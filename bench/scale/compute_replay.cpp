@@ -11,14 +11,25 @@
 // (CLOCK_THREAD_CPUTIME_ID, as SMPI does) and injects a cost with smpi_execute before the call.
 //
 // Within repetitions (replay_next_repetition()), a section is known by its call path: the sequence
-// of MPI calls this rank has made since the repetition began, and whether the rank is rank 0, the
-// last rank or another. Sections with the same path run the same code on the same amount of data
-// (every rank of the study owns the same number of rows; rank 0 and the last rank, whose work can
-// differ, are kept apart), so each injects the least CPU time measured so far for its path, by any
+// of MPI calls this rank has made since the repetition began, the call ending it included. Sections
+// with the same path run the same code on the same amount of data (every rank of the study owns the
+// same number of rows), so each injects the least CPU time measured so far for its path, by any
 // rank in any repetition: SMPI_SAMPLE_GLOBAL's pooling of samples across ranks, with the minimum (the
-// undisturbed cost) in place of the mean. Work that only some ranks do shows as a different path
-// and keeps its own time. Outside repetitions (set-up) a section injects what it measured. Sections
-// below 1 us are dropped, as SMPI's smpi/cpu-threshold does by default.
+// undisturbed cost) in place of the mean. The unit's first section (up to its first MPI call) is
+// known by where it starts alone: every rank enters it at the same point with the same data, and
+// only the call ending it differs (rank 0 of the heat solvers has no left neighbour to receive
+// from). Work that only some ranks do shows as a different path and keeps its own time. Outside
+// repetitions (set-up) a section injects what it measured. Sections below 1 us are dropped, as
+// SMPI's smpi/cpu-threshold does by default.
+//
+// Why pool across all ranks (docs/scaling.md, "Why the injected computation grew with P"): the
+// section that runs first after a global synchronisation is slow (at 1,024 ranks gd's pass took
+// 2.3-2.8 ms there against 0.9-1.0 ms for the other ranks; probably the bulk arrays, one array for
+// all simulated ranks (shared_memory.cpp), are out of cache after the simulator's work for the
+// synchronisation, and the first rank brings them back for the others). The
+// first rank after the barrier was rank 0 (or the last rank), and while their sections had paths
+// of their own (an earlier version told rank 0 and the last rank apart) those cold samples were
+// all their paths had, and they were on every step's critical path.
 #include "compute_replay.hpp"
 
 #include <mpi.h>
@@ -27,6 +38,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -36,12 +49,17 @@
 namespace {
 
 constexpr double cpu_threshold = 1e-6;
+// Section 0 of a repetition runs from its start to time_units' MPI_Wtime; section 1 is the unit's
+// own first stretch of computation, up to its first MPI call.
+constexpr int first_unit_section = 1;
 
 struct RankState {
   double started = 0;  // CPU time at the start of the current section
   bool in_section = false;
   bool repeating = false;  // inside a repetition: inject the least time of the section's path
   std::uint64_t path = 0;  // hash of the MPI calls since the repetition began, and the rank's class
+  int repetition = -1;
+  int section = 0;  // index of the section within the repetition
 };
 
 std::unordered_map<int, RankState>& states() {
@@ -52,6 +70,16 @@ std::unordered_map<int, RankState>& states() {
 std::unordered_map<std::uint64_t, double>& least() {
   static auto* table = new std::unordered_map<std::uint64_t, double>();
   return *table;
+}
+
+// SLAB_SCALE_TRACE=<file>: one line per section in a repetition (rank, repetition, section index,
+// call ending it, path, measured and injected seconds), for docs/scaling.md's diagnosis.
+std::FILE* trace() {
+  static std::FILE* file = [] {
+    const char* path = std::getenv("SLAB_SCALE_TRACE");
+    return path != nullptr ? std::fopen(path, "w") : nullptr;
+  }();
+  return file;
 }
 
 std::uint64_t mix(std::uint64_t hash, std::uint64_t value) {
@@ -94,10 +122,19 @@ class Section {
     s->in_section = false;
     double cost = measured;
     if (s->repeating) {
-      s->path = mix(s->path, std::hash<std::string_view>{}(call));  // the path includes the call ending it
-      double& best = least().try_emplace(s->path, measured).first->second;
+      // The key: the path with the call ending the section; for the unit's first section (after
+      // the repetition's start and its MPI_Wtime) the path before it alone, since every rank
+      // enters it at the same point with the same amount of data.
+      const std::uint64_t before = s->path;
+      s->path = mix(s->path, std::hash<std::string_view>{}(call));
+      const std::uint64_t key = s->section == first_unit_section ? mix(before, first_unit_section) : s->path;
+      double& best = least().try_emplace(key, measured).first->second;
       best = std::min(best, measured);
       cost = best;
+      if (std::FILE* f = trace())
+        std::fprintf(f, "%d %d %d %s %016llx %.9g %.9g\n", c.rank, s->repetition, s->section, call,
+                     static_cast<unsigned long long>(key), measured, cost);
+      ++s->section;
     }
     if (cost >= cpu_threshold) smpi_execute(cost);
   }
@@ -117,8 +154,9 @@ void replay_next_repetition() {
   const Current c = current();
   if (c.state == nullptr) return;
   c.state->repeating = true;
-  const std::uint64_t role = c.rank == 0 ? 1 : c.rank == c.size - 1 ? 2 : 3;
-  c.state->path = mix(0xCBF29CE484222325ull, role);
+  ++c.state->repetition;
+  c.state->section = 0;
+  c.state->path = 0xCBF29CE484222325ull;
 }
 
 #include "mpi_wrappers.inc"

@@ -26,7 +26,9 @@ STRONG_BASE = 64
 
 # SMPI settings (docs/scaling.md): computation is injected by compute_replay.cpp, not by SMPI;
 # the platform's link figures are used as given (no calibration factors of another cluster);
-# MPI_Probe/MPI_Test polls cost 0.1 us, not SMPI's default 100 us; Open MPI's collective choices.
+# MPI_Probe/MPI_Test polls cost 1 us, not SMPI's default 100 us (SMPI's MPI_Probe and waits on
+# MPI_Test poll: at 0.1 us a rank waiting 1 ms is 10,000 simulation steps; 1 us delays a detected
+# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices.
 SMPI_OPTIONS = [
     "-no-privatize",
     "--cfg=smpi/host-speed:1Gf",
@@ -34,8 +36,8 @@ SMPI_OPTIONS = [
     "--cfg=smpi/coll-selector:ompi",
     "--cfg=smpi/lat-factor:0:1",
     "--cfg=smpi/bw-factor:0:1",
-    "--cfg=smpi/iprobe:1e-7",
-    "--cfg=smpi/test:1e-7",
+    "--cfg=smpi/iprobe:1e-6",
+    "--cfg=smpi/test:1e-6",
     "--cfg=smpi/grow-injected-times:no",
     "--log=root.thres:warning",
 ]
