@@ -32,7 +32,10 @@ double Problem::time_at(std::int64_t step) const noexcept {
   return step == steps ? t_end : static_cast<double>(step) * dt;
 }
 
-Problem resolve(const Request& q) {
+namespace {
+
+// Every value of the request alone, before anything is derived from it.
+void check_request(const Request& q) {
   require(q.nx >= 2, "--nx must be at least 2, got " + std::to_string(q.nx));
   require(positive(q.length), "--length must be a positive number");
   require(positive(q.alpha), "--alpha must be a positive number");
@@ -45,25 +48,10 @@ Problem resolve(const Request& q) {
   require(!q.steps || *q.steps >= 1, "--steps must be at least 1");
   require(!q.steps || *q.steps < 9'000'000'000'000'000, "--steps must be below 9e15 (2^53: exact times)");
   require(std::isfinite(q.left) && std::isfinite(q.right), "--left and --right must be finite");
+}
 
-  Problem p{};
-  p.nx = q.nx;
-  p.length = q.length;
-  p.alpha = q.alpha;
-  p.scheme = q.scheme;
-  p.bc = q.bc;
-  p.left = q.left;
-  p.right = q.right;
-  p.snapshots = q.snapshots;
-  p.solver = q.solver;
-  p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
-  // R = alpha dt / dx^2 needs dx^2 as a normal double.
-  require(std::isnormal(p.dx * p.dx),
-          "--length " + format_number(q.length) + " on --nx " + std::to_string(q.nx) +
-              " nodes gives dx = " + format_number(p.dx) + ", whose square (in R = alpha dt / dx^2) is " +
-              (std::isinf(p.dx * p.dx) ? "beyond" : "below") +
-              " the range of double precision (1e-308 to 1e308); choose a --length for which dx = length / (nx - 1) "
-              "lies between 1e-150 and 1e150");
+// dt, the step count and t_end from --dt or --cfl and --t-end or --steps, on the grid of p.
+void resolve_time_steps(const Request& q, Problem& p) {
   const double diffusion_number = q.diffusion_number.value_or(0.4);
   const double dt_limit = q.dt ? *q.dt : diffusion_number * p.dx * p.dx / q.alpha;
   // dt from --cfl: R dx^2 / alpha must be a positive double too.
@@ -86,8 +74,10 @@ Problem resolve(const Request& q) {
   require(std::isfinite(p.dt) && p.dt > 0, "the time step dt = " + format_number(p.dt) +
                                                (q.steps ? " (with --steps)" : " (--t-end over the steps)") +
                                                " is not a positive double");
-  // There are steps + 1 distinct times: more snapshots would repeat times, so they are clamped.
-  p.snapshots = std::min(p.snapshots, p.steps + 1);
+}
+
+// The scheme's limit on R = alpha dt / dx^2.
+void check_stability(const Problem& p) {
   if (p.scheme == Scheme::explicit_euler && p.diffusion_number() > 0.5)
     throw InputError("explicit scheme is unstable: R = alpha*dt/dx^2 = " + format_number(p.diffusion_number()) +
                      " > 1/2; use --scheme crank-nicolson or a smaller --dt/--cfl");
@@ -96,6 +86,34 @@ Problem resolve(const Request& q) {
                      " is beyond double precision for an implicit scheme: it must stay below 2^52 = 4.5e15, where "
                      "1 + 2R still differs from 2R; use a smaller --dt/--cfl");
   }
+}
+
+}  // namespace
+
+Problem resolve(const Request& q) {
+  check_request(q);
+  Problem p{};
+  p.nx = q.nx;
+  p.length = q.length;
+  p.alpha = q.alpha;
+  p.scheme = q.scheme;
+  p.bc = q.bc;
+  p.left = q.left;
+  p.right = q.right;
+  p.snapshots = q.snapshots;
+  p.solver = q.solver;
+  p.dx = q.bc == Boundary::periodic ? q.length / static_cast<double>(q.nx) : q.length / static_cast<double>(q.nx - 1);
+  // R = alpha dt / dx^2 needs dx^2 as a normal double.
+  require(std::isnormal(p.dx * p.dx),
+          "--length " + format_number(q.length) + " on --nx " + std::to_string(q.nx) +
+              " nodes gives dx = " + format_number(p.dx) + ", whose square (in R = alpha dt / dx^2) is " +
+              (std::isinf(p.dx * p.dx) ? "beyond" : "below") +
+              " the range of double precision (1e-308 to 1e308); choose a --length for which dx = length / (nx - 1) "
+              "lies between 1e-150 and 1e150");
+  resolve_time_steps(q, p);
+  // There are steps + 1 distinct times: more snapshots would repeat times, so they are clamped.
+  p.snapshots = std::min(p.snapshots, p.steps + 1);
+  check_stability(p);
   return p;
 }
 
