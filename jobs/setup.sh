@@ -2,10 +2,12 @@
 # Installs what slab needs from Debian's packages, and nothing else. A second run is a no-op.
 #
 #   jobs/setup.sh            build and run dependencies
-#   jobs/setup.sh --bench    also what bench/run.sh's peers need (SciPy's banded solver)
+#   jobs/setup.sh --bench    also what bench/ needs: SciPy's banded solver for bench/run.sh's peers,
+#                            SimGrid's SMPI for bench/scale.sh
 #   jobs/setup.sh --tests    also what the test suite needs (Slurm, munge, clang for the fuzzer,
-#                            the bench's packages for its smoke run, and the clients the outputs are
-#                            loaded with: xarray, netCDF4, h5netcdf, pandas, pint, ncdump, udunits2)
+#                            iproute2 for the four-node cluster, the bench's packages for its smoke
+#                            runs, and the clients the outputs are loaded with: xarray, netCDF4,
+#                            h5netcdf, pandas, pint, ncdump, udunits2)
 #
 # Where apt is not available or the user is not root (a cluster login node), it installs nothing:
 # it checks that the stack is provided some other way (modules, PETSC_DIR/PETSC_ARCH,
@@ -22,8 +24,8 @@ packages=(
   python3-numpy python3-h5py python3-matplotlib
 )
 case "${1:-}" in
-  --bench) packages+=(python3-scipy) ;;
-  --tests) packages+=(python3-scipy slurm-wlm munge clang libclang-rt-14-dev
+  --bench) packages+=(python3-scipy libsimgrid-dev) ;;
+  --tests) packages+=(python3-scipy libsimgrid-dev slurm-wlm munge iproute2 clang libclang-rt-14-dev
                       python3-xarray python3-netcdf4 python3-h5netcdf python3-pandas python3-pint netcdf-bin
                       udunits-bin) ;;
 esac

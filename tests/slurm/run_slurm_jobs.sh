@@ -23,7 +23,7 @@ for tool in slurmctld slurmd sbatch sinfo munged; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (jobs/setup.sh --tests installs slurm-wlm and munge)"
 done
 
-rm -rf "$WORK" && mkdir -p "$WORK"/{state,spool,submit}
+rm -rf "$WORK" && mkdir -p "$WORK"/{state,spool,submit,tmpfs}
 started=()
 cleanup() {
   for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done
@@ -45,6 +45,9 @@ if [[ ! -S /run/munge/munge.socket.2 ]] || ! munge -n </dev/null >/dev/null 2>&1
   started+=("$(cat /run/munge/munged.pid)")
 fi
 
+# TmpFS: where Slurm's PMIx plugin makes each step's folder (spmix_appdir_UID_JOB.STEP, /tmp by
+# default). A private one cannot collide with the folders of another Slurm on this machine or of an
+# earlier run killed mid-step, which numbered its jobs from 1 too.
 export SLURM_CONF="$WORK/slurm.conf"
 {
   echo "ClusterName=slabtest"
@@ -58,18 +61,25 @@ SlurmctldPidFile=$WORK/slurmctld.pid
 SlurmdPidFile=$WORK/slurmd.pid
 SlurmctldLogFile=$WORK/slurmctld.log
 SlurmdLogFile=$WORK/slurmd.log
+TmpFS=$WORK/tmpfs
 SlurmctldPort=6917
 SlurmdPort=6918
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 } >"$SLURM_CONF"
-slurmctld -c -f "$SLURM_CONF" || skip "slurmctld does not start"
-for _ in $(seq 50); do [[ -s "$WORK/slurmctld.pid" ]] && break; sleep 0.1; done
-started+=("$(cat "$WORK/slurmctld.pid")")
-slurmd -f "$SLURM_CONF" -N localhost || skip "slurmd does not start"
-for _ in $(seq 50); do [[ -s "$WORK/slurmd.pid" ]] && break; sleep 0.1; done
-started+=("$(cat "$WORK/slurmd.pid")")
+# In the foreground (-D) as this script's children, and killed by the kernel if this script dies
+# (SIGKILL included, when the trap cannot run): no daemon outlives the test.
+start_daemon() {
+  local name=$1
+  shift
+  setpriv --pdeathsig KILL "$@" >/dev/null 2>&1 &
+  started+=("$!")
+  for _ in $(seq 50); do [[ -s "$WORK/$name.pid" ]] && return 0; sleep 0.1; done
+  skip "$name does not start: $(tail -5 "$WORK/$name.log" 2>/dev/null)"
+}
+start_daemon slurmctld slurmctld -D -c -f "$SLURM_CONF"
+start_daemon slurmd slurmd -D -f "$SLURM_CONF" -N localhost
 for _ in $(seq 100); do
   [[ "$(sinfo -h -o %T 2>/dev/null)" == idle ]] && break
   sleep 0.2
@@ -91,7 +101,7 @@ submit() {
   local script=$1
   shift
   echo "slurm: sbatch --wait $* $script (from $PWD)"
-  sbatch --wait "$@" "$JOBS/$script" >/dev/null || fail "$script ended badly: $(tail -20 slurm-*.out 2>/dev/null)"
+  setpriv --pdeathsig KILL sbatch --wait "$@" "$JOBS/$script" >/dev/null || fail "$script ended badly: $(tail -20 slurm-*.out 2>/dev/null)"
 }
 submit heat.sbatch --export=ALL,HEAT_ARGS="--nx 2001 --t-end 0.01 --scheme crank-nicolson --cfl 50 --quiet"
 submit regress.sbatch --export=ALL,REGRESS_ARGS="--rows 5000 --cols 4 --iters 200 --quiet"
