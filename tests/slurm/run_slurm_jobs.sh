@@ -155,17 +155,20 @@ print("slurm: SIGUSR1, requeued, resumed from step", step, "- bitwise equal to",
 PY
 [[ ! -e "$OUT/heat-$id.h5.ckpt.h5" ]] || fail "the checkpoint outlived the finished job"
 
-# A time limit shorter than the work: the job completes through requeues, every iteration kept. The
-# work is sized to about 150 s at this machine's present speed (measured with 300 iterations), so
-# that it outlasts --time=2 whatever the build and the load.
+# A time limit shorter than the work: the job completes through requeues, every iteration kept.
+# SLAB_TIME_SAFETY=80 makes the recipe pass --time-limit 40 (the 120 s of --time=2 less 80 s), so the
+# test waits 40 s rather than 105 s for the first stop. The work is sized to about 70 s at this
+# machine's present speed (measured with 300 iterations), so that it outlasts the limit whatever the
+# build and the load.
 # A step so small that the loss keeps changing for millions of iterations: gd must not converge first.
 GD_ARGS="--rows 200000 --cols 8 --lr 0.00001 --tol 0 --no-data --quiet"
 start=$(date +%s%N)
 # shellcheck disable=SC2086
 (source "$JOBS/env.sh" && mpirun -np 2 slab regress $GD_ARGS --iters 300 --out "$WORK/probe.h5") || fail "the sizing run failed"
-ITERS=$((300 * 150 * 1000000000 / ($(date +%s%N) - start)))
+ITERS=$((300 * 70 * 1000000000 / ($(date +%s%N) - start)))
 ((ITERS > 300)) || ITERS=300
-id=$(sbatch --parsable --time=2 --signal=B:USR1@20 --export=ALL,REGRESS_ARGS="$GD_ARGS --iters $ITERS" "$JOBS/regress.sbatch")
+id=$(sbatch --parsable --time=2 --signal=B:USR1@20 --export=ALL,SLAB_TIME_SAFETY=80,REGRESS_ARGS="$GD_ARGS --iters $ITERS" \
+  "$JOBS/regress.sbatch")
 echo "slurm: job $id: regress.sbatch with --time=2 and more work than that"
 wait_done "$id"
 stops=$(grep -c "^stopped: requeueing" "slurm-$id.out")
