@@ -87,20 +87,32 @@ struct DataScale {
   double max_x = 0, max_y = 0, row_norm2 = 0;
 };
 
-DataScale data_scale(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
-  DataScale s;
+// |row|^2 of one row of X (in column order), and the largest |value| seen so far in `largest`.
+double row_square(const double* row, std::size_t cols, double& largest) {
   double sum = 0;
-  for (const double v : X.local().data()) {
-    s.max_x = std::max(s.max_x, std::abs(v));
-    sum += v * v;
+  for (std::size_t c = 0; c < cols; ++c) {
+    largest = std::max(largest, std::abs(row[c]));
+    sum += row[c] * row[c];
   }
-  for (const double v : y.local().data()) s.max_y = std::max(s.max_y, std::abs(v));
-  std::vector<double> total{sum};
-  comm.allreduce_sum(total);
-  s.max_x = comm.allreduce_max(s.max_x);
-  s.max_y = comm.allreduce_max(s.max_y);
-  s.row_norm2 = total[0] / static_cast<double>(X.partition().global_rows()) + 1.0;
-  return s;
+  return sum;
+}
+
+// The replicated scale from this rank's largest |X| and |y| and the tree sum of |row|^2 (so the
+// figures quoted in a message are the same for any rank count).
+DataScale agree_scale(const mpi::Comm& comm, double max_x, double max_y, double row_squares, std::int64_t rows) {
+  return {comm.allreduce_max(max_x), comm.allreduce_max(max_y), row_squares / static_cast<double>(rows) + 1.0};
+}
+
+DataScale data_scale(const mpi::Comm& comm, const DistTensor& X, const DistTensor& y) {
+  const RowPartition& part = X.partition();
+  const std::size_t cols = X.row_length();
+  const double* x = X.local().data().data();
+  double max_x = 0, max_y = 0;
+  for (const double v : y.local().data()) max_y = std::max(max_y, std::abs(v));
+  const std::vector<double> squares = tree_sum(comm, part, 1, [&](std::int64_t i, double* out) {
+    out[0] = row_square(x + static_cast<std::size_t>(i - part.first()) * cols, cols, max_x);
+  });
+  return agree_scale(comm, max_x, max_y, squares[0], part.global_rows());
 }
 
 // When the data's own magnitude overflows the sums a fit needs (X^T X, the squared loss), that is
@@ -141,29 +153,8 @@ std::string overflow_cause(const DataScale& s, const DistTensor& X) {
   return overflow_cause(s, static_cast<double>(X.partition().global_rows()), X.row_length());
 }
 
-// The same scale from one streamed pass over this rank's rows.
-DataScale data_scale(const mpi::Comm& comm, const RowStream& rows) {
-  const RowPartition part(rows.rows(), comm.size(), comm.rank());
-  const std::size_t cols = rows.cols();
-  DataScale s;
-  double sum = 0;
-  std::vector<RowRange> ranges;
-  for (std::int64_t a = part.first(); a < part.end(); a += rows.piece_rows())
-    ranges.push_back({a, std::min(a + rows.piece_rows(), part.end())});
-  rows.pass(ranges, [&](const RowPiece& piece) {
-    for (std::size_t k = 0; k < piece.rows * cols; ++k) {
-      s.max_x = std::max(s.max_x, std::abs(piece.x[k]));
-      sum += piece.x[k] * piece.x[k];
-    }
-    for (std::size_t k = 0; k < piece.rows; ++k) s.max_y = std::max(s.max_y, std::abs(piece.y[k]));
-  });
-  std::vector<double> total{sum};
-  comm.allreduce_sum(total);
-  s.max_x = comm.allreduce_max(s.max_x);
-  s.max_y = comm.allreduce_max(s.max_y);
-  s.row_norm2 = total[0] / static_cast<double>(rows.rows()) + 1.0;
-  return s;
-}
+// The same scale from one streamed pass over this rank's rows (defined with the streamed passes).
+DataScale data_scale(const mpi::Comm& comm, const RowStream& rows);
 
 // Collective: the largest |X| of column p, in one pass over the stream.
 double column_max(const mpi::Comm& comm, const RowStream& rows, std::size_t p) {
@@ -519,6 +510,23 @@ PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::si
   sum_aligned_node(node, leaf.cols + 2, leaf, stack, out);
 }
 #endif
+
+DataScale data_scale(const mpi::Comm& comm, const RowStream& rows) {
+  const RowPartition part(rows.rows(), comm.size(), comm.rank());
+  const std::size_t cols = rows.cols();
+  double max_x = 0, max_y = 0;
+  const PartialTree tree =
+      stream_tree(rows, part, 1, [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
+        auto leaf = [&](std::int64_t i, double* dst) {
+          const auto local = static_cast<std::size_t>(i - piece.first);
+          max_y = std::max(max_y, std::abs(piece.y[local]));
+          dst[0] = row_square(piece.x + local * cols, cols, max_x);
+        };
+        sum_aligned_node(node, 1, leaf, stack, out);
+      });
+  const std::vector<double> squares = combine_tree(comm, rows.rows(), 1, tree.nodes, tree.values);
+  return agree_scale(comm, max_x, max_y, squares[0], rows.rows());
+}
 
 }  // namespace
 

@@ -396,6 +396,19 @@ class HostileSolvers(HostileTest):
             with self.subTest(args=args):
                 self.expect_refusal(args + ["--out", "r.h5"], 1, words)
 
+    def test_a_step_too_large_is_refused_with_the_same_line_on_any_rank_count_streamed_or_not(self):
+        """The figures the refusal quotes (the stable step, the largest |X|) come from reproducible
+        reductions: the same line at 1-3 ranks, with X in memory or streamed in pieces."""
+        rng = np.random.default_rng(7)
+        X = rng.standard_normal((30001, 5)) * np.array([1, 1e3, 1e-3, 7, 0.1])
+        with h5py.File(self.path("d.h5"), "w") as f:
+            f["regression/X"] = X
+            f["regression/y"] = X @ np.arange(1.0, 6.0) + rng.standard_normal(len(X))
+        lines = {(ranks, memory): self.expect_refusal(["regress", "--data", "d.h5", "--lr", "10", *memory, "-q"], 1,
+                                                      "--lr 10 is too large", ranks=ranks)
+                 for ranks in (1, 2, 3) for memory in ((), ("--memory", "1MiB"))}
+        self.assertEqual(len(set(lines.values())), 1, lines)
+
     def test_data_far_below_the_intercepts_scale_blames_the_scale(self):
         """X scaled by 1e-300 beside the intercept's 1 is a matter of scale, not of linearly
         dependent columns; a column that really is a combination is still named as one."""
