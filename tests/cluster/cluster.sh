@@ -38,6 +38,17 @@ CLUSTER_WORK=""
 CLUSTER_PIDS=()
 
 cluster_log() { echo "cluster: $*"; }
+# skip (CTest: skipped) and fail for the scripts that use the cluster; fail shows the jobs' outputs
+# and the daemons' logs before the cluster is torn down.
+skip() { echo "SKIPPED: $*"; exit 77; }
+fail() {
+  echo "FAILED: $*"
+  local log
+  for log in "${CLUSTER_WORK:-/nonexistent}"/submit/slurm-*.out "${CLUSTER_WORK:-/nonexistent}"/*.log; do
+    [[ -f "$log" ]] && { echo "--- $log"; tail -25 "$log"; }
+  done
+  exit 1
+}
 cluster_node_address() { echo "$CLUSTER_NET.$((10 + $1))"; }
 
 # cluster_in_use: prints what already uses the range or the names (nothing when all is free).
@@ -237,8 +248,6 @@ cluster_down() {
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -uo pipefail
-  skip() { echo "SKIPPED: $*"; exit 77; }
-  fail() { echo "FAILED: $*"; exit 1; }
   source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../slurm/slurm_lib.sh"
   case "${1:-}" in
     up)

@@ -21,12 +21,6 @@ set -uo pipefail
 HERE=$(dirname "$(realpath "$0")")
 SLAB=$(realpath "$1")
 WORK=$(realpath -m "$2")
-skip() { echo "SKIPPED: $*"; exit 77; }
-fail() {
-  echo "FAILED: $*"
-  for log in "$WORK"/submit/slurm-*.out "$WORK"/*.log; do [[ -f "$log" ]] && { echo "--- $log"; tail -25 "$log"; }; done
-  exit 1
-}
 source "$HERE/../slurm/slurm_lib.sh"
 CLUSTER_SLURMD_TIMEOUT=30 CLUSTER_KILL_WAIT=10
 source "$HERE/cluster.sh"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "comms.hpp"
@@ -29,5 +30,12 @@ inline Tensor gathered(const DistTensor& t) {
   t.comm().broadcast(data);
   return Tensor(t.global_shape(), data);
 }
+
+// Bitwise equality, which == is not (0.0 == -0.0, NaN != NaN).
+inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  // memcmp may not be given the null data of an empty vector, even for zero bytes.
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 }  // namespace slab::test

@@ -256,6 +256,19 @@ TEST(Io, ReadsCheckTheFileAndTheShape) {
   EXPECT_EQ(ok.local(), sample(5, 2).local());
 }
 
+// A file access property list with collective metadata reads and writes and the given alignment.
+void expect_collective_metadata_aligned(const h5::PropertyList& fapl, hsize_t alignment, hsize_t threshold) {
+  hbool_t reads = false, writes = false;
+  ASSERT_GE(H5Pget_all_coll_metadata_ops(fapl.get(), &reads), 0);
+  ASSERT_GE(H5Pget_coll_metadata_write(fapl.get(), &writes), 0);
+  EXPECT_TRUE(reads);
+  EXPECT_TRUE(writes);
+  hsize_t got_threshold = 0, got_alignment = 0;
+  ASSERT_GE(H5Pget_alignment(fapl.get(), &got_threshold, &got_alignment), 0);
+  EXPECT_EQ(got_alignment, alignment);
+  EXPECT_EQ(got_threshold, threshold);
+}
+
 // The file access property list a parallel writer's file is open with (H5Fget_access_plist):
 // collective metadata reads and writes, the alignment asked for, and the MPI-IO hints reported
 // back by the file (Open MPI 4.1 reports every hint it was given, under OMPIO and ROMIO alike).
@@ -265,16 +278,7 @@ TEST(Io, ParallelWriterOpensWithCollectiveMetadataAlignmentAndHints) {
   access.alignment = 64 << 10;
   access.hints = {{"cb_buffer_size", "8388608"}, {"romio_cb_write", "enable"}};
   io::H5Writer writer(dir.file("fapl.h5"), &world(), /*exclusive=*/true, access);
-  const h5::PropertyList fapl = writer.access_plist();
-  hbool_t reads = false, writes = false;
-  ASSERT_GE(H5Pget_all_coll_metadata_ops(fapl.get(), &reads), 0);
-  ASSERT_GE(H5Pget_coll_metadata_write(fapl.get(), &writes), 0);
-  EXPECT_TRUE(reads);
-  EXPECT_TRUE(writes);
-  hsize_t threshold = 0, alignment = 0;
-  ASSERT_GE(H5Pget_alignment(fapl.get(), &threshold, &alignment), 0);
-  EXPECT_EQ(alignment, hsize_t{64 << 10});
-  EXPECT_EQ(threshold, hsize_t{64 << 10});  // min(alignment, 1 MiB)
+  expect_collective_metadata_aligned(writer.access_plist(), 64 << 10, 64 << 10);  // threshold min(alignment, 1 MiB)
   const mpi::Hints reported = writer.reported_hints();
   for (const auto& hint : access.hints)
     EXPECT_NE(std::find(reported.begin(), reported.end(), hint), reported.end()) << hint.first;
@@ -283,15 +287,9 @@ TEST(Io, ParallelWriterOpensWithCollectiveMetadataAlignmentAndHints) {
 
 // The reader opens with the same list (h5::file_access): collective metadata reads too.
 TEST(Io, ReadersOpenWithCollectiveMetadata) {
-  const h5::PropertyList fapl = h5::file_access(&world(), io::FileAccess{}, "test");
-  hbool_t reads = false, writes = false;
-  ASSERT_GE(H5Pget_all_coll_metadata_ops(fapl.get(), &reads), 0);
-  ASSERT_GE(H5Pget_coll_metadata_write(fapl.get(), &writes), 0);
-  EXPECT_TRUE(reads);
-  EXPECT_TRUE(writes);
-  hsize_t threshold = 0, alignment = 0;
-  ASSERT_GE(H5Pget_alignment(fapl.get(), &threshold, &alignment), 0);
-  EXPECT_EQ(alignment, hsize_t{io::default_alignment});
+  const io::FileAccess defaults;
+  expect_collective_metadata_aligned(h5::file_access(&world(), defaults, "test"), io::default_alignment,
+                                     defaults.threshold());
 }
 
 // A serial writer (gather mode, rank 0) aligns too; it has no MPI-IO file to report hints.

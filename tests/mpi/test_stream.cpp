@@ -13,16 +13,11 @@
 
 using namespace slab;
 using slab::test::gathered;
+using slab::test::same_bits;
 using slab::test::synthetic;
 using slab::test::world;
 
 namespace {
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  // memcmp may not be given the null data of an empty vector, even for zero bytes.
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // Rows from a whole copy, in pieces of at most `piece` rows; counts the passes and checks every
 // range it is asked for.

@@ -16,6 +16,7 @@
 
 using namespace slab;
 using slab::test::gathered;
+using slab::test::same_bits;
 using slab::test::self;
 using slab::test::synthetic;
 using slab::test::world;
@@ -24,10 +25,6 @@ using Data = slab::test::Data;
 namespace {
 
 // Bitwise equality of two vectors of doubles (NaN == NaN when the bits agree).
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // Every field of the statistics, flattened.
 std::vector<double> flat(const regression::Statistics& s) {
