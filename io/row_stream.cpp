@@ -8,6 +8,7 @@
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "core/watchdog.hpp"
 
 namespace slab::io {
 namespace {
@@ -91,6 +92,16 @@ H5RowStream::H5RowStream(const mpi::Comm& comm, const std::string& file, const T
     throw InputError("the memory for reading --data in pieces (" + format_bytes(Checked(buffer_bytes)) +
                      ") holds less than two rows of " + std::to_string(info_.table_cols) + " values; raise --memory");
   overlap_ = mpi::threads_serialized();
+  // The two piece buffers (up to 1 GiB), allocated here and agreed on: a rank that cannot have them
+  // fails every rank before any collective read.
+  const auto rows = static_cast<std::size_t>(piece_rows_);
+  mpi::collectively(comm_, [&] {
+    for (Slot& slot : slots_) {
+      slot.x.resize(rows * info_.cols());
+      slot.y.resize(rows);
+      if (!info_.whole_table()) slot.table.resize(rows * info_.table_cols);
+    }
+  });
 }
 
 void H5RowStream::read_piece(const RowRange& range, Slot& slot, bool with_x) const {
@@ -126,12 +137,6 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
                            ") of " + std::to_string(info_.rows) + " in pieces of " + std::to_string(piece_rows_));
   // Every rank makes the same number of collective reads: those with fewer pieces read nothing.
   const std::int64_t count = comm_.allreduce_max(static_cast<std::int64_t>(ranges.size()));
-  const auto piece_rows = static_cast<std::size_t>(piece_rows_);
-  for (Slot& slot : slots_) {
-    slot.x.resize(piece_rows * info_.cols());
-    slot.y.resize(piece_rows);
-    if (!info_.whole_table()) slot.table.resize(piece_rows * info_.table_cols);
-  }
   auto range = [&](std::int64_t k) {
     return k < static_cast<std::int64_t>(ranges.size()) ? ranges[static_cast<std::size_t>(k)] : RowRange{};
   };
@@ -158,13 +163,20 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
         read_piece(range(k + 1), slots_[(k + 1) % 2], with_x);
       wait_seconds_ += std::chrono::duration<double>(clock::now() - waited).count();
     }
+    watchdog::tick();  // a pass over a large file is a long step of a fit: each piece is progress
   }
   ++passes_;
 }
 
 std::pair<DistTensor, DistTensor> H5RowStream::read_all() const {
-  DistTensor X(comm_, {static_cast<std::size_t>(info_.rows), info_.cols()});
-  DistTensor y(comm_, {static_cast<std::size_t>(info_.rows)});
+  // Allocated and agreed on before the pass's collectives (a rank out of memory fails them all).
+  std::optional<DistTensor> loaded_x, loaded_y;
+  mpi::collectively(comm_, [&] {
+    loaded_x.emplace(comm_, Shape{static_cast<std::size_t>(info_.rows), info_.cols()});
+    loaded_y.emplace(comm_, Shape{static_cast<std::size_t>(info_.rows)});
+  });
+  DistTensor& X = *loaded_x;
+  DistTensor& y = *loaded_y;
   const RowPartition& p = X.partition();
   std::vector<RowRange> ranges;
   for (std::int64_t a = p.first(); a < p.end(); a += piece_rows_)

@@ -114,9 +114,10 @@ namespace {
 
 // TSQR's triangles ((D + 2)^2 values each), which every method's statistics make (qr for its fit):
 // a leaf block and its reflector, the merge's work, a stack of partial triangles per tree level, this
-// rank's nodes (twice: values and the record sent), every rank's nodes gathered and the tree built
-// from them (twice), then the solution's and the statistics' small matrices.
-Checked tsqr_bytes(const RegressSize& size, int ranks) {
+// rank's nodes (twice: values and the record sent), the one partial tree received at a time in the
+// binomial reduction and the join of the two (twice; combine_tree gathers no rank's nodes), then the
+// solution's and the statistics' small matrices. Independent of the rank count.
+Checked tsqr_bytes(const RegressSize& size) {
   const Checked width = size.cols + 2, triangle = width * width;
   const Checked leaves = size.rows.divide_up(static_cast<std::uint64_t>(regression::tsqr_block_rows));
   std::uint64_t levels = 1;
@@ -124,7 +125,7 @@ Checked tsqr_bytes(const RegressSize& size, int ranks) {
   const Checked nodes = Checked(2 * levels + 2);
   // The leaf's scratch, and (in memory) the rows of a block that straddles ranks, sent and received.
   const Checked block = Checked(regression::tsqr_block_rows + 8) * width * 3 + width * 2 + 16;
-  return (block + triangle * (Checked(levels + 1) + nodes * 2 + nodes * static_cast<std::uint64_t>(ranks) * 2 + 6)) *
+  return (block + triangle * (Checked(levels + 1) + nodes * 2 + nodes * 2 + 6)) *
          f8;
 }
 
@@ -154,7 +155,7 @@ ResourcePlan resource_plan_regress(const Config& config, const RegressSize& size
   // The tree sums keep about two partial nodes per level of a 64-level tree.
   const Checked node = cfg.method == regression::Method::normal ? width * (width + 1) : width + 1;
   plan.memory.push_back({"the reproducible sums' partial nodes", node * 130 * f8});
-  plan.memory.push_back({"TSQR's (D+2)^2 triangles (qr, and every method's statistics)", tsqr_bytes(size, ranks)});
+  plan.memory.push_back({"TSQR's (D+2)^2 triangles (qr, and every method's statistics)", tsqr_bytes(size)});
   if (cfg.method == regression::Method::lstsq)
     plan.memory.push_back({"PETSc's copy of [X 1] and its vectors", rows * (width + 6) * f8});
   if (cfg.method == regression::Method::gd) plan.memory.push_back({"the loss history", Checked::of(cfg.gd.iters) * f8});

@@ -12,6 +12,7 @@
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/version.hpp"
+#include "core/watchdog.hpp"
 #include "io/file_format.hpp"
 
 namespace slab::app {
@@ -97,6 +98,8 @@ void run(const mpi::Comm& comm, const Config& given) {
   mpi::collectively(comm, [&] {
     check_time_limit(config.output.time_limit);
     check_storage_options(config);
+    // Read again by the step loops' watchdog, where a refusal could not be agreed on.
+    (void)watchdog::configured_limit();
   });
   stop::set_time_limit(config.output.time_limit);
   switch (config.command) {

@@ -36,6 +36,9 @@ CLUSTER_KILL_WAIT="${CLUSTER_KILL_WAIT:-30}"
 SLURM_TEST_WAIT="${SLURM_TEST_WAIT:-240}"
 CLUSTER_WORK=""
 CLUSTER_PIDS=()
+CLUSTER_TIMER=""
+# The file that marks WORK as made by cluster_up (only such a folder is removed).
+CLUSTER_MARKER=.slab-cluster
 
 cluster_log() { echo "cluster: $*"; }
 # skip (CTest: skipped) and fail for the scripts that use the cluster; fail shows the jobs' outputs
@@ -174,10 +177,25 @@ cluster_up() {
     command -v "$tool" >/dev/null || skip "$tool is not installed (jobs/setup.sh --tests installs slurm-wlm and munge)"
   done
   cluster_check_free
+  # WORK is removed with the cluster: only a folder this script made (its marker), or a new one.
+  if [[ -e "$CLUSTER_WORK" && ! -e "$CLUSTER_WORK/$CLUSTER_MARKER" ]]; then
+    if [[ ! -d "$CLUSTER_WORK" || -n "$(ls -A "$CLUSTER_WORK")" ]]; then
+      local given=$CLUSTER_WORK
+      CLUSTER_WORK=""  # not ours: fail shows none of its files
+      fail "$given exists and is not a folder cluster.sh made; give a new or empty folder"
+    fi
+  fi
   trap cluster_down EXIT
   trap 'cluster_log "interrupted"; exit 130' INT
   trap 'cluster_log "terminated"; exit 143' TERM
-  rm -rf "$CLUSTER_WORK" && mkdir -p "$CLUSTER_WORK"/{state,spool,submit} || fail "cannot make $CLUSTER_WORK"
+  { [[ ! -e "$CLUSTER_WORK/$CLUSTER_MARKER" ]] || rm -rf "$CLUSTER_WORK"; } &&
+    mkdir -p "$CLUSTER_WORK"/{state,spool,submit} && touch "$CLUSTER_WORK/$CLUSTER_MARKER" || fail "cannot make $CLUSTER_WORK"
+  # CTest's TIMEOUT ends a test with SIGKILL, which no trap sees: a test that runs too long ends
+  # itself first, by SIGTERM to this shell, so that cluster_down still runs.
+  if [[ "${CLUSTER_TEST_SECONDS:-0}" -gt 0 ]]; then
+    (sleep "$CLUSTER_TEST_SECONDS" && cluster_log "still running after $CLUSTER_TEST_SECONDS s: stopping" && kill -TERM $$) &
+    CLUSTER_TIMER=$!
+  fi
   export SLURM_CONF="$CLUSTER_WORK/slurm.conf"
   cluster_write_conf
   cluster_start_munge
@@ -214,6 +232,14 @@ cluster_prepare_jobs() {
   export SLAB_MPI_TRANSPORT=nodes OMPI_MCA_btl_tcp_if_include="$CLUSTER_NET.0/24"
 }
 
+# cluster_forget_pid PID: a process of CLUSTER_PIDS that has ended and been waited for (its pid may
+# be another process's by the time the cluster goes down).
+cluster_forget_pid() {
+  local pid keep=()
+  for pid in "${CLUSTER_PIDS[@]}"; do [[ "$pid" == "$1" ]] || keep+=("$pid"); done
+  CLUSTER_PIDS=("${keep[@]}")
+}
+
 # cluster_stop_pids PID...: SIGTERM, up to 5 s, then SIGKILL.
 cluster_stop_pids() {
   local pid _
@@ -229,6 +255,10 @@ cluster_stop_pids() {
 cluster_down() {
   local k pids
   trap - EXIT INT TERM
+  if [[ -n "$CLUSTER_TIMER" ]]; then
+    # shellcheck disable=SC2046
+    kill $(ps -o pid= --ppid "$CLUSTER_TIMER") "$CLUSTER_TIMER" 2>/dev/null  # the timer's sleep, then the timer
+  fi
   for ((k = 1; k <= CLUSTER_NODES; k++)); do
     # shellcheck disable=SC2046
     [[ -e /run/netns/slab-node$k ]] && cluster_stop_pids $(cluster_node_pids "$k")
@@ -240,7 +270,7 @@ cluster_down() {
     ip link show "slabv$k" >/dev/null 2>&1 && ip link del "slabv$k" 2>/dev/null
   done
   ip link show "$CLUSTER_BRIDGE" >/dev/null 2>&1 && ip link del "$CLUSTER_BRIDGE"
-  if [[ -n "$CLUSTER_WORK" && -z "${SLAB_CLUSTER_KEEP:-}" ]]; then rm -rf "$CLUSTER_WORK"; fi
+  if [[ -n "$CLUSTER_WORK" && -e "$CLUSTER_WORK/$CLUSTER_MARKER" && -z "${SLAB_CLUSTER_KEEP:-}" ]]; then rm -rf "$CLUSTER_WORK"; fi
   local left
   left=$(cluster_in_use)
   if [[ -n "$left" ]]; then cluster_log "teardown left: $left"; else cluster_log "torn down (namespaces, links, daemons, files)"; fi

@@ -46,13 +46,13 @@ crashes=0
 run() {
   local id state
   id=$(sbatch --parsable "$@") || fail "sbatch $*"
-  state=$(ended "$id")
+  state=$(ended "$id") || fail "$state"  # fail in $(...) ends only the subshell
   if [[ "$state" == FAILED ]] && cat slurm-"$id"*.out | grep -q "Failing at address: (nil)"; then
     cat slurm-"$id"*.out | grep -q "^wrote" && fail "job $id crashed and said wrote"
     crashes=$((crashes + 1))
     echo "jobs: job $id: a rank crashed at MPI start-up (Open MPI 4.1.4 over TCP under load); submitting it again, once"
     id=$(sbatch --parsable "$@") || fail "sbatch $*"
-    state=$(ended "$id")
+    state=$(ended "$id") || fail "$state"
   fi
   [[ "$state" == COMPLETED ]] || fail "job $id ended ${state:-unknown}: $(cat slurm-"$id"*.out | tail -30)"
   jobs+=("$id")

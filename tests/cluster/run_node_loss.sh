@@ -32,12 +32,13 @@ export SLAB_PROGRESS_TIMEOUT=10
 ARGS="--nx 2001 --t-end 0.05 --scheme crank-nicolson --cfl 50 --checkpoint-every 400"
 # The uninterrupted run: one node (this machine), two ranks, meanwhile.
 mkdir -p "$OUT"
-(source "$JOBS/env.sh" && SLAB_MPI_TRANSPORT=node mpirun -np 2 slab heat $ARGS --quiet --out "$OUT/heat-reference.h5") \
+(source "$JOBS/env.sh" && SLAB_MPI_TRANSPORT=node exec mpirun -np 2 slab heat $ARGS --quiet --out "$OUT/heat-reference.h5") \
   >"$WORK/reference.log" 2>&1 &
 reference=$!
+CLUSTER_PIDS+=("$reference")  # stopped with the cluster when the test ends before it does
 submit() { sbatch --parsable "$@" "$JOBS/heat.sbatch" || fail "sbatch $*"; }
-a=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --requeue --export=ALL,HEAT_ARGS="$ARGS")
-b=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --no-requeue --export=ALL,SLAB_RUN_NAME=byhand,HEAT_ARGS="$ARGS")
+a=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --requeue --export=ALL,HEAT_ARGS="$ARGS") || fail "$a"
+b=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --no-requeue --export=ALL,SLAB_RUN_NAME=byhand,HEAT_ARGS="$ARGS") || fail "$b"
 for _ in $(seq 100); do [[ "$(job_state "$a")$(job_state "$b")" == RUNNINGRUNNING ]] && break; sleep 0.1; done
 echo "node-loss: job $a (--requeue) on $(job_field "$a" NodeList); job $b (--no-requeue, SLAB_RUN_NAME=byhand) on $(job_field "$b" NodeList)"
 [[ "$(job_field "$a" NodeList)" == "node[1-2]" && "$(job_field "$b" NodeList)" == "node[3-4]" ]] || fail "unexpected placement"
@@ -78,7 +79,7 @@ for _ in $(seq 1800); do
   fi
   [[ -z "$down" ]] && node_down 2 && node_down 4 && down=$(since) && echo "node-loss: Slurm marked node2 and node4 down ${down} s after the loss"
   if [[ -z "$byhand" && -n "$failed_b" && -n "$down" ]]; then
-    byhand=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --export=ALL,SLAB_RUN_NAME=byhand,HEAT_ARGS="$ARGS")
+    byhand=$(submit --nodes=2 --ntasks-per-node=2 --ntasks=4 --export=ALL,SLAB_RUN_NAME=byhand,HEAT_ARGS="$ARGS") || fail "$byhand"
     echo "node-loss: job $byhand: job $b submitted again by hand with SLAB_RUN_NAME=byhand"
   fi
   [[ -z "$resumed_a" ]] && grep -q "^resume: from" "slurm-$a.out" && resumed_a=$(since) &&
@@ -87,7 +88,10 @@ for _ in $(seq 1800); do
   [[ -n "$exited" ]] || (($(date +%s%N) - loss < 60 * 1000000000)) || fail "the surviving ranks still run 60 s after the loss: $(survivors)"
   sleep 0.1
 done
-wait "$reference" || fail "the uninterrupted run failed: $(cat "$WORK/reference.log")"
+wait "$reference"
+code=$?
+cluster_forget_pid "$reference"
+((code == 0)) || fail "the uninterrupted run failed: $(cat "$WORK/reference.log")"
 wait_done "$a"
 [[ -n "$byhand" ]] || fail "job $b did not end"
 [[ "$(job_state "$b")" == NODE_FAIL ]] || grep -q "cannot be requeued" "slurm-$b.out" || fail "job $b failed without saying how to resume"

@@ -368,6 +368,14 @@ class HostileConfig(HostileTest):
                 write(self.path(name), text)
                 self.expect_refusal(["heat", "--config", name, "-q"], 2, words)
 
+    def test_a_bad_progress_timeout_is_refused_before_anything_is_created(self):
+        """SLAB_PROGRESS_TIMEOUT (the watchdog, read by the step loops) is checked with the options."""
+        for value in ("abc", "-1", "1e10", "nan", "5s"):
+            for args in (["heat", "--nx", "101", "--steps", "10"], ["regress", "--rows", "100", "--iters", "5"]):
+                with self.subTest(value=value, command=args[0]):
+                    self.expect_refusal(args + ["--out", "r.h5", "-q"], 2, f"SLAB_PROGRESS_TIMEOUT='{value}'",
+                                        env={"SLAB_PROGRESS_TIMEOUT": value})
+
     def test_repeated_config_merges_in_order_and_dev_null_is_empty(self):
         write(self.path("a.toml"), "[heat]\nnx = 31\nsnapshots = 3\nquiet = true\n")
         write(self.path("b.toml"), "[heat]\nnx = 41\nout = \"b.h5\"\n")

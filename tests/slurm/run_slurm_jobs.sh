@@ -34,6 +34,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_daemon PID_FILE CMD...: CMD (a root daemon) in the foreground as this script's child, killed
+# by the kernel if this script dies (SIGKILL included, when the trap cannot run): no Slurm daemon
+# outlives the test. (munged runs as another user, which would clear the parent-death signal; a
+# munged left running is one a later test reuses.)
+start_daemon() {
+  local pid_file=$1
+  shift
+  setpriv --pdeathsig KILL "$@" >/dev/null 2>&1 &
+  started+=("$!")
+  for _ in $(seq 50); do [[ -s "$pid_file" ]] && return 0; sleep 0.1; done
+  skip "$1 does not start: $(tail -5 "$WORK/$1.log" 2>/dev/null)"
+}
+
 # munge: the key comes with the package; the daemon runs as the munge user. The one on the default
 # socket is used when it answers (another munged, e.g. the cluster tests' own on its own socket,
 # does not count); otherwise one is started, and stopped by the pid it writes.
@@ -68,18 +81,8 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 } >"$SLURM_CONF"
-# In the foreground (-D) as this script's children, and killed by the kernel if this script dies
-# (SIGKILL included, when the trap cannot run): no daemon outlives the test.
-start_daemon() {
-  local name=$1
-  shift
-  setpriv --pdeathsig KILL "$@" >/dev/null 2>&1 &
-  started+=("$!")
-  for _ in $(seq 50); do [[ -s "$WORK/$name.pid" ]] && return 0; sleep 0.1; done
-  skip "$name does not start: $(tail -5 "$WORK/$name.log" 2>/dev/null)"
-}
-start_daemon slurmctld slurmctld -D -c -f "$SLURM_CONF"
-start_daemon slurmd slurmd -D -f "$SLURM_CONF" -N localhost
+start_daemon "$WORK/slurmctld.pid" slurmctld -D -c -f "$SLURM_CONF"
+start_daemon "$WORK/slurmd.pid" slurmd -D -f "$SLURM_CONF" -N localhost
 for _ in $(seq 100); do
   [[ "$(sinfo -h -o %T 2>/dev/null)" == idle ]] && break
   sleep 0.2
