@@ -17,10 +17,6 @@ constexpr std::size_t F = 0, L = 1;
 using Vec2 = std::array<double, 2>;
 using Mat2 = std::array<Vec2, 2>;  // [row][column], rows and columns (F, L)
 
-// The tags of the solver's messages: rows to blocks and back (tridiagonal.cpp) are 1601 and 1602.
-constexpr int neighbour_tag = 1603;
-constexpr int first_level_tag = 1604;  // level j: down 1604 + 2j, up 1605 + 2j
-
 // What a transfer is called on both sides of it, so that sender and receiver order the values of
 // one message alike: the block that uses the value, the block that holds it, and which of its two.
 struct Key {
@@ -125,7 +121,7 @@ struct Level {
   std::vector<Kept> kept;
   std::vector<Eliminated> eliminated;
   Exchange down, up;
-  explicit Level(int j) : down(first_level_tag + 2 * j), up(first_level_tag + 2 * j + 1) {}
+  explicit Level(int j) : down(mpi::tag::reduced_levels + 2 * j), up(mpi::tag::reduced_levels + 2 * j + 1) {}
 };
 
 Vec2 times(const Mat2& m, const Vec2& v) { return {m[F][F] * v[F] + m[F][L] * v[L], m[L][F] * v[F] + m[L][L] * v[L]}; }
@@ -154,7 +150,7 @@ struct ReducedSystem::Impl {
   std::vector<Level> levels;
   std::optional<Mat2> root_inverse;  // of block 0's last equation, on its owner
   std::vector<double> inbox;
-  Exchange neighbours{neighbour_tag};
+  Exchange neighbours{mpi::tag::reduced_neighbours};
 
   Impl(const mpi::Comm& c, std::int64_t count, bool cyclic, std::int64_t first, std::int64_t end,
        std::function<int(std::int64_t)> owner_of)

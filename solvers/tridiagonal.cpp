@@ -126,9 +126,6 @@ std::pair<std::int64_t, std::int64_t> Blocks::starting_in(std::int64_t lo, std::
 
 namespace {
 
-constexpr int to_blocks_tag = 1601;
-constexpr int to_rows_tag = 1602;
-
 // Global rows [row, row + count), all on rank `owner`.
 struct Segment {
   std::int64_t row, count;
@@ -273,8 +270,8 @@ void Solver::Impl::plan() {
 void Solver::Impl::load(std::span<const double> u) {
   mpi::RequestSet requests;
   for (const Segment& s : mine.tail)
-    requests.add(comm.irecv(rows_of(std::span(x), mine.begin, s), s.owner, to_blocks_tag));
-  for (const auto& [q, s] : lent) requests.add(comm.isend(rows_of(u, part.first(), s), q, to_blocks_tag));
+    requests.add(comm.irecv(rows_of(std::span(x), mine.begin, s), s.owner, mpi::tag::rows_to_blocks));
+  for (const auto& [q, s] : lent) requests.add(comm.isend(rows_of(u, part.first(), s), q, mpi::tag::rows_to_blocks));
   if (!x.empty()) std::copy(u.begin() + (mine.begin - part.first()), u.end(), x.begin());
   requests.wait_all();
   read_ends();
@@ -284,9 +281,9 @@ void Solver::Impl::load(std::span<const double> u) {
 // Blocks to rows.
 void Solver::Impl::store(std::span<double> u) {
   mpi::RequestSet requests;
-  for (const auto& [q, s] : lent) requests.add(comm.irecv(rows_of(u, part.first(), s), q, to_rows_tag));
+  for (const auto& [q, s] : lent) requests.add(comm.irecv(rows_of(u, part.first(), s), q, mpi::tag::blocks_to_rows));
   for (const Segment& s : mine.tail)
-    requests.add(comm.isend(rows_of(std::span<const double>(x), mine.begin, s), s.owner, to_rows_tag));
+    requests.add(comm.isend(rows_of(std::span<const double>(x), mine.begin, s), s.owner, mpi::tag::blocks_to_rows));
   if (!x.empty()) std::copy(x.begin(), x.begin() + (part.end() - mine.begin), u.begin() + (mine.begin - part.first()));
   requests.wait_all();
 }
@@ -303,9 +300,11 @@ void Solver::Impl::read_ends() {
 // block-local solutions' ends, the reduced right-hand side.
 void Solver::Impl::sweep() {
   const std::int64_t nb = blocks.count;
+  // sweep_uniform leaves out rc (and rd when identity_rhs): it serves only the operators without them.
+  const bool uniform = op.interior.rc == 0 && (!op.identity_rhs || op.interior.rd == 1);
   std::vector<std::int64_t> interior;
   for (std::int64_t k = mine.lo; k < mine.hi; ++k) {
-    if (k > 0 && k + 1 < nb) {
+    if (uniform && k > 0 && k + 1 < nb) {
       interior.push_back(k);
       continue;
     }

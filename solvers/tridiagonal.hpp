@@ -97,7 +97,8 @@ class BlockFactor {
   [[nodiscard]] double w_last() const noexcept { return w_.back(); }
 
   // The interior kernel: G blocks of the uniform operator at once (independent dependency chains);
-  // per block the same operations as sweep().
+  // per block the operations of sweep() for a row with rc = 0 (and rd = 1 when identity_rhs), which
+  // it leaves out: it is given no other row.
   template <int G>
   void sweep_uniform(const Row& r, double* const* x, const double* um, const double* up, bool identity_rhs) const;
 

@@ -47,11 +47,18 @@ inline MPI_Datatype datatype_of<std::uint64_t>() noexcept {
 // The tag of each point-to-point exchange, in one place: an exchange's messages can only match
 // receives posted with its own tag.
 namespace tag {
-inline constexpr int rows_chunked = 0;  // DistTensor's gather and scatter in pieces (core/dist_tensor.cpp)
-inline constexpr int halo_up = 1;       // a rank's last nodes, sent to the rank above (solvers/heat_explicit.cpp)
-inline constexpr int halo_down = 2;     // a rank's first nodes, sent to the rank below
-inline constexpr int gather_piece = 7;  // a piece of a block, to rank 0 and back (io/gather_sink.cpp)
-inline constexpr int tsqr_rows = 7013;  // rows of a TSQR leaf that straddles two ranks (solvers/tsqr.cpp)
+inline constexpr int rows_chunked = 0;       // DistTensor's gather and scatter in pieces (core/dist_tensor.cpp)
+inline constexpr int halo_up = 1;            // a rank's last nodes, sent to the rank above (solvers/heat_explicit.cpp)
+inline constexpr int halo_down = 2;          // a rank's first nodes, sent to the rank below
+inline constexpr int gather_piece = 7;       // a piece of a block, to rank 0 and back (io/gather_sink.cpp)
+inline constexpr int tsqr_rows = 7013;       // rows of a TSQR leaf that straddles two ranks (solvers/tsqr.cpp)
+inline constexpr int partial_tree = 1701;    // a range of ranks' partial tree, in the reduction (core/tree_sum.cpp)
+inline constexpr int rows_to_blocks = 1601;  // rows lent to a block's owner (solvers/tridiagonal.cpp)
+inline constexpr int blocks_to_rows = 1602;  // and given back
+inline constexpr int reduced_neighbours = 1603;  // block ends to the neighbours (solvers/reduced_system.cpp)
+// Level j of the reduced system's cyclic reduction: down reduced_levels + 2j, up reduced_levels + 2j + 1
+// (j < 64: 2000-2127, apart from every other tag here).
+inline constexpr int reduced_levels = 2000;
 }  // namespace tag
 
 // A count as MPI's int; throws RuntimeFailure naming `what` past 2^31-1.

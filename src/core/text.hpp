@@ -18,8 +18,8 @@ inline constexpr int round_trip_digits = 17;
 [[nodiscard]] bool is_utf8(std::string_view text);
 
 // `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by U+FFFD (the
-// replacement character, as Python's errors="replace" decodes): what slab records of an argument
-// (a path, the command line) in a file. Well-formed text is returned unchanged.
+// replacement character; one per byte, so a truncated sequence of two bytes gives two): what slab
+// records of an argument (a path, the command line) in a file. Well-formed text is returned unchanged.
 [[nodiscard]] std::string as_utf8(std::string_view text);
 
 }  // namespace slab

@@ -8,8 +8,6 @@ namespace slab {
 
 namespace {
 
-constexpr int partial_tree_tag = 1701;
-
 // A partial tree as one message: per node its begin and level, then its width values. Begin is a
 // leaf index below 2^53, so a double holds it exactly.
 std::vector<double> pack(const PartialTree& tree, std::size_t width) {
@@ -47,12 +45,12 @@ PartialTree reduce_to_root(const mpi::Comm& comm, PartialTree mine, std::int64_t
   for (int step = 1; step < size; step *= 2) {
     if (rank % (2 * step) != 0) {
       const std::vector<double> message = pack(mine, width);
-      comm.send(std::span<const double>(message), rank - step, partial_tree_tag);
+      comm.send(std::span<const double>(message), rank - step, mpi::tag::partial_tree);
       return {};
     }
     if (rank + step < size)
-      join_right(mine, unpack(comm.recv_any_length<double>(rank + step, partial_tree_tag), width, rank + step), leaves,
-                 width, merge);
+      join_right(mine, unpack(comm.recv_any_length<double>(rank + step, mpi::tag::partial_tree), width, rank + step),
+                 leaves, width, merge);
   }
   return mine;
 }

@@ -60,7 +60,8 @@ def run_counted(slab, args, ranks, work):
                "--mca", "pml_monitoring_enable", "1", "--mca", "pml_monitoring_enable_output", "3",
                "--mca", "pml_monitoring_filename", os.path.join(folder, "prof"),
                slab] + args + ["--out", os.path.join(folder, "out.h5"), "-q"]
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A run is seconds long; a stuck one fails the test with its output instead of waiting for CTest.
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}")
     return mean_bytes_sent(folder)

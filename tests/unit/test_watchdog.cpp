@@ -42,13 +42,6 @@ TEST(Watchdog, RefusesWhatIsNotSeconds) {
   }
 }
 
-TEST(Watchdog, UnarmedGuardDoesNothing) {
-  const Setting s(nullptr);
-  watchdog::Guard guard(0, "step");
-  guard.progress(1);
-  watchdog::tick();
-}
-
 // A loop that stops reaching its step boundaries: the process ends with stop::exit_code and one line
 // that names the step and the rank.
 TEST(WatchdogDeathTest, EndsAStalledLoop) {
@@ -61,6 +54,20 @@ TEST(WatchdogDeathTest, EndsAStalledLoop) {
         std::exit(0);
       },
       testing::ExitedWithCode(stop::exit_code), "slab: error: no progress for [0-9]+ s after step 7 \\(rank 3\\)");
+}
+
+// Without the setting the same stall is left alone: the loop ends as it would have.
+TEST(WatchdogDeathTest, LeavesALoopAloneWhenOff) {
+  const Setting s(nullptr);
+  EXPECT_EXIT(
+      {
+        watchdog::Guard guard(3, "step");
+        guard.progress(7);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three times the limit above
+        watchdog::tick();
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
