@@ -1,6 +1,7 @@
 #include "io/row_stream.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -15,6 +16,17 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 std::string dims_text(const Shape& shape) { return to_string(shape); }
+
+// No NaN and no infinity in p[0..n): the exponent bits all ones mark both. An OR over the whole
+// range, without an early exit, which the compiler vectorizes (std::isfinite per value costs as much
+// as reading the value from the page cache).
+bool all_finite(const double* p, std::size_t n) {
+  constexpr std::uint64_t exponent = 0x7ff0000000000000;
+  std::uint64_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    bad |= static_cast<std::uint64_t>((std::bit_cast<std::uint64_t>(p[i]) & exponent) == exponent);
+  return bad == 0;
+}
 
 std::vector<std::size_t> feature_columns(const TableSelection& sel, std::size_t table_cols, const std::string& what) {
   auto check = [&](std::int64_t c, const std::string& flag) {
@@ -110,11 +122,9 @@ void H5RowStream::read_piece(const RowRange& range, Slot& slot, bool with_x) con
     }
   // A NaN or an infinity fails every rank alike at the same piece.
   mpi::collectively(comm_, [&] {
-    const auto finite = [](double v) { return std::isfinite(v); };
-    if (with_x && !std::all_of(slot.x.data(), slot.x.data() + rows * cols, finite))
+    if (with_x && !all_finite(slot.x.data(), rows * cols))
       throw InputError("X in " + where_ + " holds NaN or infinite values");
-    if (!std::all_of(slot.y.data(), slot.y.data() + rows, finite))
-      throw InputError("y in " + where_ + " holds NaN or infinite values");
+    if (!all_finite(slot.y.data(), rows)) throw InputError("y in " + where_ + " holds NaN or infinite values");
   });
 }
 
