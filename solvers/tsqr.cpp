@@ -139,29 +139,36 @@ class LeafQr {
   // j); column j's diagonal becomes beta. Returns tau (0: nothing below the diagonal, H = I).
   [[gnu::always_inline]] double make_reflector(std::size_t j, std::size_t j0, double* v) {
     double* col = a_.data() + j * ld_;
-    for (std::size_t i = j0; i <= j; ++i) v[i] = 0.0;
-    for (std::size_t i = j + 1; i < ld_; ++i) v[i] = col[i];
-    v4d s = {0, 0, 0, 0};
-    for (std::size_t i = j0; i < ld_; i += 4) s += load4(v + i) * load4(v + i);
+    const std::size_t ld = ld_;
+    v4d first = load4(col + j0);
+    for (std::size_t q = 0; j0 + q <= j; ++q) first[q] = 0.0;  // rows j0..j are not below
+    store4(v + j0, first);
+    v4d s = v4d{0, 0, 0, 0} + first * first;
+    for (std::size_t i = j0 + 4; i < ld; i += 4) {
+      const v4d x = load4(col + i);
+      store4(v + i, x);
+      s += x * x;
+    }
     const double below = hsum(s);
     v[j] = 1.0;
     if (below == 0.0) {
-      for (std::size_t i = j + 1; i < ld_; ++i) v[i] = 0.0;
+      for (std::size_t i = j + 1; i < ld; ++i) v[i] = 0.0;
       return 0.0;
     }
     const double alpha = col[j];
     const double norm = std::sqrt(alpha * alpha + below);
     const double beta = alpha >= 0 ? -norm : norm;
     const double scale = 1.0 / (alpha - beta);
-    for (std::size_t i = j0; i < ld_; i += 4) store4(v + i, load4(v + i) * scale);
+    for (std::size_t i = j0; i < ld; i += 4) store4(v + i, load4(v + i) * scale);
     v[j] = 1.0;
     col[j] = beta;
     return (beta - alpha) / beta;
   }
 
   [[gnu::always_inline]] double dot(const double* a, const double* b, std::size_t j0) const {
+    const std::size_t ld = ld_;
     v4d s = {0, 0, 0, 0};
-    for (std::size_t i = j0; i < ld_; i += 4) s += load4(a + i) * load4(b + i);
+    for (std::size_t i = j0; i < ld; i += 4) s += load4(a + i) * load4(b + i);
     return hsum(s);
   }
 
