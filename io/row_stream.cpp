@@ -1,9 +1,9 @@
 #include "io/row_stream.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <future>
 #include <set>
 
@@ -17,15 +17,21 @@ using clock = std::chrono::steady_clock;
 
 std::string dims_text(const Shape& shape) { return to_string(shape); }
 
-// No NaN and no infinity in p[0..n): the exponent bits all ones mark both. An OR over the whole
-// range, without an early exit, which the compiler vectorizes (std::isfinite per value costs as much
-// as reading the value from the page cache).
+// No NaN and no infinity in p[0..n): x * 0 is 0 for every finite x and NaN otherwise, and a NaN
+// stays in the sum. Four lanes at a time and no early exit, so that the check costs little next to
+// reading the values (std::isfinite value by value cost as much as the read from the page cache).
 bool all_finite(const double* p, std::size_t n) {
-  constexpr std::uint64_t exponent = 0x7ff0000000000000;
-  std::uint64_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    bad |= static_cast<std::uint64_t>((std::bit_cast<std::uint64_t>(p[i]) & exponent) == exponent);
-  return bad == 0;
+  using v4d = double __attribute__((vector_size(32)));
+  v4d lanes = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v4d x;
+    std::memcpy(&x, p + i, sizeof x);
+    lanes += x * 0.0;
+  }
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) sum += p[i] * 0.0;
+  return sum == 0.0;
 }
 
 std::vector<std::size_t> feature_columns(const TableSelection& sel, std::size_t table_cols, const std::string& what) {
