@@ -375,18 +375,40 @@ class MemoryRows final : public slab::RowStream {
   mutable std::int64_t passes_ = 0;
 };
 
+// A RowStream that passes everything to another and keeps the ranges of the last pass asked of it:
+// the pieces a streamed TSQR reads, for reading the very same pieces with nothing to compute.
+class RecordedRanges final : public slab::RowStream {
+ public:
+  explicit RecordedRanges(const slab::RowStream& rows) : rows_(rows) {}
+  [[nodiscard]] std::int64_t rows() const override { return rows_.rows(); }
+  [[nodiscard]] std::size_t cols() const override { return rows_.cols(); }
+  [[nodiscard]] std::int64_t piece_rows() const override { return rows_.piece_rows(); }
+  void pass(const std::vector<slab::RowRange>& ranges, const std::function<void(const slab::RowPiece&)>& visit,
+            bool with_x) const override {
+    ranges_ = ranges;
+    rows_.pass(ranges, visit, with_x);
+  }
+  [[nodiscard]] std::int64_t passes() const override { return rows_.passes(); }
+  [[nodiscard]] const std::vector<slab::RowRange>& ranges() const noexcept { return ranges_; }
+
+ private:
+  const slab::RowStream& rows_;
+  mutable std::vector<slab::RowRange> ranges_;
+};
+
 // A streamed TSQR pass over an .h5 file of /regression/X and /regression/y (--dir FILE) through
-// buffers of --n bytes per rank, against the same reader's pass with nothing to compute (the rate
-// at which these ranks read the file alone). --steps 1: page cache cold (posix_fadvise DONTNEED on
-// the file before every repetition); 0: warm (one read first). Rates in GB/s of X and y.
+// buffers of --n bytes per rank, against the same reader's pass over the same pieces with nothing
+// to compute (the rate at which these ranks read the file alone). --steps 1: page cache cold
+// (posix_fadvise DONTNEED on the file before every repetition); 0: warm. Rates in GB/s of X and y.
 void stream_read_case(const Comm& comm, const Args& a) {
   const std::string& path = a.dir;
   const bool cold = a.steps == 1;
   const slab::io::H5RowStream rows(comm, path, {}, static_cast<std::uint64_t>(a.n), "--data");
-  const slab::RowPartition p(rows.rows(), comm.size(), comm.rank());
-  std::vector<slab::RowRange> ranges;
-  for (std::int64_t r = p.first(); r < p.end(); r += rows.piece_rows())
-    ranges.push_back({r, std::min(r + rows.piece_rows(), p.end())});
+  // One streamed TSQR pass first (which also warms the page cache): the pieces it reads are the
+  // pieces read alone.
+  const RecordedRanges recorder(rows);
+  double sink = slab::regression::tsqr_factor(comm, recorder)[0];
+  const std::vector<slab::RowRange> ranges = recorder.ranges();
   const auto drop_cache = [&] {
     if (!cold || !comm.is_root()) return;
     const int fd = ::open(path.c_str(), O_RDONLY);
@@ -394,12 +416,11 @@ void stream_read_case(const Comm& comm, const Args& a) {
       throw slab::RuntimeFailure("posix_fadvise(DONTNEED) failed on " + path);
     ::close(fd);
   };
-  if (!cold) rows.pass(ranges, [](const slab::RowPiece&) {});
   const double bytes = static_cast<double>(rows.rows()) * static_cast<double>(rows.cols() + 1) * 8.0;
   const std::string extra = ", \"bytes\": " + std::to_string(static_cast<long long>(bytes)) +
                             ", \"piece_rows\": " + std::to_string(rows.piece_rows()) + ", \"cache\": \"" +
-                            (cold ? "cold" : "warm") + "\", \"overlap\": " + (rows.overlapped() ? "true" : "false");
-  double sink = 0;
+                            (cold ? "cold" : "warm") + "\", \"overlap\": " + (rows.overlapped() ? "true" : "false") +
+                            ", \"pieces\": " + std::to_string(ranges.size());
   const auto read = time_it(
       comm, a.reps,
       [&] { rows.pass(ranges, [&](const slab::RowPiece& piece) { sink += piece.rows > 0 ? piece.x[0] : 0.0; }); },
