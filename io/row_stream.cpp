@@ -18,18 +18,21 @@ using clock = std::chrono::steady_clock;
 std::string dims_text(const Shape& shape) { return to_string(shape); }
 
 // No NaN and no infinity in p[0..n): x * 0 is 0 for every finite x and NaN otherwise, and a NaN
-// stays in the sum. Four lanes at a time and no early exit, so that the check costs little next to
-// reading the values (std::isfinite value by value cost as much as the read from the page cache).
+// stays in the sum. Four independent sums of two lanes (SSE2 registers) and no early exit, so that
+// the check costs little next to reading the values (std::isfinite value by value cost as much as
+// the read from the page cache).
 bool all_finite(const double* p, std::size_t n) {
-  using v4d = double __attribute__((vector_size(32)));
-  v4d lanes = {0, 0, 0, 0};
+  using v2d = double __attribute__((vector_size(16)));
+  v2d lanes[4] = {};
   std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v4d x;
-    std::memcpy(&x, p + i, sizeof x);
-    lanes += x * 0.0;
-  }
-  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t c = 0; c < 4; ++c) {
+      v2d x;
+      std::memcpy(&x, p + i + 2 * c, sizeof x);
+      lanes[c] += x * 0.0;
+    }
+  const v2d all = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  double sum = all[0] + all[1];
   for (; i < n; ++i) sum += p[i] * 0.0;
   return sum == 0.0;
 }
