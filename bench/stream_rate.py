@@ -4,13 +4,17 @@
 Writes an .h5 file of N rows of D features (/regression/X, /regression/y), then at each rank count
 runs `slab_bench stream-read`: the rows read in pieces through slab's reader with nothing to
 compute (the rate at which these ranks read the file alone), and a streamed TSQR pass over the same
-pieces, page cache warm and cold (posix_fadvise DONTNEED before every repetition). Beside them:
+pieces, page cache warm and cold (posix_fadvise DONTNEED before every repetition), and (warm) the
+same TSQR over the same pieces held in memory (the arithmetic alone). The ranks run unbound
+(`mpirun --bind-to none`): bound to one core each, as Open MPI binds by default, a rank's reader
+thread shares the core with its arithmetic and the two take turns. Beside them:
 numpy.linalg.lstsq on the same table loaded whole (what fits in memory), and the whole
 `slab regress --method qr --memory BUDGET` run. Prints one JSON line per measurement, then a
 summary of the rates in GB/s (bytes of X and y over the best of the repetitions).
 
   stream_rate.py BUILD_DIR DIR [N] [D] [BUFFER_BYTES] [RANKS...]
 e.g. bench/stream_rate.py build/release /tmp 4000000 16 67108864 1 2
+Environment: STREAM_RATE_REPS (default 5), STREAM_RATE_BIND (default none; core: Open MPI's binding).
 """
 import json
 import os
@@ -22,6 +26,8 @@ import h5py
 import numpy as np
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+REPS = int(os.environ.get("STREAM_RATE_REPS", "5"))  # best of REPS repetitions
+BIND = os.environ.get("STREAM_RATE_BIND", "none")  # mpirun --bind-to: none, or core (Open MPI's default)
 
 
 def write_table(path, rows, cols):
@@ -39,10 +45,15 @@ def write_table(path, rows, cols):
 
 
 def bench(build, path, buffer_bytes, ranks, cold):
-    out = subprocess.run(["mpirun", "--oversubscribe", "-np", str(ranks), os.path.join(build, "slab_bench"),
-                          "stream-read", "--dir", path, "--n", str(buffer_bytes), "--reps", "3",
-                          "--steps", "1" if cold else "0"], env=ENV, capture_output=True, text=True, check=True)
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    load = os.getloadavg()[0]
+    out = subprocess.run(["mpirun", "--oversubscribe", "--bind-to", BIND, "-np", str(ranks),
+                          os.path.join(build, "slab_bench"), "stream-read", "--dir", path, "--n", str(buffer_bytes),
+                          "--reps", str(REPS), "--steps", "1" if cold else "0"],
+                         env=ENV, capture_output=True, text=True, check=True)
+    results = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    for r in results:
+        r["load_average"] = [load, os.getloadavg()[0]]  # 1-minute load before and after
+    return results
 
 
 def numpy_lstsq(path):
@@ -60,7 +71,8 @@ def numpy_lstsq(path):
 
 def whole_run(build, path, ranks, budget):
     start = time.perf_counter()
-    out = subprocess.run(["mpirun", "--oversubscribe", "-np", str(ranks), os.path.join(build, "slab"), "regress",
+    out = subprocess.run(["mpirun", "--oversubscribe", "--bind-to", BIND, "-np", str(ranks),
+                          os.path.join(build, "slab"), "regress",
                           "--data", path, "--method", "qr", "--memory", budget, "--out", path + ".fit.h5",
                           "--overwrite"], env=ENV, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
@@ -93,7 +105,8 @@ def main():
         gbs = r["bytes"] / min(r["seconds"]) / 1e9
         key = (r["impl"], r["ranks"], r.get("cache", ""))
         rate[key] = gbs
-        print(f"# {r['impl']:>24} ranks {r['ranks']} {r.get('cache', ''):>4}: {gbs:.3f} GB/s")
+        load = " (load %.1f-%.1f)" % tuple(r["load_average"]) if "load_average" in r else ""
+        print(f"# {r['impl']:>24} ranks {r['ranks']} {r.get('cache', ''):>4}: {gbs:.3f} GB/s{load}")
     for ranks in rank_counts:
         for cache in ("warm", "cold"):
             ratio = rate[("streamed-tsqr", ranks, cache)] / rate[("read-alone", ranks, cache)]

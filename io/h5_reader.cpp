@@ -156,15 +156,17 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
 }
 
 // Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing).
+// `mode`: how MPI-IO moves the values (H5FD_MPIO_INDEPENDENT: each rank reads its own box, with no
+// exchange between the ranks); every rank takes part in the call and agrees on its outcome either way.
 void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, double* out, const std::string& dataset,
-                    const std::string& where) {
+                    const std::string& where, H5FD_mpio_xfer_t mode = H5FD_MPIO_COLLECTIVE) {
   const bool empty = std::find(count.begin(), count.end(), 0) != count.end();
   mpi::collectively(comm, [&] {
     h5::Dataspace file_space(SLAB_H5(H5Dget_space(o.data.get()), where));
     const h5::Dataspace memory = h5::select_block(file_space, start, count, empty, where);
     h5::PropertyList transfer(SLAB_H5(H5Pcreate(H5P_DATASET_XFER), where));
-    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), where);
+    SLAB_H5(H5Pset_dxpl_mpio(transfer.get(), mode), where);
     double dummy = 0;
     if (H5Dread(o.data.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), transfer.get(), empty ? &dummy : out) <
         0)
@@ -317,7 +319,7 @@ void H5Input::read_numbers(const std::string& dataset, const std::vector<std::ui
   const Opened o = open_checked(comm_, file_, dataset, {start.size(), {}, {}, true}, where_);
   require_stored(dataset, o.data, o.shape);
   read_selection(comm_, o, std::vector<hsize_t>(start.begin(), start.end()),
-                 std::vector<hsize_t>(count.begin(), count.end()), out, dataset, where_);
+                 std::vector<hsize_t>(count.begin(), count.end()), out, dataset, where_, H5FD_MPIO_INDEPENDENT);
 }
 
 std::string H5Input::type_name(const std::string& dataset) const {

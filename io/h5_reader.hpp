@@ -46,7 +46,9 @@ class H5Input {
   // shape was checked (an empty count reads nothing but takes part).
   void read_box(const std::string& dataset, const std::vector<std::uint64_t>& start,
                 const std::vector<std::uint64_t>& count, double* out) const;
-  // The same for a dataset of any numbers (floating point or integer), converted to double by HDF5.
+  // The same for a dataset of any numbers (floating point or integer), converted to double by HDF5,
+  // each rank reading its box independently (the rows of a table: one contiguous range per rank,
+  // which a collective transfer would only route through aggregating ranks).
   void read_numbers(const std::string& dataset, const std::vector<std::uint64_t>& start,
                     const std::vector<std::uint64_t>& count, double* out) const;
   // Collective: the type of a numeric dataset as NumPy names it (float64, float32, int64, uint8, ...).

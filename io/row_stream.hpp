@@ -43,7 +43,8 @@ struct TableInfo {
 // number, rows that disagree, a column out of range or named twice).
 [[nodiscard]] TableInfo inspect_table(const mpi::Comm& comm, const H5Input& input, const TableSelection& selection);
 
-// The rows of X and y read in pieces by collective hyperslab reads. The next piece is read by a
+// The rows of X and y read in pieces by hyperslab reads (every rank takes part in each read; the
+// values move by independent MPI-IO, each rank's rows being one contiguous range). The next piece is read by a
 // second thread while the current one is visited (when MPI allows calls from it: see
 // docs/streaming.md); HDF5 is only ever called from one thread at a time.
 class H5RowStream final : public RowStream {

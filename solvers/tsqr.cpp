@@ -30,12 +30,12 @@ using clock = std::chrono::steady_clock;
 double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
 using v4d = double __attribute__((vector_size(32)));
-[[gnu::always_inline]] inline v4d load4(const double* p) {
-  v4d v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void store4(double* p, const v4d& v) { std::memcpy(p, &v, sizeof v); }
+// Four doubles at any address of a double: GCC gives a vector type the alias set of its element, so
+// (unlike memcpy, which may alias anything) a store does not make the compiler reload every other
+// value from memory.
+using v4d_unaligned = double __attribute__((vector_size(32), aligned(alignof(double))));
+[[gnu::always_inline]] inline v4d load4(const double* p) { return *reinterpret_cast<const v4d_unaligned*>(p); }
+[[gnu::always_inline]] inline void store4(double* p, const v4d& v) { *reinterpret_cast<v4d_unaligned*>(p) = v; }
 [[gnu::always_inline]] inline double hsum(const v4d& v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 // The rows of one leaf block of [1 X y]: row i has features x[i * x_stride + c] and y[i * y_stride].
@@ -49,96 +49,191 @@ struct LeafRows {
 
 // Householder QR of one leaf block in a column-major scratch of ld rows (ld = rows rounded up to a
 // multiple of 8, zero padded) and W columns. Reflector j zeroes column j below the diagonal:
-// v = [1, a_{j+1..}/(alpha - beta)], tau = (beta - alpha)/beta, beta = -sign(alpha) ||a_{j..}||
-// (LAPACK's dlarfg). Vector loops start at the multiple of 4 at or below j + 1 with v zero up to j.
+// H = I - tau v v^T, v = [0.., 1, a_{j+1..}/(alpha - beta)], tau = (beta - alpha)/beta,
+// beta = -sign(alpha) ||a_{j..}|| (LAPACK's dlarfg). Reflectors come in pairs (j, j + 1) applied in
+// one sweep over each trailing column c (compact WY for two): s1 = v1.c, s2 = v2.c, d1 = tau1 s1,
+// d2 = tau2 (s2 - d1 (v2.v1)), c <- (c - d1 v1) - d2 v2, so each column is read twice and written
+// once per two reflectors. Dot products accumulate in four lanes (rows i mod 4, from the multiple of
+// 4 at or below j) summed as (l0 + l1) + (l2 + l3): the same operations in the same order for the
+// portable (SSE2 pairs) and the AVX2 build, and for a column in a group of 4, 2 or 1.
 class LeafQr {
  public:
   LeafQr(std::size_t width, std::size_t block_rows)
-      : width_(width), a_(((block_rows + 7) / 8 * 8) * width), v_((block_rows + 7) / 8 * 8 + width + 8) {}
+      : width_(width),
+        a_(padded(block_rows) * width),
+        v1_(padded(block_rows) + width + 8),
+        v2_(padded(block_rows) + width + 8) {}
 
   [[gnu::always_inline]] void operator()(const LeafRows& rows, double* r) {
-    ld_ = (rows.rows + 7) / 8 * 8;
+    ld_ = padded(rows.rows);
     load(rows);
-    for (std::size_t j = 0; j < width_; ++j) reflect(j);
+    plan_prefetch(rows);
+    // Reflectors from row ld on act on zeros only: they are the identity.
+    std::size_t j = 0;
+    for (; j + 1 < width_ && j < ld_; j += 2) reflect_pair(j);
+    if (j + 1 == width_ && j < ld_) (void)make_reflector(j, j & ~std::size_t{3}, v1_.data());  // the last alone
     std::fill_n(r, width_ * width_, 0.0);
     for (std::size_t i = 0; i < std::min(rows.rows, width_); ++i)
       for (std::size_t c = i; c < width_; ++c) r[i * width_ + c] = a_[c * ld_ + i];
   }
 
  private:
+  static std::size_t padded(std::size_t rows) { return (rows + 7) / 8 * 8; }
+
+  // [1 X y] into the columns: X by 4 x 4 blocks transposed in registers (moves only), then the rest.
   [[gnu::always_inline]] void load(const LeafRows& rows) {
-    const std::size_t cols = width_ - 2;
+    const std::size_t cols = width_ - 2, n = rows.rows;
     double* one = a_.data();
     double* yy = a_.data() + (width_ - 1) * ld_;
-    for (std::size_t i = 0; i < rows.rows; ++i) {
-      one[i] = 1.0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const double* r0 = rows.x + i * rows.x_stride;
+      const double* r1 = r0 + rows.x_stride;
+      const double* r2 = r1 + rows.x_stride;
+      const double* r3 = r2 + rows.x_stride;
+      std::size_t c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const v4d a = load4(r0 + c), b = load4(r1 + c), e = load4(r2 + c), f = load4(r3 + c);
+        const v4d ab0 = __builtin_shufflevector(a, b, 0, 4, 2, 6), ab1 = __builtin_shufflevector(a, b, 1, 5, 3, 7);
+        const v4d ef0 = __builtin_shufflevector(e, f, 0, 4, 2, 6), ef1 = __builtin_shufflevector(e, f, 1, 5, 3, 7);
+        double* to = a_.data() + (c + 1) * ld_ + i;
+        store4(to, __builtin_shufflevector(ab0, ef0, 0, 1, 4, 5));
+        store4(to + ld_, __builtin_shufflevector(ab1, ef1, 0, 1, 4, 5));
+        store4(to + 2 * ld_, __builtin_shufflevector(ab0, ef0, 2, 3, 6, 7));
+        store4(to + 3 * ld_, __builtin_shufflevector(ab1, ef1, 2, 3, 6, 7));
+      }
+      for (; c < cols; ++c) {
+        double* to = a_.data() + (c + 1) * ld_ + i;
+        to[0] = r0[c];
+        to[1] = r1[c];
+        to[2] = r2[c];
+        to[3] = r3[c];
+      }
+    }
+    for (; i < n; ++i) {
       const double* row = rows.x + i * rows.x_stride;
       for (std::size_t c = 0; c < cols; ++c) a_[(c + 1) * ld_ + i] = row[c];
+    }
+    for (i = 0; i < n; ++i) {
+      one[i] = 1.0;
       yy[i] = rows.y[i * rows.y_stride];
     }
-    for (std::size_t c = 0; c < width_; ++c) std::fill(a_.data() + c * ld_ + rows.rows, a_.data() + (c + 1) * ld_, 0.0);
+    for (std::size_t c = 0; c < width_; ++c) std::fill(a_.data() + c * ld_ + n, a_.data() + (c + 1) * ld_, 0.0);
   }
 
-  [[gnu::always_inline]] void reflect(std::size_t j) {
+  // The next leaf's rows (those after this leaf's, in the same buffer) are brought towards the
+  // cache a line at a time from within the arithmetic on this one, so that memory and arithmetic
+  // overlap. A hint only: a prefetch never faults, and nothing computed depends on it.
+  [[gnu::always_inline]] void plan_prefetch(const LeafRows& rows) {
+    const std::uintptr_t bytes = rows.rows * rows.x_stride * sizeof(double);
+    prefetch_ = reinterpret_cast<std::uintptr_t>(rows.x) + bytes;
+    prefetch_end_ = prefetch_ + bytes;
+  }
+  [[gnu::always_inline]] void prefetch_line() {
+    if (prefetch_ >= prefetch_end_) return;
+    __builtin_prefetch(reinterpret_cast<const void*>(prefetch_), 0, 2);
+    prefetch_ += 64;
+  }
+
+  // Reflector j from column j into v[j0..ld) (zero up to j, 1 at j; j0 a multiple of 4 at or below
+  // j); column j's diagonal becomes beta. Returns tau (0: nothing below the diagonal, H = I).
+  [[gnu::always_inline]] double make_reflector(std::size_t j, std::size_t j0, double* v) {
     double* col = a_.data() + j * ld_;
-    double* v = v_.data();
-    const std::size_t j0 = (j + 1) & ~std::size_t{3};
-    for (std::size_t i = j0; i <= j; ++i) v[i] = 0.0;
-    for (std::size_t i = j + 1; i < ld_; ++i) v[i] = col[i];
-    v4d s = {0, 0, 0, 0};
-    for (std::size_t i = j0; i < ld_; i += 4) s += load4(v + i) * load4(v + i);
+    const std::size_t ld = ld_;
+    v4d first = load4(col + j0);
+    for (std::size_t q = 0; j0 + q <= j; ++q) first[q] = 0.0;  // rows j0..j are not below
+    store4(v + j0, first);
+    v4d s = v4d{0, 0, 0, 0} + first * first;
+    for (std::size_t i = j0 + 4; i < ld; i += 4) {
+      const v4d x = load4(col + i);
+      store4(v + i, x);
+      s += x * x;
+    }
     const double below = hsum(s);
-    if (below == 0.0) return;  // nothing below the diagonal: the reflector is the identity
+    v[j] = 1.0;
+    if (below == 0.0) {
+      for (std::size_t i = j + 1; i < ld; ++i) v[i] = 0.0;
+      return 0.0;
+    }
     const double alpha = col[j];
     const double norm = std::sqrt(alpha * alpha + below);
     const double beta = alpha >= 0 ? -norm : norm;
-    const double tau = (beta - alpha) / beta;
     const double scale = 1.0 / (alpha - beta);
-    for (std::size_t i = j0; i < ld_; i += 4) store4(v + i, load4(v + i) * scale);
+    for (std::size_t i = j0; i < ld; i += 4) store4(v + i, load4(v + i) * scale);
+    v[j] = 1.0;
     col[j] = beta;
-    std::size_t k = j + 1;
-    for (; k + 4 <= width_; k += 4) apply4(k, j, j0, tau);
-    for (; k < width_; ++k) apply1(k, j, j0, tau);
+    return (beta - alpha) / beta;
   }
 
-  // Columns k..k+3 -= tau v (v^T column): four independent dot products share each load of v.
-  [[gnu::always_inline]] void apply4(std::size_t k, std::size_t j, std::size_t j0, double tau) {
-    double* c[4];
-    for (std::size_t q = 0; q < 4; ++q) c[q] = a_.data() + (k + q) * ld_;
-    const double* v = v_.data();
-    v4d s[4] = {{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
-    for (std::size_t i = j0; i < ld_; i += 4) {
-      const v4d vv = load4(v + i);
-      for (std::size_t q = 0; q < 4; ++q) s[q] += vv * load4(c[q] + i);
-    }
-    double d[4];
-    for (std::size_t q = 0; q < 4; ++q) {
-      d[q] = tau * (c[q][j] + hsum(s[q]));
-      c[q][j] -= d[q];
-    }
-    for (std::size_t i = j0; i < ld_; i += 4) {
-      const v4d vv = load4(v + i);
-      for (std::size_t q = 0; q < 4; ++q) store4(c[q] + i, load4(c[q] + i) - d[q] * vv);
-    }
-  }
-
-  [[gnu::always_inline]] void apply1(std::size_t k, std::size_t j, std::size_t j0, double tau) {
-    double* c = a_.data() + k * ld_;
-    const double* v = v_.data();
+  [[gnu::always_inline]] double dot(const double* a, const double* b, std::size_t j0) const {
+    const std::size_t ld = ld_;
     v4d s = {0, 0, 0, 0};
-    for (std::size_t i = j0; i < ld_; i += 4) s += load4(v + i) * load4(c + i);
-    const double d = tau * (c[j] + hsum(s));
-    c[j] -= d;
-    for (std::size_t i = j0; i < ld_; i += 4) store4(c + i, load4(c + i) - d * load4(v + i));
+    for (std::size_t i = j0; i < ld; i += 4) s += load4(a + i) * load4(b + i);
+    return hsum(s);
+  }
+
+  // Reflectors j and j + 1, applied to the columns after them.
+  [[gnu::always_inline]] void reflect_pair(std::size_t j) {
+    const std::size_t j0 = j & ~std::size_t{3};
+    double* v1 = v1_.data();
+    double* v2 = v2_.data();
+    const double tau1 = make_reflector(j, j0, v1);
+    double* next = a_.data() + (j + 1) * ld_;
+    if (tau1 != 0.0) {
+      const double d = tau1 * dot(v1, next, j0);
+      for (std::size_t i = j0; i < ld_; i += 4) store4(next + i, load4(next + i) - d * load4(v1 + i));
+    }
+    const double tau2 = make_reflector(j + 1, j0, v2);
+    if (tau1 == 0.0 && tau2 == 0.0) return;
+    const double w = dot(v2, v1, j0);
+    std::size_t k = j + 2;
+    for (; k + 4 <= width_; k += 4) apply_pair<4>(k, j0, tau1, tau2, w);
+    for (; k + 2 <= width_; k += 2) apply_pair<2>(k, j0, tau1, tau2, w);
+    for (; k < width_; ++k) apply_pair<1>(k, j0, tau1, tau2, w);
+  }
+
+  // Columns k..k+Q-1 <- (I - tau2 v2 v2^T)(I - tau1 v1 v1^T) c: two dot products per column share
+  // each load of v1 and v2.
+  template <std::size_t Q>
+  [[gnu::always_inline]] void apply_pair(std::size_t k, std::size_t j0, double tau1, double tau2, double w) {
+    const std::size_t ld = ld_;
+    double* c[Q];
+    for (std::size_t q = 0; q < Q; ++q) c[q] = a_.data() + (k + q) * ld;
+    const double* v1 = v1_.data();
+    const double* v2 = v2_.data();
+    v4d s1[Q], s2[Q];
+    for (std::size_t q = 0; q < Q; ++q) s1[q] = s2[q] = v4d{0, 0, 0, 0};
+    for (std::size_t i = j0; i < ld; i += 4) {
+      if (i % 8 == 0) prefetch_line();
+      const v4d a = load4(v1 + i), b = load4(v2 + i);
+      for (std::size_t q = 0; q < Q; ++q) {
+        const v4d x = load4(c[q] + i);
+        s1[q] += a * x;
+        s2[q] += b * x;
+      }
+    }
+    double d1[Q], d2[Q];
+    for (std::size_t q = 0; q < Q; ++q) {
+      d1[q] = tau1 == 0.0 ? 0.0 : tau1 * hsum(s1[q]);
+      d2[q] = tau2 == 0.0 ? 0.0 : tau2 * (hsum(s2[q]) - d1[q] * w);
+    }
+    for (std::size_t i = j0; i < ld; i += 4) {
+      if (i % 8 == 0) prefetch_line();
+      const v4d a = load4(v1 + i), b = load4(v2 + i);
+      for (std::size_t q = 0; q < Q; ++q) store4(c[q] + i, (load4(c[q] + i) - d1[q] * a) - d2[q] * b);
+    }
   }
 
   std::size_t width_;
   std::size_t ld_ = 0;
-  std::vector<double> a_, v_;
+  std::uintptr_t prefetch_ = 0, prefetch_end_ = 0;
+  std::vector<double> a_, v1_, v2_;
 };
 
 // top = the R of [top; bottom] for two W x W upper triangles (row-major), by W structured
 // reflectors: reflector j acts on row j of top and rows 0..j of bottom. `work` holds W * W + W.
+// The columns k > j are updated four at a time, each lane the same operations in the same order as
+// one column alone.
 void merge_triangles(double* top, const double* bottom, std::size_t width, double* work) {
   double* s = work;
   double* v = work + width * width;
@@ -157,7 +252,15 @@ void merge_triangles(double* top, const double* bottom, std::size_t width, doubl
       s[i * width + j] = 0.0;
     }
     top[j * width + j] = beta;
-    for (std::size_t k = j + 1; k < width; ++k) {
+    std::size_t k = j + 1;
+    for (; k + 4 <= width; k += 4) {
+      v4d dot = load4(top + j * width + k);
+      for (std::size_t i = 0; i <= j; ++i) dot += v[i] * load4(s + i * width + k);
+      const v4d d = tau * dot;
+      store4(top + j * width + k, load4(top + j * width + k) - d);
+      for (std::size_t i = 0; i <= j; ++i) store4(s + i * width + k, load4(s + i * width + k) - d * v[i]);
+    }
+    for (; k < width; ++k) {
       double dot = top[j * width + k];
       for (std::size_t i = 0; i <= j; ++i) dot += v[i] * s[i * width + k];
       const double d = tau * dot;
