@@ -18,8 +18,10 @@ Environment: STREAM_RATE_REPS (default 5), STREAM_RATE_BIND (default none; core:
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import h5py
@@ -90,7 +92,16 @@ def main():
     cols = int(sys.argv[4]) if len(sys.argv) > 4 else 16
     buffer_bytes = int(sys.argv[5]) if len(sys.argv) > 5 else 64 << 20
     rank_counts = [int(r) for r in sys.argv[6:]] or [1, 2]
-    path = os.path.join(folder, f"stream-{rows}x{cols}.h5")
+    # Every file it writes (the table, the fits) lives in a folder of its own under DIR, removed at
+    # the end: nothing of DIR's is replaced.
+    work = tempfile.mkdtemp(dir=folder, prefix="stream-rate-")
+    try:
+        measure(build, os.path.join(work, f"stream-{rows}x{cols}.h5"), rows, cols, buffer_bytes, rank_counts)
+    finally:
+        shutil.rmtree(work)
+
+
+def measure(build, path, rows, cols, buffer_bytes, rank_counts):
     write_table(path, rows, cols)
     results = []
     for ranks in rank_counts:
@@ -111,7 +122,6 @@ def main():
         for cache in ("warm", "cold"):
             ratio = rate[("streamed-tsqr", ranks, cache)] / rate[("read-alone", ranks, cache)]
             print(f"# streamed TSQR / read alone, {ranks} ranks, {cache}: {100 * ratio:.0f} %")
-    os.remove(path)
 
 
 if __name__ == "__main__":
