@@ -160,3 +160,21 @@ void replay_next_repetition() {
 }
 
 #include "mpi_wrappers.inc"
+
+// MPI_Iallreduce as a blocking MPI_Allreduce, complete when it returns (*request = MPI_REQUEST_NULL,
+// which MPI_Wait and MPI_Test accept at once). SMPI 3.32's nonblocking collectives are linear
+// (src/smpi/colls/smpi_nbc_impl.cpp): its MPI_Iallreduce sends to and receives from every other
+// rank, P (P - 1) messages, 16.8 million at 4,096 ranks, all in flight at once, and SimGrid's
+// network model shares the links among every flow in flight, so a 256-rank simulation of the
+// explicit step (whose stop agreement, src/core/stop.cpp, is one MPI_Iallreduce per block of
+// steps) took 80 s of wall time per repetition and more with P. Open MPI's own MPI_Iallreduce
+// (libnbc) takes log2 P rounds; the blocking MPI_Allreduce here takes Open MPI's algorithm
+// (smpi/coll-selector:ompi), also log2 P rounds. The one difference: the reduction's latency is
+// on the caller's path in full instead of overlapping the work until the next MPI_Wait, which
+// makes the simulated time longer, never shorter (docs/scaling.md).
+int MPI_Iallreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                   MPI_Request* request) {
+  const Section section("MPI_Iallreduce");
+  *request = MPI_REQUEST_NULL;
+  return PMPI_Allreduce(sendbuf, recvbuf, count, datatype, op, comm);
+}
