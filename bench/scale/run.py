@@ -28,12 +28,22 @@ STRONG_BASE = 64
 # the platform's link figures are used as given (no calibration factors of another cluster);
 # MPI_Probe/MPI_Test polls cost 1 us, not SMPI's default 100 us (SMPI's MPI_Probe and waits on
 # MPI_Test poll: at 0.1 us a rank waiting 1 ms is 10,000 simulation steps; 1 us delays a detected
-# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices.
+# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices,
+# but for the broadcast, reduction and allreduce SMPI's own binomial trees and recursive doubling:
+# SMPI 3.32's ports of Open MPI's tuned algorithms for these cost the simulator a time that grows
+# about 8x per doubling of P (one 160-byte MPI_Bcast at 512 ranks: 3.2 s of CPU, 0.02 s with
+# binomial_tree; one 8-byte MPI_Allreduce at 1,024 ranks: 28 s, 0.06 s at 512 with rdb), which at
+# 4,096 ranks would be hours per point. The messages are the same log2 P rounds of the same sizes
+# (Open MPI's choice for one small allreduce at these sizes is a binomial reduce and broadcast,
+# 2 log2 P rounds to recursive doubling's log2 P; docs/scaling.md).
 SMPI_OPTIONS = [
     "-no-privatize",
     "--cfg=smpi/host-speed:1Gf",
     "--cfg=smpi/simulate-computation:no",
     "--cfg=smpi/coll-selector:ompi",
+    "--cfg=smpi/bcast:binomial_tree",
+    "--cfg=smpi/reduce:binomial",
+    "--cfg=smpi/allreduce:rdb",
     "--cfg=smpi/lat-factor:0:1",
     "--cfg=smpi/bw-factor:0:1",
     "--cfg=smpi/iprobe:1e-6",
