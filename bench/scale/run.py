@@ -23,6 +23,9 @@ FEATURES = 16
 WEAK_SIZE = {"gd": 2**17, "qr": 2**17, "cn": 2**20, "explicit": 2**20}  # rows or grid nodes per rank
 STRONG_SIZE = {"gd": 2**27, "qr": 2**27, "cn": 2**30, "explicit": 2**30}
 STRONG_BASE = 64
+# The least share per rank the strong-scaling model is taken to (above the explicit scheme's temporal
+# block of 16 nodes and TSQR's 18 columns).
+MIN_SHARE = 32
 
 # SMPI settings (docs/scaling.md): computation is injected by compute_replay.cpp, not by SMPI;
 # the platform's link figures are used as given (no calibration factors of another cluster);
@@ -244,7 +247,30 @@ def main():
                   + f", {wall:6.1f} s wall", flush=True)
             # The results so far, after every point: an interrupted study leaves what it measured.
             study.write(final=False, plot=ranks >= 256)
+
+        for kernel in kernels:
+            base = study.rows_of(kernel, "strong")
+            if base and base[0]["ranks"] == args.min_strong:
+                study.beyond[kernel] = model_beyond(platform, kernel, base[0], base[-1]["ranks"],
+                                                    args.strong_size or STRONG_SIZE[kernel], args.factor, one_rank)
     study.write(final=True, plot=True)
+
+
+def model_beyond(platform, kernel, base, last_ranks, total, factor, one_rank):
+    """The strong-scaling model past the last simulated rank count, up to the first rank count
+    where its efficiency falls below 50 % (or the least share per rank): the compute term is a
+    1-rank run of each smaller share, the communication the model's on the same network."""
+    ranks, found = last_ranks, None
+    while total // (ranks * factor) >= MIN_SHARE:
+        ranks *= factor
+        compute = one_rank(kernel, total // ranks)
+        communication = model_communication(platform, kernel, ranks, total // ranks)
+        efficiency = base["seconds"] * base["ranks"] / ((compute + communication) * ranks)
+        found = {"ranks": ranks, "per_rank": total // ranks, "compute_seconds": compute,
+                 "communication_seconds": communication, "model_efficiency": efficiency}
+        if efficiency < 0.5:
+            break
+    return found
 
 
 def plan_points(kernels, modes, max_ranks, args):
@@ -270,7 +296,11 @@ class Study:
         self.args, self.platform = args, platform
         self.measured = []  # {kernel, mode, ranks, seconds (None for the 1-rank baseline), per_rank, wall}
         self.compute = {}  # (kernel, per-rank size) -> least 1-rank time so far
+        self.beyond = {}  # kernel -> the strong-scaling model past the last simulated rank count
         self.started = time.monotonic()
+
+    def rows_of(self, kernel, mode):
+        return [d for d in self.rows()[1] if d["kernel"] == kernel and d["mode"] == mode]
 
     def rows(self):
         """The result rows and their details, curve by curve, from the points measured so far: the
@@ -306,16 +336,38 @@ class Study:
     def write(self, final, plot):
         rows, detail = self.rows()
         write_results(self.args, rows, detail, self.platform, time.monotonic() - self.started,
-                      final=final, plot=plot and not self.args.no_plot)
+                      final=final, plot=plot and not self.args.no_plot, beyond=self.beyond)
 
 
 def merge(args):
+    """Joins the -detail.json files of studies run apart; with --binary (bench/scale.sh passes it)
+    also the strong-scaling model past their last rank count, from new 1-rank runs."""
     detail = [d for path in args.merge for d in json.load(open(path))]
     detail.sort(key=lambda d: (KERNELS.index(d["kernel"]), d["mode"] != "weak", d["ranks"]))
     rows = [{k: d[k] for k in ("kernel", "mode", "ranks", "seconds", "efficiency")} for d in detail]
     wall = sum(d["wall_seconds"] for d in detail)
-    write_results(args, rows, detail, Platform(os.path.join(HERE, "platform.xml")), wall, final=True,
-                  plot=not args.no_plot)
+    platform_xml = os.path.join(HERE, "platform.xml")
+    platform = Platform(platform_xml)
+    beyond = {}
+    if args.binary:
+        with tempfile.TemporaryDirectory(prefix="slab-scale-") as workdir:
+            hostfile = os.path.join(workdir, "hosts")
+            with open(hostfile, "w") as f:
+                f.write("node-0\n")
+            least = {}
+
+            def one_rank(kernel, local):
+                seconds = run_kernel(os.path.abspath(args.binary), platform_xml, hostfile, workdir, kernel, 1, local,
+                                     repetitions(1))[0]
+                least[(kernel, local)] = min(seconds, least.get((kernel, local), seconds))
+                return least[(kernel, local)]
+
+            for kernel in KERNELS:
+                strong = [d for d in detail if d["kernel"] == kernel and d["mode"] == "strong"]
+                if strong and strong[0]["ranks"] == args.min_strong:
+                    beyond[kernel] = model_beyond(platform, kernel, strong[0], strong[-1]["ranks"],
+                                                  args.strong_size or STRONG_SIZE[kernel], args.factor, one_rank)
+    write_results(args, rows, detail, platform, wall, final=True, plot=not args.no_plot, beyond=beyond)
 
 
 def replace_file(path, text):
@@ -325,13 +377,13 @@ def replace_file(path, text):
     os.replace(path + ".tmp", path)
 
 
-def write_results(args, rows, detail, platform, study_wall, final, plot):
+def write_results(args, rows, detail, platform, study_wall, final, plot, beyond=None):
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"scale-{args.date}")
     replace_file(stem + ".json", json.dumps(rows, indent=1) + "\n")
     # The rows with the model and wall times.
     replace_file(stem + "-detail.json", json.dumps(detail, indent=1) + "\n")
-    tables = render_tables(detail, platform, study_wall, args.quick, final)
+    tables = render_tables(detail, platform, study_wall, args.quick, final, beyond or {})
     replace_file(stem + ".md", tables)
     if plot:
         draw(detail, stem + ".png")
@@ -341,7 +393,7 @@ def write_results(args, rows, detail, platform, study_wall, final, plot):
               + f" ({study_wall:.0f} s of wall time)")
 
 
-def render_tables(detail, platform, study_wall, quick, final=True):
+def render_tables(detail, platform, study_wall, quick, final=True, beyond=None):
     out = [f"# slab scaling study (simulated{', quick' if quick else ''}{'' if final else ', in progress'})\n",
            f"SimGrid SMPI on bench/scale/platform.xml: {platform.nodes} nodes x {platform.cores} cores, "
            f"{platform.bw * 8 / 1e9:.0f} Gb/s links, {platform.lat * 4 * 1e6:.2f} us between leaf switches, "
@@ -362,6 +414,13 @@ def render_tables(detail, platform, study_wall, quick, final=True):
             if mode == "strong":
                 below = [d["ranks"] for d in sel if d["efficiency"] < 0.5]
                 out.append(f"\nStrong-scaling efficiency below 50 % from: {below[0] if below else 'never (up to ' + str(sel[-1]['ranks']) + ')'} ranks.")
+                b = (beyond or {}).get(kernel)
+                if b:
+                    verdict = "falls below 50 % at" if b["model_efficiency"] < 0.5 else "is still above 50 % at"
+                    out.append(f"By the model beyond the simulated ranks (same network; compute: a 1-rank run of "
+                               f"{b['per_rank']} rows or nodes), the efficiency {verdict} {b['ranks']} ranks: "
+                               f"{b['model_efficiency']:.2f}, {b['compute_seconds'] * 1e6:.1f} us of compute and "
+                               f"{b['communication_seconds'] * 1e6:.1f} us of communication per unit.")
     return "\n".join(out) + "\n"
 
 
