@@ -1,7 +1,8 @@
 """Writes the MPI wrappers of compute_replay.cpp: for each MPI call that can let another simulated
 rank run, a definition that closes this rank's compute section, calls the PMPI entry point, and
 opens the next section. The signatures are read from SMPI's own smpi.h (argument 1), so they
-match the installed SimGrid.
+match the installed SimGrid. MPI_Iallreduce is not generated: compute_replay.cpp defines it (SMPI's
+nonblocking collectives are linear; see there).
 
     python3 gen_wrappers.py /usr/include/smpi/smpi.h > mpi_wrappers.inc
 """
@@ -11,7 +12,7 @@ import sys
 src = open(sys.argv[1]).read()
 names="""Init Init_thread Finalize Wtime Send Recv Isend Irecv Ssend Issend Rsend Sendrecv Sendrecv_replace Probe Iprobe
 Wait Waitall Waitany Waitsome Test Testall Testany Testsome Cancel Barrier Ibarrier Bcast Ibcast Reduce Ireduce Allreduce
-Iallreduce Gather Igather Gatherv Igatherv Allgather Iallgather Allgatherv Iallgatherv Scatter Iscatter Scatterv Iscatterv
+Gather Igather Gatherv Igatherv Allgather Iallgather Allgatherv Iallgatherv Scatter Iscatter Scatterv Iscatterv
 Alltoall Ialltoall Alltoallv Ialltoallv Scan Iscan Exscan Iexscan Reduce_scatter Reduce_scatter_block Comm_dup Comm_split
 Comm_split_type Comm_create Comm_free Comm_idup""".split()
 out=[]

@@ -23,17 +23,30 @@ FEATURES = 16
 WEAK_SIZE = {"gd": 2**17, "qr": 2**17, "cn": 2**20, "explicit": 2**20}  # rows or grid nodes per rank
 STRONG_SIZE = {"gd": 2**27, "qr": 2**27, "cn": 2**30, "explicit": 2**30}
 STRONG_BASE = 64
+# The least share per rank the strong-scaling model is taken to (above the explicit scheme's temporal
+# block of 16 nodes and TSQR's 18 columns).
+MIN_SHARE = 32
 
 # SMPI settings (docs/scaling.md): computation is injected by compute_replay.cpp, not by SMPI;
 # the platform's link figures are used as given (no calibration factors of another cluster);
 # MPI_Probe/MPI_Test polls cost 1 us, not SMPI's default 100 us (SMPI's MPI_Probe and waits on
 # MPI_Test poll: at 0.1 us a rank waiting 1 ms is 10,000 simulation steps; 1 us delays a detected
-# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices.
+# message by 0.5 us on average, on the order of one message's latency); Open MPI's collective choices,
+# but for the broadcast, reduction and allreduce SMPI's own binomial trees and recursive doubling:
+# SMPI 3.32's ports of Open MPI's tuned algorithms for these cost the simulator a time that grows
+# about 8x per doubling of P (one 160-byte MPI_Bcast at 512 ranks: 3.2 s of CPU, 0.02 s with
+# binomial_tree; one 8-byte MPI_Allreduce at 1,024 ranks: 28 s, 0.06 s at 512 with rdb), which at
+# 4,096 ranks would be hours per point. The messages are the same log2 P rounds of the same sizes
+# (Open MPI's choice for one small allreduce at these sizes is a binomial reduce and broadcast,
+# 2 log2 P rounds to recursive doubling's log2 P; docs/scaling.md).
 SMPI_OPTIONS = [
     "-no-privatize",
     "--cfg=smpi/host-speed:1Gf",
     "--cfg=smpi/simulate-computation:no",
     "--cfg=smpi/coll-selector:ompi",
+    "--cfg=smpi/bcast:binomial_tree",
+    "--cfg=smpi/reduce:binomial",
+    "--cfg=smpi/allreduce:rdb",
     "--cfg=smpi/lat-factor:0:1",
     "--cfg=smpi/bw-factor:0:1",
     "--cfg=smpi/iprobe:1e-6",
@@ -95,6 +108,15 @@ def binomial(platform, ranks, nbytes):
     return total
 
 
+def recursive_doubling(platform, ranks, nbytes):
+    """An allreduce of `nbytes` by recursive doubling: one exchange per round at distance 1, 2, 4, ..."""
+    total, step = 0.0, 1
+    while step < ranks:
+        total += platform.message(step, nbytes)
+        step *= 2
+    return total
+
+
 def recursive_doubling_allgather(platform, ranks, nbytes_per_rank):
     total, step = 0.0, 1
     while step < ranks:
@@ -125,12 +147,11 @@ def model_communication(platform, kernel, ranks, local):
         # and back down (2 log2 P rounds of 8 B), and the block ends at each edge to the neighbours.
         return 2 * binomial(platform, ranks, 8) + platform.message(1, 16)
     if kernel == "explicit":
-        # Per block of 16 steps: the halo of 16 nodes with each neighbour (overlapped with the
-        # interior tiles, so only its latency counts) and the stop agreement and NaN check
-        # (two small allreduces: a reduction and a broadcast each).
-        halo = platform.message(1, 8 * 16)
-        agree = 2 * (binomial(platform, ranks, 8) * 2)
-        return (halo + agree) / 16
+        # Per block of 16 steps: the stop agreement, one allreduce of an int (under SMPI a blocking
+        # one, compute_replay.cpp; Open MPI's recursive doubling for small messages: log2 P
+        # exchanges at distances 1, 2, 4, ...), and the halo of 16 nodes with each neighbour,
+        # overlapped with the interior tiles (milliseconds against its microsecond): nothing.
+        return recursive_doubling(platform, ranks, 4) / 16
     raise ValueError(kernel)
 
 
@@ -191,14 +212,13 @@ def main():
     if max_ranks > platform.cores * platform.nodes:
         raise SystemExit(f"scale: the platform has {platform.cores * platform.nodes} cores")
 
-    rows, detail = [], []
-    study_started = time.monotonic()
+    study = Study(args, platform)
+    points = plan_points(kernels, args.modes.split(","), max_ranks, args)
     with tempfile.TemporaryDirectory(prefix="slab-scale-") as workdir:
         hostfile = os.path.join(workdir, "hosts")
         with open(hostfile, "w") as f:
             for n in range(platform.nodes):
                 f.write(f"node-{n}\n" * platform.cores)
-        compute_cache = {}
 
         def one_rank(kernel, local):
             """Runs the unit on one rank with `local` rows or nodes again; returns the least time of
@@ -207,46 +227,99 @@ def main():
             curve and its minimum kept: the baseline and the many-rank runs (whose many ranks and
             repetitions pool their samples) both approach this machine's undisturbed speed."""
             seconds = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, 1, local, repetitions(1))[0]
-            compute_cache[(kernel, local)] = min(seconds, compute_cache.get((kernel, local), seconds))
-            return compute_cache[(kernel, local)]
+            key = (kernel, local)
+            study.compute[key] = min(seconds, study.compute.get(key, seconds))
+            return study.compute[key]
 
-        def compute(kernel, local):
-            """The unit's time on one rank with `local` rows or nodes: the model's compute term."""
-            if (kernel, local) not in compute_cache:
-                one_rank(kernel, local)
-            return compute_cache[(kernel, local)]
+        for kernel, mode, ranks, size in points:
+            per_rank = size // ranks
+            started = time.monotonic()
+            one_rank(kernel, per_rank)
+            seconds = None
+            if ranks > 1:
+                seconds = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, ranks, size,
+                                     repetitions(ranks))[0]
+            wall = time.monotonic() - started
+            study.measured.append({"kernel": kernel, "mode": mode, "ranks": ranks, "seconds": seconds,
+                                   "per_rank": per_rank, "wall": wall})
+            print(f"  {kernel:8s} {mode:6s} {ranks:5d} ranks: "
+                  + (f"{seconds * 1e3:9.3f} ms simulated" if ranks > 1 else "  1-rank baseline")
+                  + f", {wall:6.1f} s wall", flush=True)
+            # The results so far, after every point: an interrupted study leaves what it measured.
+            study.write(final=False, plot=ranks >= 256)
 
         for kernel in kernels:
-            for mode in args.modes.split(","):
-                if mode == "weak":
-                    local = args.weak_size or WEAK_SIZE[kernel]
-                    counts = list(powers(1, max_ranks, args.factor))
-                else:
-                    total = args.strong_size or STRONG_SIZE[kernel]
-                    counts = list(powers(args.min_strong, max_ranks, args.factor))
-                results = []
-                for ranks in counts:
-                    size = local * ranks if mode == "weak" else total
-                    per_rank = size // ranks
-                    started = time.monotonic()
-                    one_rank(kernel, per_rank)
-                    if ranks > 1:
-                        seconds = run_kernel(args.binary, platform_xml, hostfile, workdir, kernel, ranks, size,
-                                             repetitions(ranks))[0]
-                    wall = time.monotonic() - started
-                    results.append([ranks, seconds if ranks > 1 else None, per_rank, wall])
-                    print(f"  {kernel:8s} {mode:6s} {ranks:5d} ranks: "
-                          + (f"{seconds * 1e3:9.3f} ms simulated" if ranks > 1 else "  1-rank baseline")
-                          + f", {wall:6.1f} s wall", flush=True)
-                # The 1-rank runs' least time, now that the curve's runs are done.
-                compute_of = {}
-                for r in results:
-                    if r[1] is None:
-                        r[1] = compute_cache[(kernel, r[2])]
-                    compute_of[r[0]] = compute(kernel, r[2])
-                    r[2] = compute_of[r[0]] + model_communication(platform, kernel, r[0], r[2])
-                base_ranks, base_t, base_m, _ = results[0]
-                for ranks, seconds, model, wall in results:
+            base = study.rows_of(kernel, "strong")
+            if base and base[0]["ranks"] == args.min_strong:
+                study.beyond[kernel] = model_beyond(platform, kernel, base[0], base[-1]["ranks"],
+                                                    args.strong_size or STRONG_SIZE[kernel], args.factor, one_rank)
+    study.write(final=True, plot=True)
+
+
+def model_beyond(platform, kernel, base, last_ranks, total, factor, one_rank):
+    """The strong-scaling model past the last simulated rank count, up to the first rank count
+    where its efficiency falls below 50 % (or the least share per rank): the compute term is a
+    1-rank run of each smaller share, the communication the model's on the same network."""
+    ranks, found = last_ranks, None
+    while total // (ranks * factor) >= MIN_SHARE:
+        ranks *= factor
+        compute = one_rank(kernel, total // ranks)
+        communication = model_communication(platform, kernel, ranks, total // ranks)
+        efficiency = base["seconds"] * base["ranks"] / ((compute + communication) * ranks)
+        found = {"ranks": ranks, "per_rank": total // ranks, "compute_seconds": compute,
+                 "communication_seconds": communication, "model_efficiency": efficiency}
+        if efficiency < 0.5:
+            break
+    return found
+
+
+def plan_points(kernels, modes, max_ranks, args):
+    """The points of the study, (kernel, mode, ranks, global size), in order of rank count, so that
+    a study stopped early has every curve up to the same rank count (each curve's baseline, 1 rank
+    for weak and --min-strong for strong scaling, comes first)."""
+    points = []
+    for kernel in kernels:
+        for mode in modes:
+            if mode == "weak":
+                local = args.weak_size or WEAK_SIZE[kernel]
+                points += [(kernel, mode, p, local * p) for p in powers(1, max_ranks, args.factor)]
+            else:
+                total = args.strong_size or STRONG_SIZE[kernel]
+                points += [(kernel, mode, p, total) for p in powers(args.min_strong, max_ranks, args.factor)]
+    return sorted(points, key=lambda q: (q[2], KERNELS.index(q[0]), q[1] != "weak"))
+
+
+class Study:
+    """The points measured so far and the 1-rank times; writes the results from them."""
+
+    def __init__(self, args, platform):
+        self.args, self.platform = args, platform
+        self.measured = []  # {kernel, mode, ranks, seconds (None for the 1-rank baseline), per_rank, wall}
+        self.compute = {}  # (kernel, per-rank size) -> least 1-rank time so far
+        self.beyond = {}  # kernel -> the strong-scaling model past the last simulated rank count
+        self.started = time.monotonic()
+
+    def rows_of(self, kernel, mode):
+        return [d for d in self.rows()[1] if d["kernel"] == kernel and d["mode"] == mode]
+
+    def rows(self):
+        """The result rows and their details, curve by curve, from the points measured so far: the
+        1-rank runs' least time at this moment for the baseline and the model's compute term."""
+        rows, detail = [], []
+        for kernel in KERNELS:
+            for mode in ("weak", "strong"):
+                sel = sorted((m for m in self.measured if m["kernel"] == kernel and m["mode"] == mode),
+                             key=lambda m: m["ranks"])
+                if not sel:
+                    continue
+                curve = []
+                for m in sel:
+                    compute = self.compute[(kernel, m["per_rank"])]
+                    seconds = compute if m["seconds"] is None else m["seconds"]
+                    model = compute + model_communication(self.platform, kernel, m["ranks"], m["per_rank"])
+                    curve.append((m["ranks"], seconds, compute, model, m["wall"]))
+                base_ranks, base_t, _, base_m, _ = curve[0]
+                for ranks, seconds, compute, model, wall in curve:
                     if mode == "weak":
                         eff, model_eff = base_t / seconds, base_m / model
                     else:
@@ -255,42 +328,73 @@ def main():
                     rows.append({"kernel": kernel, "mode": mode, "ranks": ranks, "seconds": seconds,
                                  "efficiency": eff})
                     detail.append({"kernel": kernel, "mode": mode, "ranks": ranks, "seconds": seconds,
-                                   "compute_seconds": compute_of[ranks],
-                                   "efficiency": eff, "model_seconds": model, "model_efficiency": model_eff,
-                                   "gap": seconds / model - 1.0, "wall_seconds": wall})
-    study_wall = time.monotonic() - study_started
-    write_results(args, rows, detail, platform, study_wall)
+                                   "compute_seconds": compute, "efficiency": eff, "model_seconds": model,
+                                   "model_efficiency": model_eff, "gap": seconds / model - 1.0,
+                                   "wall_seconds": wall})
+        return rows, detail
+
+    def write(self, final, plot):
+        rows, detail = self.rows()
+        write_results(self.args, rows, detail, self.platform, time.monotonic() - self.started,
+                      final=final, plot=plot and not self.args.no_plot, beyond=self.beyond)
 
 
 def merge(args):
+    """Joins the -detail.json files of studies run apart; with --binary (bench/scale.sh passes it)
+    also the strong-scaling model past their last rank count, from new 1-rank runs."""
     detail = [d for path in args.merge for d in json.load(open(path))]
     detail.sort(key=lambda d: (KERNELS.index(d["kernel"]), d["mode"] != "weak", d["ranks"]))
     rows = [{k: d[k] for k in ("kernel", "mode", "ranks", "seconds", "efficiency")} for d in detail]
     wall = sum(d["wall_seconds"] for d in detail)
-    write_results(args, rows, detail, Platform(os.path.join(HERE, "platform.xml")), wall)
+    platform_xml = os.path.join(HERE, "platform.xml")
+    platform = Platform(platform_xml)
+    beyond = {}
+    if args.binary:
+        with tempfile.TemporaryDirectory(prefix="slab-scale-") as workdir:
+            hostfile = os.path.join(workdir, "hosts")
+            with open(hostfile, "w") as f:
+                f.write("node-0\n")
+            least = {}
+
+            def one_rank(kernel, local):
+                seconds = run_kernel(os.path.abspath(args.binary), platform_xml, hostfile, workdir, kernel, 1, local,
+                                     repetitions(1))[0]
+                least[(kernel, local)] = min(seconds, least.get((kernel, local), seconds))
+                return least[(kernel, local)]
+
+            for kernel in KERNELS:
+                strong = [d for d in detail if d["kernel"] == kernel and d["mode"] == "strong"]
+                if strong and strong[0]["ranks"] == args.min_strong:
+                    beyond[kernel] = model_beyond(platform, kernel, strong[0], strong[-1]["ranks"],
+                                                  args.strong_size or STRONG_SIZE[kernel], args.factor, one_rank)
+    write_results(args, rows, detail, platform, wall, final=True, plot=not args.no_plot, beyond=beyond)
 
 
-def write_results(args, rows, detail, platform, study_wall):
+def replace_file(path, text):
+    """Writes `path` whole or not at all (a temporary beside it, then a rename)."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def write_results(args, rows, detail, platform, study_wall, final, plot, beyond=None):
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"scale-{args.date}")
-    with open(stem + ".json", "w") as f:
-        json.dump(rows, f, indent=1)
-        f.write("\n")
-    with open(stem + "-detail.json", "w") as f:  # the rows with the model and wall times
-        json.dump(detail, f, indent=1)
-        f.write("\n")
-    tables = render_tables(detail, platform, study_wall, args.quick)
-    with open(stem + ".md", "w") as f:
-        f.write(tables)
-    print(tables)
-    if not args.no_plot:
-        plot(detail, stem + ".png")
-    print(f"scale: wrote {stem}.json, {stem}.md" + ("" if args.no_plot else f", {stem}.png")
-          + f" ({study_wall:.0f} s of wall time)")
+    replace_file(stem + ".json", json.dumps(rows, indent=1) + "\n")
+    # The rows with the model and wall times.
+    replace_file(stem + "-detail.json", json.dumps(detail, indent=1) + "\n")
+    tables = render_tables(detail, platform, study_wall, args.quick, final, beyond or {})
+    replace_file(stem + ".md", tables)
+    if plot:
+        draw(detail, stem + ".png")
+    if final:
+        print(tables)
+        print(f"scale: wrote {stem}.json, {stem}.md" + (f", {stem}.png" if plot else "")
+              + f" ({study_wall:.0f} s of wall time)")
 
 
-def render_tables(detail, platform, study_wall, quick):
-    out = [f"# slab scaling study (simulated{', quick' if quick else ''})\n",
+def render_tables(detail, platform, study_wall, quick, final=True, beyond=None):
+    out = [f"# slab scaling study (simulated{', quick' if quick else ''}{'' if final else ', in progress'})\n",
            f"SimGrid SMPI on bench/scale/platform.xml: {platform.nodes} nodes x {platform.cores} cores, "
            f"{platform.bw * 8 / 1e9:.0f} Gb/s links, {platform.lat * 4 * 1e6:.2f} us between leaf switches, "
            f"two-level fat tree. Simulated times; computation measured on the machine that ran the "
@@ -310,10 +414,17 @@ def render_tables(detail, platform, study_wall, quick):
             if mode == "strong":
                 below = [d["ranks"] for d in sel if d["efficiency"] < 0.5]
                 out.append(f"\nStrong-scaling efficiency below 50 % from: {below[0] if below else 'never (up to ' + str(sel[-1]['ranks']) + ')'} ranks.")
+                b = (beyond or {}).get(kernel)
+                if b:
+                    verdict = "falls below 50 % at" if b["model_efficiency"] < 0.5 else "is still above 50 % at"
+                    out.append(f"By the model beyond the simulated ranks (same network; compute: a 1-rank run of "
+                               f"{b['per_rank']} rows or nodes), the efficiency {verdict} {b['ranks']} ranks: "
+                               f"{b['model_efficiency']:.2f}, {b['compute_seconds'] * 1e6:.1f} us of compute and "
+                               f"{b['communication_seconds'] * 1e6:.1f} us of communication per unit.")
     return "\n".join(out) + "\n"
 
 
-def plot(detail, path):
+def draw(detail, path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,6 +451,7 @@ def plot(detail, path):
     axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
