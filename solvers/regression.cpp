@@ -5,7 +5,6 @@
 #include <petscblaslapack.h>
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -459,11 +458,6 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 
 namespace {
 
-// floor(log2(n)) for n >= 1: the level of the largest aligned unit that fits n leaves.
-int unit_level(std::int64_t n) {
-  return 63 - std::countl_zero(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1)));
-}
-
 std::vector<RowRange> unit_ranges(const std::vector<TreeNode>& units, std::int64_t leaf_rows, std::int64_t rows) {
   std::vector<RowRange> out;
   out.reserve(units.size());
@@ -472,18 +466,12 @@ std::vector<RowRange> unit_ranges(const std::vector<TreeNode>& units, std::int64
   return out;
 }
 
-Merge sum_merge(std::size_t width) {
-  return [width](double* left, const double* right) {
-    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
-  };
-}
-
 // One streamed pass of a row leaf over this rank's rows: the nodes local_tree would return. `unit`
 // evaluates one aligned unit of the piece: unit(node, piece, stack, out).
 template <class Unit>
 PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::size_t width, Unit&& unit,
                         bool with_x = true) {
-  const int level = unit_level(rows.piece_rows());
+  const int level = largest_unit_level(rows.piece_rows());
   const std::vector<TreeNode> units = stream_units(part.first(), part.end(), level);
   NodeFolder folder(part.first(), part.end(), level, width, sum_merge(width));
   std::vector<double> stack((static_cast<std::size_t>(level) + 1) * width), value(width);

@@ -13,7 +13,6 @@
 #include <span>
 #include <tuple>
 
-#include <bit>
 #include "core/partition.hpp"
 #include "core/text.hpp"
 #include "core/tree_sum.hpp"
@@ -405,7 +404,7 @@ std::vector<double> tsqr_factor(const mpi::Comm& comm, const RowStream& rows, st
   const std::int64_t first_leaf = (p.first() + block - 1) / block, end_leaf = (p.end() + block - 1) / block;
   if (rows.piece_rows() < block)
     throw RuntimeFailure("a streamed TSQR needs pieces of at least " + std::to_string(block) + " rows");
-  const int level = 63 - std::countl_zero(static_cast<std::uint64_t>(rows.piece_rows() / block));
+  const int level = largest_unit_level(rows.piece_rows() / block);
   const std::size_t cols = rows.cols(), width = cols + 2, size = width * width;
   std::vector<double> work(size + width), stack((static_cast<std::size_t>(level) + 1) * size), value(size);
   const Merge merge = [&](double* left, const double* right) { merge_triangles(left, right, width, work.data()); };

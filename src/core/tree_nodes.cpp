@@ -1,6 +1,7 @@
 #include "core/tree_nodes.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "core/error.hpp"
@@ -67,6 +68,16 @@ void join_right(PartialTree& left, const PartialTree& right, std::int64_t leaves
                 const Merge& merge) {
   for (std::size_t k = 0; k < right.nodes.size(); ++k)
     push_node(left, right.nodes[k], right.values.data() + k * width, leaves, width, merge);
+}
+
+Merge sum_merge(std::size_t width) {
+  return [width](double* left, const double* right) {
+    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+  };
+}
+
+int largest_unit_level(std::int64_t leaves) {
+  return 63 - std::countl_zero(static_cast<std::uint64_t>(std::max<std::int64_t>(leaves, 1)));
 }
 
 std::vector<TreeNode> stream_units(std::int64_t first, std::int64_t end, int unit_level) {

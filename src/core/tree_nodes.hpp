@@ -27,6 +27,8 @@ struct TreeNode {
 // lower leaf indices. A sum uses +; other reductions (TSQR: the QR of two stacked triangles) bring
 // their own. It must be a pure function of its arguments: the same bits on every rank.
 using Merge = std::function<void(double* left, const double* right)>;
+// The tree sum's merge: left[j] = left[j] + right[j] for j < width.
+[[nodiscard]] Merge sum_merge(std::size_t width);
 
 // A leaf that can also evaluate a whole aligned node of 2^block_level leaves at once, in
 // registers. block(i, out) must write exactly the pairwise sum of leaf(i), ..., leaf(i + 2^block_level
@@ -130,6 +132,9 @@ template <class Leaf>
 // that level, in order. A node's perfect binary tree is the pairwise tree of its sub-nodes' trees, so
 // folding the units' values with reduce_pairwise's association (NodeFolder) gives local_tree's bits.
 [[nodiscard]] std::vector<TreeNode> stream_units(std::int64_t first, std::int64_t end, int unit_level);
+// The level of the largest aligned unit that fits `leaves` leaves (a piece's): floor(log2(leaves)),
+// 0 for fewer than two.
+[[nodiscard]] int largest_unit_level(std::int64_t leaves);
 
 // Folds the values of stream_units(first, end, unit_level), given in order, into the aligned nodes of
 // [first, end): a stack of at most (62 - unit_level + 1) partial values, merged as each sub-tree

@@ -59,9 +59,7 @@ PartialTree reduce_to_root(const mpi::Comm& comm, PartialTree mine, std::int64_t
 
 std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
                                  const std::vector<TreeNode>& nodes, const std::vector<double>& values) {
-  return combine_tree(comm, global_leaves, width, nodes, values, [width](double* left, const double* right) {
-    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
-  });
+  return combine_tree(comm, global_leaves, width, nodes, values, sum_merge(width));
 }
 
 std::vector<double> combine_tree(const mpi::Comm& comm, std::int64_t global_leaves, std::size_t width,
