@@ -5,7 +5,8 @@
 # job script) goes away: every process in it is SIGKILLed (slurmd, slurmstepd, the ranks). Then:
 #   - the surviving ranks end by themselves (the progress watchdog, SLAB_PROGRESS_TIMEOUT=10 s,
 #     exit 75) well before Slurm declares the node down (SlurmdTimeout=30 s here);
-#   - job A (--requeue) is requeued by its recipe, resumes from its last whole checkpoint on the
+#   - job A (--requeue) is requeued by its recipe (or by Slurm, when it declares the node down
+#     before srun gives up on the lost ranks), resumes from its last whole checkpoint on the
 #     remaining nodes and ends with the bits of an uninterrupted run;
 #   - job B (--no-requeue, SLAB_RUN_NAME=byhand) fails, saying how to resume (or ends NODE_FAIL
 #     when Slurm declares the node down before its recipe could say so); submitted again by
@@ -13,7 +14,7 @@
 #     submitted before may be given the dead node, and then fails to launch, without "wrote"), it
 #     resumes and ends with the same bits;
 #   - no temporary, lock or checkpoint is left beside the outputs.
-# Prints the times from the loss to the survivors' exit, to srun's return, to the resumed run's
+# Prints the times from the loss to the survivors' exit, to the requeue, to the resumed run's
 # start and to its end.
 #
 #   tests/cluster/run_node_loss.sh SLAB_EXECUTABLE WORK_DIRECTORY
@@ -65,11 +66,18 @@ survivors() {
 }
 # node_down K: slurmctld has marked node K down (after SlurmdTimeout without an answer).
 node_down() { [[ "$(sinfo -h -N -n "node$1" -o %T)" == down* ]]; }
-exited="" returned_a="" failed_b="" resumed_a="" byhand="" down=""
+exited="" requeued_a="" failed_b="" resumed_a="" byhand="" down=""
 for _ in $(seq 1800); do
   [[ -z "$exited" && -z "$(survivors)" ]] && exited=$(since) && echo "node-loss: the surviving ranks ended ${exited} s after the loss"
-  [[ -z "$returned_a" ]] && grep -q "^stopped: requeueing" "slurm-$a.out" && returned_a=$(since) &&
-    echo "node-loss: job $a's srun returned 75 and the recipe requeued the job ${returned_a} s after the loss"
+  # Job A is requeued by its recipe once srun returns 75 (KillWait + 2 s after the survivors' exit),
+  # or by Slurm (--requeue) when it declares the node down before srun gave up on the lost ranks.
+  if [[ -z "$requeued_a" ]]; then
+    if grep -q "^stopped: requeueing" "slurm-$a.out"; then
+      requeued_a=$(since) && echo "node-loss: job $a's srun returned 75 and the recipe requeued the job ${requeued_a} s after the loss"
+    elif grep -q "CANCELLED AT .* DUE TO NODE FAILURE" "slurm-$a.out"; then
+      requeued_a=$(since) && echo "node-loss: Slurm declared the node down before job $a's srun returned, and requeued the job ${requeued_a} s after the loss"
+    fi
+  fi
   # Job B ends either by its recipe (FAILED, saying how to resume) or, when Slurm declares the node
   # down first, by Slurm (NODE_FAIL); either way it is not requeued.
   if [[ -z "$failed_b" && "$(job_state "$b")" =~ ^(FAILED|NODE_FAIL)$ ]]; then
@@ -97,7 +105,7 @@ wait_done "$a"
 [[ "$(job_state "$b")" == NODE_FAIL ]] || grep -q "cannot be requeued" "slurm-$b.out" || fail "job $b failed without saying how to resume"
 wait_done "$byhand"
 echo "node-loss: jobs $a and $byhand completed $(since) s after the loss"
-[[ -n "$exited" && -n "$returned_a" && -n "$resumed_a" ]] || fail "the loss was not followed by exit, requeue and resume"
+[[ -n "$exited" && -n "$requeued_a" && -n "$resumed_a" ]] || fail "the loss was not followed by exit, requeue and resume"
 grep -q "slab: error: no progress for" "slurm-$a.out" || fail "job $a's survivor did not say why it ended"
 grep -q "^resume: from" "slurm-$byhand.out" || fail "job $byhand did not resume from job $b's checkpoint"
 [[ "$(job_field "$a" NodeList)" != *node2* ]] || fail "job $a resumed on the lost node"
@@ -119,4 +127,4 @@ with h5py.File(sys.argv[1]) as ref:
 PY
 left=$(ls -A "$OUT" | grep -vxE "heat-(reference|$a|byhand)\.h5")
 [[ -z "$left" ]] || fail "left beside the outputs: $left"
-echo "node-loss: passed (survivors' exit ${exited} s, srun's return ${returned_a} s, resumed ${resumed_a} s after the loss; cluster set-up ${CLUSTER_SETUP_SECONDS} s)"
+echo "node-loss: passed (survivors' exit ${exited} s, requeued ${requeued_a} s, resumed ${resumed_a} s after the loss; cluster set-up ${CLUSTER_SETUP_SECONDS} s)"
