@@ -155,9 +155,9 @@ Opened open_checked(const mpi::Comm& comm, const h5::File& file, const std::stri
   return o;
 }
 
-// Collective read of the box [start, start + count) of an opened dataset (an empty box: nothing).
-// `mode`: how MPI-IO moves the values (H5FD_MPIO_INDEPENDENT: each rank reads its own box, with no
-// exchange between the ranks); every rank takes part in the call and agrees on its outcome either way.
+// Read of the box [start, start + count) of an opened dataset (an empty box: nothing) that every rank
+// takes part in and agrees on the outcome of. `mode`: how MPI-IO moves the values (collectively, or
+// H5FD_MPIO_INDEPENDENT: each rank reads its own box, with no exchange between the ranks).
 void read_selection(const mpi::Comm& comm, const Opened& o, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, double* out, const std::string& dataset,
                     const std::string& where, H5FD_mpio_xfer_t mode = H5FD_MPIO_COLLECTIVE) {

@@ -65,6 +65,8 @@ struct RankState {
   int repetition = -1;
   int section = 0;      // index of the section within the repetition
   int clock_reads = 0;  // MPI_Wtime calls within the repetition
+  int collectives = 0;  // collectives over all ranks within the repetition
+  bool after_collective = false;  // the current section began at a collective over all ranks
 };
 
 std::unordered_map<int, RankState>& states() {
@@ -119,10 +121,14 @@ Current current() {
 // section starts.
 class Section {
  public:
-  explicit Section(const char* call) {
+  // `comm`: the communicator of a blocking collective (MPI_COMM_NULL for other calls).
+  explicit Section(const char* call, MPI_Comm comm = MPI_COMM_NULL) {
     const Current c = current();
     RankState* s = c.state;
-    if (s == nullptr || !s->in_section) return;
+    if (s == nullptr) return;
+    const bool collective = comm != MPI_COMM_NULL && size_of(comm) == c.size;
+    next_after_collective_ = collective;
+    if (!s->in_section) return;
     const double measured = cpu_seconds() - s->started;
     s->in_section = false;
     double cost = measured;
@@ -136,10 +142,17 @@ class Section {
       // place among the repetition's clock reads alone: every rank leaves the unit with the same
       // work on the same amount of data after its last message, whatever role the messages gave it.
       const bool clock_read = std::string_view(call) == "MPI_Wtime";
-      const std::uint64_t key = s->section == first_unit_section ? mix(before, first_unit_section)
+      // A section that begins at a collective over all ranks is known by that collective alone:
+      // every rank leaves it at the same point of the program, whatever roles the messages before
+      // it gave the rank.
+      const bool known_by_start = s->section == first_unit_section || s->after_collective;
+      const std::uint64_t key = known_by_start ? mix(before, first_unit_section)
                                 : clock_read ? mix(0x5EC7105EC7105ull, static_cast<std::uint64_t>(s->clock_reads))
                                              : s->path;
       if (clock_read) ++s->clock_reads;
+      // After a collective over all ranks the path starts again from the collective's place
+      // among the repetition's collectives (the calls before it no longer tell ranks apart).
+      if (collective) s->path = mix(0xC011EC7C011EC7ull, static_cast<std::uint64_t>(++s->collectives));
       double& best = least().try_emplace(key, measured).first->second;
       best = std::min(best, measured);
       cost = best;
@@ -153,11 +166,20 @@ class Section {
   ~Section() {
     if (RankState* s = current().state) {
       s->in_section = true;
+      s->after_collective = next_after_collective_;
       s->started = cpu_seconds();
     }
   }
   Section(const Section&) = delete;
   Section& operator=(const Section&) = delete;
+
+ private:
+  static int size_of(MPI_Comm comm) {
+    int size = 0;
+    PMPI_Comm_size(comm, &size);
+    return size;
+  }
+  bool next_after_collective_ = false;
 };
 
 }  // namespace
@@ -169,6 +191,8 @@ void replay_next_repetition() {
   ++c.state->repetition;
   c.state->section = 0;
   c.state->clock_reads = 0;
+  c.state->collectives = 0;
+  c.state->after_collective = false;
   c.state->path = 0xCBF29CE484222325ull;
 }
 
@@ -187,7 +211,7 @@ void replay_next_repetition() {
 // makes the simulated time longer, never shorter (docs/scaling.md).
 int MPI_Iallreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                    MPI_Request* request) {
-  const Section section("MPI_Iallreduce");
+  const Section section("MPI_Iallreduce", comm);
   *request = MPI_REQUEST_NULL;
   return PMPI_Allreduce(sendbuf, recvbuf, count, datatype, op, comm);
 }

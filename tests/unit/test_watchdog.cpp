@@ -63,7 +63,7 @@ TEST(WatchdogDeathTest, LeavesALoopAloneWhenOff) {
       {
         watchdog::Guard guard(3, "step");
         guard.progress(7);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three times the limit above
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three times the 0.5 s that ends the loop above
         watchdog::tick();
         std::exit(0);
       },
