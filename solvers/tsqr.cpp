@@ -149,8 +149,8 @@ class LeafQr {
       s += x * x;
     }
     const double below = hsum(s);
-    v[j] = 1.0;
     if (below == 0.0) {
+      v[j] = 1.0;
       for (std::size_t i = j + 1; i < ld; ++i) v[i] = 0.0;
       return 0.0;
     }
@@ -211,6 +211,8 @@ class LeafQr {
         s2[q] += b * x;
       }
     }
+    // A reflector with tau = 0 is the identity: its d is 0 whatever the dot product (which may not be
+    // finite), so the columns it must leave alone are left alone.
     double d1[Q], d2[Q];
     for (std::size_t q = 0; q < Q; ++q) {
       d1[q] = tau1 == 0.0 ? 0.0 : tau1 * hsum(s1[q]);

@@ -125,8 +125,9 @@ Checked tsqr_bytes(const RegressSize& size) {
   const Checked nodes = Checked(2 * levels + 2);
   // The leaf's scratch, and (in memory) the rows of a block that straddles ranks, sent and received.
   const Checked block = Checked(regression::tsqr_block_rows + 8) * width * 3 + width * 2 + 16;
-  return (block + triangle * (Checked(levels + 1) + nodes * 2 + nodes * 2 + 6)) *
-         f8;
+  const Checked own_nodes = nodes * 2;       // this rank's nodes: the values and the record sent
+  const Checked received_nodes = nodes * 2;  // a partial tree received, and its join with this rank's
+  return (block + triangle * (Checked(levels + 1) + own_nodes + received_nodes + 6)) * f8;
 }
 
 }  // namespace
