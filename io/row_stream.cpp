@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <future>
 #include <set>
 
@@ -17,26 +16,6 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 std::string dims_text(const Shape& shape) { return to_string(shape); }
-
-// No NaN and no infinity in p[0..n): x * 0 is 0 for every finite x and NaN otherwise, and a NaN
-// stays in the sum. Four independent sums of two lanes (SSE2 registers) and no early exit, so that
-// the check costs little next to reading the values (std::isfinite value by value cost as much as
-// the read from the page cache).
-bool all_finite(const double* p, std::size_t n) {
-  using v2d = double __attribute__((vector_size(16)));
-  v2d lanes[4] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t c = 0; c < 4; ++c) {
-      v2d x;
-      std::memcpy(&x, p + i + 2 * c, sizeof x);
-      lanes[c] += x * 0.0;
-    }
-  const v2d all = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  double sum = all[0] + all[1];
-  for (; i < n; ++i) sum += p[i] * 0.0;
-  return sum == 0.0;
-}
 
 std::vector<std::size_t> feature_columns(const TableSelection& sel, std::size_t table_cols, const std::string& what) {
   auto check = [&](std::int64_t c, const std::string& flag) {
@@ -142,9 +121,9 @@ void H5RowStream::read_piece(const RowRange& range, Slot& slot, bool with_x) con
     }
   // A NaN or an infinity fails every rank alike at the same piece.
   mpi::collectively(comm_, [&] {
-    if (with_x && !all_finite(slot.x.data(), rows * cols))
+    if (with_x && !all_finite(std::span<const double>(slot.x.data(), rows * cols)))
       throw InputError("X in " + where_ + " holds NaN or infinite values");
-    if (!all_finite(slot.y.data(), rows)) throw InputError("y in " + where_ + " holds NaN or infinite values");
+    if (!all_finite(std::span<const double>(slot.y.data(), rows))) throw InputError("y in " + where_ + " holds NaN or infinite values");
   });
 }
 

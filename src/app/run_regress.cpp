@@ -67,8 +67,7 @@ Dataset read_data(const mpi::Comm& comm, const RegressConfig& cfg, const io::Fil
 }
 
 void check_finite(const DistTensor& t, const std::string& name, const std::string& path) {
-  for (const double v : t.local().data())
-    if (!std::isfinite(v)) throw InputError(name + " in '" + path + "' (--data) holds NaN or infinite values");
+  if (!all_finite(t.local().data())) throw InputError(name + " in '" + path + "' (--data) holds NaN or infinite values");
 }
 
 io::Block rows_block(const DistTensor& t) {

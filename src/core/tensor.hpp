@@ -15,6 +15,8 @@ using Shape = std::vector<std::size_t>;
 // Number of elements of a shape (1 for a scalar, the empty shape).
 [[nodiscard]] std::size_t element_count(const Shape& shape);
 [[nodiscard]] std::string to_string(const Shape& shape);
+// No NaN and no infinity among the values; costs little next to reading them from memory.
+[[nodiscard]] bool all_finite(std::span<const double> values) noexcept;
 
 class Tensor {
  public:
