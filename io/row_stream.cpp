@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <future>
 #include <set>
 
 #include "core/checked.hpp"
+#include "core/double_buffer.hpp"
 #include "core/error.hpp"
 #include "core/watchdog.hpp"
 
@@ -135,33 +135,27 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
                            ") of " + std::to_string(info_.rows) + " in pieces of " + std::to_string(piece_rows_));
   // Every rank makes the same number of collective reads: those with fewer pieces read nothing.
   const std::int64_t count = comm_.allreduce_max(static_cast<std::int64_t>(ranges.size()));
-  auto range = [&](std::int64_t k) {
-    return k < static_cast<std::int64_t>(ranges.size()) ? ranges[static_cast<std::size_t>(k)] : RowRange{};
+  const auto mine = static_cast<std::int64_t>(ranges.size());
+  auto read = [&](std::int64_t k) {
+    read_piece(k < mine ? ranges[static_cast<std::size_t>(k)] : RowRange{}, slots_[k % 2], with_x);
   };
-  auto piece = [&](std::int64_t k) {
-    const RowRange r = range(k);
-    const Slot& s = slots_[k % 2];
-    return RowPiece{r.begin, static_cast<std::size_t>(r.size()), s.x.data(), s.y.data()};
-  };
-  if (count > 0) read_piece(range(0), slots_[0], with_x);
-  for (std::int64_t k = 0; k < count; ++k) {
-    // The next piece is read while this one is visited: by a second thread when MPI allows calls
-    // from it (MPI_THREAD_SERIALIZED; this thread makes no MPI or HDF5 call until it is joined).
-    std::future<void> next;
-    if (k + 1 < count) {
-      if (overlap_)
-        next = std::async(std::launch::async, [&, k] { read_piece(range(k + 1), slots_[(k + 1) % 2], with_x); });
-    }
-    if (k < static_cast<std::int64_t>(ranges.size())) visit(piece(k));
-    if (k + 1 < count) {
-      const auto waited = clock::now();
-      if (overlap_)
-        next.get();  // rethrows a read's failure, which every rank agreed on
-      else
-        read_piece(range(k + 1), slots_[(k + 1) % 2], with_x);
-      wait_seconds_ += std::chrono::duration<double>(clock::now() - waited).count();
+  auto visit_piece = [&](std::int64_t k) {
+    if (k < mine) {
+      const RowRange& r = ranges[static_cast<std::size_t>(k)];
+      const Slot& s = slots_[k % 2];
+      visit({r.begin, static_cast<std::size_t>(r.size()), s.x.data(), s.y.data()});
     }
     watchdog::tick();  // a pass over a large file is a long step of a fit: each piece is progress
+  };
+  if (overlap_) {
+    wait_seconds_ += double_buffered(count, read, visit_piece);
+  } else {
+    for (std::int64_t k = 0; k < count; ++k) {
+      const auto start = clock::now();
+      read(k);
+      if (k > 0) wait_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
+      visit_piece(k);
+    }
   }
   ++passes_;
 }

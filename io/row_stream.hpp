@@ -44,9 +44,10 @@ struct TableInfo {
 [[nodiscard]] TableInfo inspect_table(const mpi::Comm& comm, const H5Input& input, const TableSelection& selection);
 
 // The rows of X and y read in pieces by hyperslab reads (every rank takes part in each read; the
-// values move by independent MPI-IO, each rank's rows being one contiguous range). The next piece is read by a
-// second thread while the current one is visited (when MPI allows calls from it: see
-// docs/streaming.md); HDF5 is only ever called from one thread at a time.
+// values move by independent MPI-IO, each rank's rows being one contiguous range). Through two
+// buffers: one reader thread reads the next piece while the current one is visited (when MPI allows
+// calls from it: see docs/streaming.md; core/double_buffer.hpp); HDF5 is only ever called from one
+// thread at a time.
 class H5RowStream final : public RowStream {
  public:
   // Collective. `buffer_bytes`: what the two piece buffers may take together.
