@@ -123,7 +123,8 @@ void H5RowStream::read_piece(const RowRange& range, Slot& slot, bool with_x) con
   mpi::collectively(comm_, [&] {
     if (with_x && !all_finite(std::span<const double>(slot.x.data(), rows * cols)))
       throw InputError("X in " + where_ + " holds NaN or infinite values");
-    if (!all_finite(std::span<const double>(slot.y.data(), rows))) throw InputError("y in " + where_ + " holds NaN or infinite values");
+    if (!all_finite(std::span<const double>(slot.y.data(), rows)))
+      throw InputError("y in " + where_ + " holds NaN or infinite values");
   });
 }
 

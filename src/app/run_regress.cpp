@@ -45,6 +45,11 @@ void check_regress_options(const Config& config) {
     throw InputError("--y and --y-column both name y; give one of them");
 }
 
+void check_finite(const DistTensor& t, const std::string& name, const std::string& path) {
+  if (!all_finite(t.local().data()))
+    throw InputError(name + " in '" + path + "' (--data) holds NaN or infinite values");
+}
+
 // .npz and .csv inputs are read whole on rank 0 and scattered by rows; .h5 is read in parallel.
 io::TableSelection selection(const RegressConfig& cfg) { return {cfg.x_path, cfg.y_path, cfg.y_column, cfg.columns}; }
 
@@ -56,18 +61,20 @@ Dataset read_data(const mpi::Comm& comm, const RegressConfig& cfg, const io::Fil
     mpi::collectively(comm, [&] {
       if (comm.is_root()) std::tie(X, y) = io::read_xy(path, "'" + path + "' (--data)");
     });
-    return {DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y), std::nullopt, std::nullopt,
-            nullptr};
+    Dataset d{DistTensor::scatter_from_root(comm, X), DistTensor::scatter_from_root(comm, y), std::nullopt,
+              std::nullopt, nullptr};
+    // HDF5 data is checked by its reader, piece by piece, as it is read.
+    mpi::collectively(comm, [&] {
+      check_finite(d.X, "X", path);
+      check_finite(d.y, "y", path);
+    });
+    return d;
   }
   const io::H5RowStream reader(comm, path, selection(cfg), in_memory_read_buffers, "--data", access);
   auto [X, y] = reader.read_all();
   Dataset d{std::move(X), std::move(y), std::nullopt, std::nullopt, nullptr};
   d.table = reader.info();
   return d;
-}
-
-void check_finite(const DistTensor& t, const std::string& name, const std::string& path) {
-  if (!all_finite(t.local().data())) throw InputError(name + " in '" + path + "' (--data) holds NaN or infinite values");
 }
 
 io::Block rows_block(const DistTensor& t) {
@@ -212,11 +219,7 @@ Dataset load_data(const mpi::Comm& comm, const RegressConfig& cfg, std::uint64_t
     return d;
   }
   Dataset d = read_data(comm, cfg, access);
-  mpi::collectively(comm, [&] {
-    regression::check_shapes(d.X, d.y);
-    check_finite(d.X, "X", cfg.data);
-    check_finite(d.y, "y", cfg.data);
-  });
+  mpi::collectively(comm, [&] { regression::check_shapes(d.X, d.y); });
   return d;
 }
 

@@ -70,11 +70,7 @@ void join_right(PartialTree& left, const PartialTree& right, std::int64_t leaves
     push_node(left, right.nodes[k], right.values.data() + k * width, leaves, width, merge);
 }
 
-Merge sum_merge(std::size_t width) {
-  return [width](double* left, const double* right) {
-    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
-  };
-}
+Merge sum_merge(std::size_t width) { return AddInto{width}; }
 
 int largest_unit_level(std::int64_t leaves) {
   return 63 - std::countl_zero(static_cast<std::uint64_t>(std::max<std::int64_t>(leaves, 1)));

@@ -27,7 +27,14 @@ struct TreeNode {
 // lower leaf indices. A sum uses +; other reductions (TSQR: the QR of two stacked triangles) bring
 // their own. It must be a pure function of its arguments: the same bits on every rank.
 using Merge = std::function<void(double* left, const double* right)>;
-// The tree sum's merge: left[j] = left[j] + right[j] for j < width.
+// The tree sum's merge: left[j] = left[j] + right[j] for j < width. Inline, for the pairwise loops;
+// sum_merge wraps it as a Merge.
+struct AddInto {
+  std::size_t width;
+  void operator()(double* left, const double* right) const {
+    for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
+  }
+};
 [[nodiscard]] Merge sum_merge(std::size_t width);
 
 // A leaf that can also evaluate a whole aligned node of 2^block_level leaves at once, in
@@ -63,12 +70,7 @@ void reduce_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, MergeF
 // unit(k, dst) writes the width values of unit k. `stack` holds (log2(count) + 1) * width doubles.
 template <class Unit>
 void sum_pairwise(std::uint64_t count, std::size_t width, Unit&& unit, double* stack, double* out) {
-  reduce_pairwise(
-      count, width, unit,
-      [width](double* left, const double* right) {
-        for (std::size_t j = 0; j < width; ++j) left[j] = left[j] + right[j];
-      },
-      stack, out);
+  reduce_pairwise(count, width, unit, AddInto{width}, stack, out);
 }
 
 // Sums leaves [begin, begin + 2^level) pairwise, into out[0..width). leaf(i, dst) writes the

@@ -196,6 +196,28 @@ class StreamRefusals(TempDirTest):
                 self.refuse(args, words)
 
 
+    def test_nan_or_infinity_anywhere_is_refused_in_memory_and_streamed(self):
+        # The reader checks every piece it reads (the only check of HDF5 data, in memory or
+        # streamed): the first value, a float32 infinity in the last row of the last rank, y's middle.
+        X, y = table(4000, 3)
+        for name, row, col, value in (("x_first", 0, 0, np.nan), ("x_last", 3999, 2, -np.inf),
+                                      ("y_middle", 2000, None, np.inf)):
+            Xb, yb = X.copy(), y.copy()
+            if col is None:
+                yb[row] = value
+            else:
+                Xb[row, col] = value
+            with h5py.File(self.path(name + ".h5"), "w") as f:
+                f["X"] = Xb.astype(np.float32) if name == "x_last" else Xb
+                f["y"] = yb
+            which = "y" if col is None else "X"
+            for memory in ([], ["--memory", "64kB"]):
+                for ranks in (1, 3):
+                    with self.subTest(file=name, memory=memory, ranks=ranks):
+                        self.refuse(["--data", name + ".h5", "--x", "/X", "--y", "/y", "--method", "qr", *memory],
+                                    f"{which} in '{name}.h5' (--data) holds NaN or infinite values", ranks=ranks)
+
+
 class PlanStops(TempDirTest):
     def test_regress_plan_computes_and_writes_nothing(self):
         for method in ("qr", "gd", "normal"):
