@@ -1,7 +1,6 @@
 #include "io/row_stream.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <set>
 
@@ -12,8 +11,6 @@
 
 namespace slab::io {
 namespace {
-
-using clock = std::chrono::steady_clock;
 
 std::string dims_text(const Shape& shape) { return to_string(shape); }
 
@@ -148,16 +145,7 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
     }
     watchdog::tick();  // a pass over a large file is a long step of a fit: each piece is progress
   };
-  if (overlap_) {
-    wait_seconds_ += double_buffered(count, read, visit_piece);
-  } else {
-    for (std::int64_t k = 0; k < count; ++k) {
-      const auto start = clock::now();
-      read(k);
-      if (k > 0) wait_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
-      visit_piece(k);
-    }
-  }
+  wait_seconds_ += overlap_ ? double_buffered(count, read, visit_piece) : single_buffered(count, read, visit_piece);
   ++passes_;
 }
 

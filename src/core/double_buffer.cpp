@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace slab {
@@ -47,7 +48,14 @@ void fill_all(Progress& p, std::int64_t count, const std::function<void(std::int
 double double_buffered(std::int64_t count, const std::function<void(std::int64_t)>& fill,
                        const std::function<void(std::int64_t)>& use) {
   Progress p;
-  std::thread filler([&] { fill_all(p, count, fill); });
+  std::thread filler;
+  try {
+    filler = std::thread([&] { fill_all(p, count, fill); });
+  } catch (const std::system_error&) {
+    // No thread to be had (EAGAIN): the items are filled here, in turn with their use. Every fill
+    // still happens, in order, so no other rank is left waiting in a collective read.
+    return single_buffered(count, fill, use);
+  }
   double waited = 0;
   try {
     for (std::int64_t k = 0; k < count; ++k) {
@@ -67,6 +75,18 @@ double double_buffered(std::int64_t count, const std::function<void(std::int64_t
     throw;
   }
   filler.join();
+  return waited;
+}
+
+double single_buffered(std::int64_t count, const std::function<void(std::int64_t)>& fill,
+                       const std::function<void(std::int64_t)>& use) {
+  double waited = 0;
+  for (std::int64_t k = 0; k < count; ++k) {
+    const auto start = std::chrono::steady_clock::now();
+    fill(k);
+    if (k > 0) waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    use(k);
+  }
   return waited;
 }
 

@@ -17,8 +17,14 @@ namespace slab {
 //   after use(0) to use(k - 1).
 // - A failed use(k) stops the filling thread after the fill it is making (at most k + 1), and is
 //   rethrown once that thread has ended.
+// - If no thread can be started, it is single_buffered.
 // Returns the seconds this thread waited for items after the first.
 double double_buffered(std::int64_t count, const std::function<void(std::int64_t)>& fill,
+                       const std::function<void(std::int64_t)>& use);
+
+// The same with one buffer, on this thread alone: fill(0), use(0), fill(1), use(1), ... (where no
+// second thread may call the library). Returns the seconds spent in fill(k) for k >= 1.
+double single_buffered(std::int64_t count, const std::function<void(std::int64_t)>& fill,
                        const std::function<void(std::int64_t)>& use);
 
 }  // namespace slab

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace slab {
@@ -88,6 +89,14 @@ TEST(DoubleBuffer, AFailedUseStopsTheFillingAfterTheNextItem) {
     EXPECT_GE(after, failing + 1);
     EXPECT_LE(after, std::min<std::int64_t>(failing + 2, 6));
   }
+}
+
+TEST(SingleBuffer, FillsAndUsesEachItemInTurn) {
+  std::vector<std::string> calls;
+  (void)single_buffered(
+      3, [&](std::int64_t k) { calls.push_back("fill " + std::to_string(k)); },
+      [&](std::int64_t k) { calls.push_back("use " + std::to_string(k)); });
+  EXPECT_EQ(calls, (std::vector<std::string>{"fill 0", "use 0", "fill 1", "use 1", "fill 2", "use 2"}));
 }
 
 }  // namespace
