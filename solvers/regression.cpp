@@ -14,6 +14,7 @@
 #include "core/petsc.hpp"
 #include "core/stop.hpp"
 #include "core/stopwatch.hpp"
+#include "core/stream_tree.hpp"
 #include "core/text.hpp"
 #include "core/tree_sum.hpp"
 #include "core/watchdog.hpp"
@@ -458,35 +459,12 @@ Fit normal_equations(const mpi::Comm& comm, const DistTensor& X, const DistTenso
 
 namespace {
 
-std::vector<RowRange> unit_ranges(const std::vector<TreeNode>& units, std::int64_t leaf_rows, std::int64_t rows) {
-  std::vector<RowRange> out;
-  out.reserve(units.size());
-  for (const TreeNode& u : units)
-    out.push_back({u.begin * leaf_rows, std::min((u.begin + (std::int64_t{1} << u.level)) * leaf_rows, rows)});
-  return out;
-}
-
 // One streamed pass of a row leaf over this rank's rows: the nodes local_tree would return. `unit`
 // evaluates one aligned unit of the piece: unit(node, piece, stack, out).
 template <class Unit>
 PartialTree stream_tree(const RowStream& rows, const RowPartition& part, std::size_t width, Unit&& unit,
                         bool with_x = true) {
-  const int level = largest_unit_level(rows.piece_rows());
-  const std::vector<TreeNode> units = stream_units(part.first(), part.end(), level);
-  NodeFolder folder(part.first(), part.end(), level, width, sum_merge(width));
-  std::vector<double> stack((static_cast<std::size_t>(level) + 1) * width), value(width);
-  std::size_t next = 0;
-  rows.pass(
-      group_ranges(unit_ranges(units, 1, rows.rows()), rows.piece_rows()),
-      [&](const RowPiece& piece) {
-        const std::int64_t end = piece.first + static_cast<std::int64_t>(piece.rows);
-        for (; next < units.size() && units[next].begin < end; ++next) {
-          unit(units[next], piece, stack.data(), value.data());
-          folder.add(value.data());
-        }
-      },
-      with_x);
-  return folder.finish();
+  return stream_tree(rows, part.first(), part.end(), 1, width, sum_merge(width), unit, with_x);
 }
 
 [[gnu::flatten]] void gradient_unit(const TreeNode& node, GradientLeaf& leaf, double* stack, double* out) {

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "core/partition.hpp"
+#include "core/stream_tree.hpp"
 #include "core/text.hpp"
 #include "core/tree_sum.hpp"
 
@@ -406,34 +407,20 @@ std::vector<double> tsqr_factor(const mpi::Comm& comm, const RowStream& rows, st
   const std::int64_t first_leaf = (p.first() + block - 1) / block, end_leaf = (p.end() + block - 1) / block;
   if (rows.piece_rows() < block)
     throw RuntimeFailure("a streamed TSQR needs pieces of at least " + std::to_string(block) + " rows");
-  const int level = largest_unit_level(rows.piece_rows() / block);
   const std::size_t cols = rows.cols(), width = cols + 2, size = width * width;
-  std::vector<double> work(size + width), stack((static_cast<std::size_t>(level) + 1) * size), value(size);
+  std::vector<double> work(size + width);
   const Merge merge = [&](double* left, const double* right) { merge_triangles(left, right, width, work.data()); };
-  const std::vector<TreeNode> units = stream_units(first_leaf, end_leaf, level);
-  NodeFolder folder(first_leaf, end_leaf, level, size, merge);
-  std::vector<RowRange> ranges;
-  for (const TreeNode& u : units)
-    ranges.push_back({u.begin * block, std::min((u.begin + (std::int64_t{1} << u.level)) * block, n)});
   LeafQr leaf(width, static_cast<std::size_t>(block));
   const bool avx2 = kernel_available(Kernel::blocks_avx2);
-  std::size_t next = 0;
-  rows.pass(group_ranges(ranges, rows.piece_rows()), [&](const RowPiece& piece) {
-    for (; next < units.size() && units[next].begin * block < piece.first + static_cast<std::int64_t>(piece.rows);
-         ++next) {
+  const PartialTree part = stream_tree(
+      rows, first_leaf, end_leaf, block, size, merge,
+      [&](const TreeNode& node, const RowPiece& piece, double* stack, double* out) {
 #ifdef SLAB_TSQR_AVX2
-      if (avx2) {
-        stream_unit_avx2(leaf, units[next], piece, cols, block, n, work.data(), stack.data(), value.data());
-        folder.add(value.data());
-        continue;
-      }
+        if (avx2) return stream_unit_avx2(leaf, node, piece, cols, block, n, work.data(), stack, out);
 #endif
-      (void)avx2;
-      stream_unit_baseline(leaf, units[next], piece, cols, block, n, work.data(), stack.data(), value.data());
-      folder.add(value.data());
-    }
-  });
-  const PartialTree part = folder.finish();
+        (void)avx2;
+        stream_unit_baseline(leaf, node, piece, cols, block, n, work.data(), stack, out);
+      });
   const auto t = clock::now();
   auto r = combine_tree(comm, (n + block - 1) / block, size, part.nodes, part.values, merge);
   if (communication_seconds != nullptr) *communication_seconds = since(t);
