@@ -190,11 +190,11 @@ RegressDecision decide_regress(const Config& config, const RegressSize& size, in
   if (cfg.standardize)
     throw InputError("--standardize needs X in memory: " + need +
                      "; drop --standardize to stream --data, or use more ranks");
-  // What the streamed run holds besides its buffers; the buffers take the rest (at least two rows,
-  // and for qr two of its leaf blocks).
+  // What the streamed run holds besides its buffers; the buffers take the rest: at least two TSQR
+  // leaf blocks, for every method, since every method's statistics make a streamed TSQR.
   const Checked with_one = resource_plan_regress(config, size, ranks, 1).memory_per_rank();
   const Checked fixed = with_one.overflowed() ? with_one : Checked(with_one.value() - 1);
-  const std::uint64_t least_rows = cfg.method == regression::Method::qr ? regression::tsqr_block_rows : 1;
+  const std::uint64_t least_rows = regression::tsqr_block_rows;
   const Checked least = size.reader_bytes_per_row * least_rows * 2;
   if (fixed.overflowed() || !(fixed + least <= budget))
     throw InputError("--data does not fit in memory (" + need +

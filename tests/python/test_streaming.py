@@ -147,6 +147,43 @@ class UserDatasets(TempDirTest):
                     self.assertEqual(f["regression"].attrs["data_columns"], "0,3,4")
 
 
+class StreamedStatistics(TempDirTest):
+    def test_every_method_streams_in_pieces_of_whole_tsqr_leaves_or_refuses(self):
+        # Every method's statistics make a streamed TSQR, which needs pieces of at least one 256-row
+        # leaf: a budget that leaves normal or gd smaller pieces is refused before any work (exit 2,
+        # one line), never failed after the fit on every rank (exit 1, a line per rank).
+        X, y = table(4000, 3)
+        with h5py.File(self.path("d.h5"), "w") as f:
+            f["X"] = X
+            f["y"] = y
+        data = ["--data", "d.h5", "--x", "/X", "--y", "/y", "--iters", "7", "-q"]
+        for method in ("normal", "gd"):
+            self.slab(2, "regress", *data, "--method", method, "--out", f"mem-{method}.h5")
+            with h5py.File(self.path(f"mem-{method}.h5")) as ref:
+                expected = {k: ref["regression/" + k][()] for k in ("w", "b", "w_stderr")}
+            outcomes = set()
+            for kib in range(56, 104, 4):
+                out = f"{method}-{kib}.h5"
+                with self.subTest(method=method, memory=f"{kib}KiB"):
+                    result = self.slab(2, "regress", *data, "--method", method, "--memory", f"{kib}KiB", "--out", out,
+                                       check=False)
+                    if result.returncode != 0:
+                        outcomes.add("refused")
+                        self.assertEqual(result.returncode, 2, result.stderr)
+                        lines = error_lines(result.stderr)
+                        self.assertEqual(len(lines), 1, result.stderr)
+                        self.assertIn("cannot be streamed either", lines[0])
+                        self.assertIn("a piece of 256 rows", lines[0])
+                        self.assertFalse(os.path.exists(self.path(out)))
+                        continue
+                    outcomes.add("streamed")
+                    with h5py.File(self.path(out)) as f:
+                        self.assertEqual(f["regression"].attrs["streamed"], 1)
+                        for k, v in expected.items():
+                            self.assertEqual(f["regression/" + k][()].tobytes(), v.tobytes(), k)
+            self.assertEqual(outcomes, {"refused", "streamed"}, method)
+
+
 class StreamRefusals(TempDirTest):
     def setUp(self):
         super().setUp()
