@@ -91,6 +91,38 @@ TEST(DoubleBuffer, AFailedUseStopsTheFillingAfterTheNextItem) {
   }
 }
 
+// Both sides fail at once: use(0) fails after fill(1) has failed beside it. use(0)'s failure is
+// the one rethrown (it came first in the order of items), the filler's is dropped, and nothing
+// ends the process (an exception left in the filling thread would be std::terminate).
+TEST(DoubleBuffer, AFailedUseWinsOverTheFailedFillBesideIt) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool second_failed = false;
+  std::vector<std::int64_t> used;
+  try {
+    (void)double_buffered(
+        4,
+        [&](std::int64_t k) {
+          if (k != 1) return;
+          const std::lock_guard lock(mutex);
+          second_failed = true;
+          changed.notify_all();
+          throw std::runtime_error("read 1 failed");
+        },
+        [&](std::int64_t k) {
+          used.push_back(k);
+          std::unique_lock lock(mutex);
+          changed.wait_for(lock, std::chrono::minutes(1), [&] { return second_failed; });
+          throw std::invalid_argument("use " + std::to_string(k) + " failed");
+        });
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "use 0 failed");
+  }
+  EXPECT_TRUE(second_failed);
+  EXPECT_EQ(used, (std::vector<std::int64_t>{0}));
+}
+
 TEST(SingleBuffer, FillsAndUsesEachItemInTurn) {
   std::vector<std::string> calls;
   (void)single_buffered(
