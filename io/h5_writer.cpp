@@ -285,11 +285,15 @@ hid_t H5Writer::dimension_scale(const std::string& path, const std::string& name
   } else {
     if (datasets_.contains(path))
       throw RuntimeFailure("a dataset named like dimension '" + name + "' is not its coordinate variable: " + where);
-    // As netCDF-4 writes it: a 1-D float dataset that holds no data, its NAME saying so.
+    // As netCDF-4 writes it: a 1-D float dataset that holds no data, its NAME saying so. Its values
+    // are zeros, as h5netcdf leaves them: parallel HDF5 allocates the storage at creation, and
+    // unfilled, it would hold whatever bytes HDF5 wrote there (different on each run).
     const hsize_t max_length = unlimited ? H5S_UNLIMITED : length, chunk = 1024;
     h5::Dataspace space(SLAB_H5(H5Screate_simple(1, &length, &max_length), where));
     h5::PropertyList create(SLAB_H5(H5Pcreate(H5P_DATASET_CREATE), where));
-    SLAB_H5(H5Pset_fill_time(create.get(), H5D_FILL_TIME_NEVER), where);
+    const float zero = 0.0F;
+    SLAB_H5(H5Pset_fill_value(create.get(), H5T_NATIVE_FLOAT, &zero), where);
+    SLAB_H5(H5Pset_fill_time(create.get(), H5D_FILL_TIME_ALLOC), where);
     if (unlimited) SLAB_H5(H5Pset_chunk(create.get(), 1, &chunk), where);
     h5::Dataset created(SLAB_H5(H5Dcreate2(file_.get(), absolute(path).c_str(), H5T_IEEE_F32LE, space.get(),
                                            H5P_DEFAULT, create.get(), H5P_DEFAULT),

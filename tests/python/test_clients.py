@@ -131,6 +131,28 @@ class ProvenanceAndH5diff(TempDirTest):
         self.assertIn("alpha", different.stdout)
 
 
+    def test_dimensions_without_a_coordinate_variable_hold_zeros_at_every_rank_count(self):
+        # netCDF-4's placeholder datasets (regression's sample, feature, statistics/coefficient):
+        # zeros, as h5netcdf leaves them, not whatever bytes parallel HDF5 wrote where they lie.
+        X = np.random.default_rng(1).standard_normal((2999, 3))
+        with h5py.File(self.path("table.h5"), "w") as f:
+            f["X"], f["y"] = X, X.sum(axis=1)
+        streamed = ["regress", "--data", "table.h5", "--x", "/X", "--y", "/y", "--method", "qr", "--memory", "100KiB",
+                    "-q"]
+        for ranks, command, io in ((1, REGRESS, "parallel"), (3, REGRESS, "parallel"), (4, REGRESS, "gather"),
+                                   (3, streamed, "parallel"), (4, streamed, "parallel")):
+            out = f"r{ranks}{io}{command[1]}.h5"
+            self.slab(ranks, *command, "--io", io, "--out", out)
+            placeholders = {}
+            with h5py.File(self.path(out)) as f:
+                def visit(name, obj):
+                    if isinstance(obj, h5py.Dataset) and b"not a netCDF variable" in bytes(obj.attrs.get("NAME", b"")):
+                        placeholders[name] = np.count_nonzero(obj[()])
+                f.visititems(visit)
+            self.assertIn("regression/feature", placeholders, out)
+            self.assertEqual(set(placeholders.values()), {0}, f"{out}: non-zero values in {placeholders}")
+
+
 class UnitsAndNames(TempDirTest):
     def check_units(self, path):
         """Every variable of every group has a long_name and units that pint and UDUNITS parse."""
