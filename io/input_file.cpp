@@ -4,6 +4,8 @@
 #include <fstream>
 #include <system_error>
 
+#include <sys/stat.h>
+
 #include "core/error.hpp"
 
 namespace slab::io {
@@ -60,6 +62,19 @@ std::string read_regular_file(const std::string& path, const std::string& what, 
   // A file that changed size while being read is read as far as it had been written.
   bytes.resize(static_cast<std::size_t>(in.gcount()));
   return bytes;
+}
+
+std::optional<FileStamp> file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                   static_cast<std::uint64_t>(st.st_size),
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+bool written_since(const FileStamp& then, const std::optional<FileStamp>& now) {
+  return now && now->device == then.device && now->inode == then.inode &&
+         (now->size != then.size || now->modified_ns != then.modified_ns);
 }
 
 }  // namespace slab::io

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace slab::io {
@@ -22,5 +23,17 @@ void require_regular_file(const std::string& path, const std::string& what);
 // Reads a whole regular file of at most `limit` bytes; InputError naming `what` otherwise.
 [[nodiscard]] std::string read_regular_file(const std::string& path, const std::string& what,
                                             std::uintmax_t limit = std::numeric_limits<std::uintmax_t>::max());
+
+// What tells whether a file's content changed between two looks: the file (device and inode), its
+// size and the time it was last modified, in nanoseconds.
+struct FileStamp {
+  std::uint64_t device = 0, inode = 0, size = 0;
+  std::int64_t modified_ns = 0;
+};
+// The stamp of what `path` names now (after symlinks); nullopt when it cannot be looked at.
+[[nodiscard]] std::optional<FileStamp> file_stamp(const std::string& path);
+// True when `now` is the same file as `then` with another size or modification time: another
+// process wrote to it. (Another file at the path, or none, is not: the one opened is still whole.)
+[[nodiscard]] bool written_since(const FileStamp& then, const std::optional<FileStamp>& now);
 
 }  // namespace slab::io

@@ -81,7 +81,9 @@ H5RowStream::H5RowStream(const mpi::Comm& comm, const std::string& file, const T
     : comm_(comm),
       input_(comm, file, option, access),
       selection_(selection),
-      where_("'" + file + "' (" + option + ")") {
+      where_("'" + file + "' (" + option + ")"),
+      file_(file) {
+  if (comm.is_root()) stamp_ = file_stamp(file);
   info_ = inspect_table(comm, input_, selection_);
   const std::uint64_t per_row = info_.buffer_bytes_per_row() * 2;  // two slots
   piece_rows_ = static_cast<std::int64_t>(std::min<std::uint64_t>(buffer_bytes / per_row, std::uint64_t{1} << 40));
@@ -146,7 +148,17 @@ void H5RowStream::pass(const std::vector<RowRange>& ranges, const std::function<
     watchdog::tick();  // a pass over a large file is a long step of a fit: each piece is progress
   };
   wait_seconds_ += overlap_ ? double_buffered(count, read, visit_piece) : single_buffered(count, read, visit_piece);
+  require_unchanged();
   ++passes_;
+}
+
+void H5RowStream::require_unchanged() const {
+  mpi::collectively(comm_, [&] {
+    // Values read past a new end of the file come back as zeros: a fit of them would be wrong.
+    if (stamp_ && written_since(*stamp_, file_stamp(file_)))
+      throw InputError(where_ + " changed while slab read it (another process wrote to it); run again on a file " +
+                       "nothing writes to");
+  });
 }
 
 std::pair<DistTensor, DistTensor> H5RowStream::read_all() const {

@@ -12,6 +12,7 @@
 #include "core/mpi.hpp"
 #include "core/row_stream.hpp"
 #include "io/h5_reader.hpp"
+#include "io/input_file.hpp"
 
 namespace slab::io {
 
@@ -72,12 +73,16 @@ class H5RowStream final : public RowStream {
     std::vector<double> x, y, table;
   };
   void read_piece(const RowRange& range, Slot& slot, bool with_x) const;
+  // Collective: refuses (InputError) a file that another process wrote to since it was opened.
+  void require_unchanged() const;
 
   const mpi::Comm& comm_;
   H5Input input_;
   TableSelection selection_;
   TableInfo info_;
   std::string where_;
+  std::string file_;
+  std::optional<FileStamp> stamp_;  // rank 0's look at the file when it was opened
   std::int64_t piece_rows_ = 0;
   bool overlap_ = false;
   mutable Slot slots_[2];

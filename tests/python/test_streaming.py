@@ -4,13 +4,14 @@ in-memory fit; the largest rank's peak memory (/provenance peak_rss_bytes) stays
 plus the process's own baseline; files named and typed as xarray and h5py users write them are read;
 every refusal is one line; --plan writes nothing."""
 import os
+import subprocess
 import unittest
 
 import h5py
 import numpy as np
 import xarray as xr
 
-from slabrun import TempDirTest, error_lines
+from slabrun import MPIEXEC, MPI_ENV, SLAB, TIMEOUT, TempDirTest, error_lines
 
 MiB = 1 << 20
 BUDGET = 4 * MiB
@@ -253,6 +254,33 @@ class StreamRefusals(TempDirTest):
                     with self.subTest(file=name, memory=memory, ranks=ranks):
                         self.refuse(["--data", name + ".h5", "--x", "/X", "--y", "/y", "--method", "qr", *memory],
                                     f"{which} in '{name}.h5' (--data) holds NaN or infinite values", ranks=ranks)
+
+
+    def test_a_file_written_to_while_it_is_streamed_is_refused(self):
+        # Truncated under a running streamed gd, the file's rows past its new end would read as
+        # zeros: the pass that read them ends the run (exit 2, one line, no output).
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((30000, 3))
+        with h5py.File(self.path("m.h5"), "w") as f:
+            f["X"] = X
+            f["y"] = X.sum(axis=1) + 0.1 * rng.standard_normal(30000)
+        process = subprocess.Popen(
+            [MPIEXEC, "-n", "2", SLAB, "regress", "--data", "m.h5", "--x", "/X", "--y", "/y", "--method", "gd",
+             "--lr", "0.001", "--iters", "20000", "--tol", "0", "--memory", "600KiB", "--out", "r.h5"],
+            cwd=self.dir, env=dict(os.environ, **MPI_ENV), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in process.stderr:  # the first progress line after the start: a tenth of the iterations
+            lines.append(line)
+            if line.startswith("iteration ") and not line.startswith("iteration 2/"):
+                break
+        self.assertIsNone(process.poll(), "the run ended before the file could be changed:\n" + "".join(lines))
+        os.truncate(self.path("m.h5"), os.path.getsize(self.path("m.h5")) // 2)
+        _, rest = process.communicate(timeout=TIMEOUT)
+        stderr = "".join(lines) + rest
+        self.assertEqual(process.returncode, 2, stderr)
+        self.assertEqual(error_lines(stderr), ["slab: error: 'm.h5' (--data) changed while slab read it (another "
+                                               "process wrote to it); run again on a file nothing writes to"])
+        self.assertEqual([name for name in os.listdir(self.dir) if name.startswith("r.h5")], [])
 
 
 class PlanStops(TempDirTest):
