@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <sched.h>
+
 #include "app/plan.hpp"
 #include "app/run.hpp"
 #include "app/stopping.hpp"
@@ -43,6 +45,18 @@ void check_regress_options(const Config& config) {
     throw InputError("--x, --y, --y-column and --columns select datasets of --data FILE.h5 (HDF5 or netCDF-4)");
   if (cfg.y_column && cfg.y_path != "/regression/y")
     throw InputError("--y and --y-column both name y; give one of them");
+}
+
+// A streamed fit overlaps its reads with its arithmetic only when each rank's reader thread has a
+// core of its own (docs/streaming.md); Open MPI binds each rank to one core by default (1-2 ranks).
+void warn_if_a_rank_has_one_core(const mpi::Comm& comm) {
+  cpu_set_t cores;
+  CPU_ZERO(&cores);
+  const int mine = sched_getaffinity(0, sizeof cores, &cores) == 0 ? CPU_COUNT(&cores) : 2;
+  if (comm.allreduce_min(mine) < 2 && comm.is_root())
+    std::fprintf(stderr,
+                 "slab: warning: a rank has one core, so its reads of --data take turns with its arithmetic; give "
+                 "each rank two (mpirun --bind-to none or --map-by slot:PE=2, srun --cpus-per-task=2)\n");
 }
 
 void check_finite(const DistTensor& t, const std::string& name, const std::string& path) {
@@ -441,6 +455,7 @@ void run_regress(const mpi::Comm& comm, const Config& config) {
   mpi::collectively(comm, [&] { loaded.emplace(load_data(comm, cfg, plan.stream_buffers, config.output.access)); });
   Dataset& data = *loaded;
   report.line(describe(data, cfg, comm.size(), plan.output.path));
+  if (data.stream) warn_if_a_rank_has_one_core(comm);
 
   io::Output output(comm, plan.output);
   RegressRecord record(comm, output.sink(), cfg);

@@ -256,6 +256,21 @@ class StreamRefusals(TempDirTest):
                                     f"{which} in '{name}.h5' (--data) holds NaN or infinite values", ranks=ranks)
 
 
+    def test_a_rank_bound_to_one_core_is_warned_that_reads_take_turns_with_arithmetic(self):
+        args = ["regress", "--data", "d.h5", "--x", "/X", "--y", "/y", "--method", "qr", "--memory", "100KiB", "-q",
+                "--out", "w.h5", "--overwrite"]
+        for policy, ranks, warned in (("core", 1, True), ("core", 2, True), ("none", 1, False), ("none", 2, False)):
+            with self.subTest(binding=policy, ranks=ranks):
+                result = self.slab(ranks, *args, env={"OMPI_MCA_hwloc_base_binding_policy": policy})
+                warnings = [line for line in result.stderr.splitlines() if line.startswith("slab: warning:")]
+                self.assertEqual(warnings, ["slab: warning: a rank has one core, so its reads of --data take turns "
+                                            "with its arithmetic; give each rank two (mpirun --bind-to none or "
+                                            "--map-by slot:PE=2, srun --cpus-per-task=2)"] if warned else [],
+                                 result.stderr)
+        in_memory = self.slab(1, "regress", "--data", "d.h5", "--x", "/X", "--y", "/y", "--method", "qr", "-q",
+                              "--out", "m.h5", env={"OMPI_MCA_hwloc_base_binding_policy": "core"})
+        self.assertNotIn("slab: warning:", in_memory.stderr)  # nothing to overlap
+
     def test_a_file_written_to_while_it_is_streamed_is_refused(self):
         # Truncated under a running streamed gd, the file's rows past its new end would read as
         # zeros: the pass that read them ends the run (exit 2, one line, no output).
