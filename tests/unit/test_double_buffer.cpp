@@ -16,6 +16,30 @@
 namespace slab {
 namespace {
 
+// A flag one thread raises and another waits for: at most a minute, so that a test that would wait
+// forever fails instead.
+class Flag {
+ public:
+  void raise() {
+    const std::lock_guard lock(mutex_);
+    raised_ = true;
+    changed_.notify_all();
+  }
+  [[nodiscard]] bool wait() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::minutes(1), [&] { return raised_; });
+  }
+  [[nodiscard]] bool raised() {
+    const std::lock_guard lock(mutex_);
+    return raised_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool raised_ = false;
+};
+
 TEST(DoubleBuffer, UsesEveryItemInOrderFromTheBufferItWasFilledInto) {
   for (const std::int64_t count : {0, 1, 2, 3, 8}) {
     std::array<std::int64_t, 2> buffers{-1, -1};
@@ -40,21 +64,15 @@ TEST(DoubleBuffer, UsesEveryItemInOrderFromTheBufferItWasFilledInto) {
 // Item 1 is filled while item 0 is in use: use(0) returns only once fill(1) has begun. (A filler
 // that waited for use(0) would never begin it; the wait ends after a minute, and the test fails.)
 TEST(DoubleBuffer, FillsTheNextItemWhileThisOneIsUsed) {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool second_filling = false, overlapped = false;
+  Flag second_filling;
+  bool overlapped = false;
   (void)double_buffered(
       2,
       [&](std::int64_t k) {
-        if (k != 1) return;
-        const std::lock_guard lock(mutex);
-        second_filling = true;
-        changed.notify_all();
+        if (k == 1) second_filling.raise();
       },
       [&](std::int64_t k) {
-        if (k != 0) return;
-        std::unique_lock lock(mutex);
-        overlapped = changed.wait_for(lock, std::chrono::minutes(1), [&] { return second_filling; });
+        if (k == 0) overlapped = second_filling.wait();
       });
   EXPECT_TRUE(overlapped);
 }
@@ -95,31 +113,26 @@ TEST(DoubleBuffer, AFailedUseStopsTheFillingAfterTheNextItem) {
 // the one rethrown (it came first in the order of items), the filler's is dropped, and nothing
 // ends the process (an exception left in the filling thread would be std::terminate).
 TEST(DoubleBuffer, AFailedUseWinsOverTheFailedFillBesideIt) {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool second_failed = false;
+  Flag second_failed;
   std::vector<std::int64_t> used;
   try {
     (void)double_buffered(
         4,
         [&](std::int64_t k) {
           if (k != 1) return;
-          const std::lock_guard lock(mutex);
-          second_failed = true;
-          changed.notify_all();
+          second_failed.raise();
           throw std::runtime_error("read 1 failed");
         },
         [&](std::int64_t k) {
           used.push_back(k);
-          std::unique_lock lock(mutex);
-          changed.wait_for(lock, std::chrono::minutes(1), [&] { return second_failed; });
+          (void)second_failed.wait();
           throw std::invalid_argument("use " + std::to_string(k) + " failed");
         });
     ADD_FAILURE() << "no exception";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "use 0 failed");
   }
-  EXPECT_TRUE(second_failed);
+  EXPECT_TRUE(second_failed.raised());
   EXPECT_EQ(used, (std::vector<std::int64_t>{0}));
 }
 
